@@ -1,0 +1,170 @@
+"""The check catalogue: each check declared once, beside its function.
+
+A check is a function `fn(ctx: CheckContext) -> Outcome`, registered with
+`@check("suite.topic.aspect", subject=..., title=..., depends_on=..., needs=...)`.
+The catalogue is data: listing it imports no student code. The runner (in
+sanitykit.front) decides order, skips, timeouts and turns exceptions into
+statuses; a check only computes and returns.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+
+from sanitykit.engine.results import Outcome
+
+SUITES = ("layers", "losses", "optim", "models", "training")
+
+
+class SkipCheck(Exception):
+    """Raised inside a check when it cannot apply (subject missing, convention unknown)."""
+
+
+class Target(Protocol):
+    """What a check may ask of the code under test (built by sanitykit.front.loading)."""
+
+    name: str
+    conventions: dict[str, Any]
+
+    def get(self, name: str) -> Any | None:
+        """The user's object under its conventional name (after the name map), or None."""
+
+    def problem_for(self, name: str) -> str | None:
+        """One line when `name` is absent because its module failed to import."""
+
+    def swapped(self, replacements: dict[str, Any]) -> contextlib.AbstractContextManager:
+        """Temporarily bind `replacements` (name -> object) in every user module that uses them."""
+
+
+@dataclass
+class DictTarget:
+    """A target made of plain objects: the reference itself, or functions in a test."""
+
+    objects: dict[str, Any]
+    name: str = "<objects>"
+    conventions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_modules(cls, *modules: Any, name: str = "") -> "DictTarget":
+        objects: dict[str, Any] = {}
+        for module in modules:
+            objects.update({k: v for k, v in vars(module).items() if not k.startswith("_")})
+        return cls(objects, name=name or ", ".join(m.__name__ for m in modules))
+
+    def get(self, name: str) -> Any | None:
+        return self.objects.get(name)
+
+    def problem_for(self, name: str) -> str | None:
+        return None
+
+    @contextlib.contextmanager
+    def swapped(self, replacements: dict[str, Any]) -> Iterator[None]:
+        saved = dict(self.objects)
+        self.objects.update(replacements)
+        try:
+            yield
+        finally:
+            self.objects.clear()
+            self.objects.update(saved)
+
+
+@dataclass
+class CheckContext:
+    """Everything a check function receives."""
+
+    target: Target
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A fresh generator per check: results never depend on check order.
+        self.rng = np.random.default_rng(self.seed)
+
+    def fn(self, name: str) -> Any:
+        """The user's object `name`; SkipCheck when the target has none."""
+        obj = self.target.get(name)
+        if obj is None:
+            raise SkipCheck(f"{name} not found in the target")
+        return obj
+
+    def has(self, name: str) -> bool:
+        return self.target.get(name) is not None
+
+    @staticmethod
+    def ref(name: str) -> Any:
+        """The reference implementation of `name` (sanitykit.reference)."""
+        import sanitykit.reference as reference
+
+        return getattr(reference, name)
+
+    @property
+    def conventions(self) -> dict[str, Any]:
+        return self.target.conventions
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One declared check. `needs` lists the conventional names it calls; a missing one means skip."""
+
+    id: str
+    subject: str
+    title: str
+    func: Callable[[CheckContext], Outcome]
+    depends_on: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+
+    @property
+    def suite(self) -> str:
+        return self.id.split(".")[0]
+
+    @property
+    def topic(self) -> str:
+        return self.id.split(".")[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "suite": self.suite, "subject": self.subject, "title": self.title,
+                "depends_on": list(self.depends_on), "needs": list(self.needs)}
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(id: str, *, subject: str, title: str, depends_on: tuple[str, ...] = (),
+          needs: tuple[str, ...] | None = None) -> Callable:
+    """Declare a check. Ids are API (rubrics key on them): `suite.topic.aspect`, never renamed.
+
+    Args:
+        id: "suite.topic.aspect", lower case.
+        subject: the user's function or class under test.
+        title: what passing means, in a few words.
+        depends_on: ids that must not fail/error/skip first (else this one is skipped).
+        needs: conventional names the check calls (default: (subject,)).
+    """
+    parts = id.split(".")
+    if len(parts) != 3 or parts[0] not in SUITES or id != id.lower():
+        raise ValueError(f"check id {id!r} must be suite.topic.aspect with suite in {SUITES}")
+
+    def register(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+        if id in REGISTRY:
+            raise ValueError(f"check id {id!r} declared twice")
+        REGISTRY[id] = CheckSpec(id, subject, title, func, tuple(depends_on),
+                                 tuple(needs) if needs is not None else (subject,))
+        return func
+
+    return register
+
+
+def catalogue(suites: tuple[str, ...] | list[str] | None = None) -> list[CheckSpec]:
+    """All declared checks in declaration order, optionally restricted to `suites`."""
+    for suite in SUITES:
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(f"sanitykit.checks.{suite}")
+    wanted = set(suites) if suites else set(SUITES)
+    unknown = wanted - set(SUITES)
+    if unknown:
+        raise ValueError(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
+    return [spec for spec in REGISTRY.values() if spec.suite in wanted]

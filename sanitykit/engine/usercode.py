@@ -1,0 +1,87 @@
+"""Calling student code: every exception becomes a one-line reason, never a traceback.
+
+The boundary between sanitykit and the user's functions. A check (or gradcheck)
+calls `call_user(fn, *args)`; whatever goes wrong inside comes back as
+`UserCodeError` (the code raised or returned something unusable) or
+`NotImplementedYet` (a stub: NotImplementedError, `pass`, returning None).
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any, Callable
+
+
+class UserCodeError(Exception):
+    """The user's code raised or returned something unusable; str() is one line."""
+
+    def __init__(self, reason: str, *, subject: str = "", where: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.subject = subject
+        self.where = where  # "layers.py:42" of the innermost user frame, when known
+
+
+class NotImplementedYet(Exception):
+    """The user's function is a stub (raises NotImplementedError or returns None)."""
+
+    def __init__(self, subject: str, how: str = ""):
+        super().__init__(f"{subject} is not implemented yet" + (f" ({how})" if how else ""))
+        self.subject = subject
+        self.how = how
+
+
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_frame(exc: BaseException) -> str:
+    """file:line of the innermost frame outside sanitykit and outside numpy, or ''."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(_OWN_DIR) or f"{os.sep}numpy{os.sep}" in path:
+            continue
+        return f"{os.path.basename(path)}:{frame.lineno}"
+    return ""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`ValueError: shapes (4,5) and (6,3) not aligned` — the last line of a traceback."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if len(first) > 200:
+        first = first[:197] + "..."
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def subject_name(fn: Callable, subject: str | None = None) -> str:
+    return subject or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: Any) -> Any:
+    """Call the user's `fn`; turn any exception into UserCodeError / NotImplementedYet.
+
+    Args:
+        fn: the user's function or bound method.
+        subject: the name used in messages (default: fn.__name__).
+    """
+    name = subject_name(fn, subject)
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError as exc:
+        raise NotImplementedYet(name, "raises NotImplementedError") from None
+    except (KeyboardInterrupt, UserCodeError, NotImplementedYet):
+        raise
+    except SystemExit as exc:
+        # Student code calling sys.exit()/exit() must not end our process.
+        raise UserCodeError(f"{name} called sys.exit({exc.code!r})", subject=name) from None
+    except RecursionError as exc:
+        raise UserCodeError(f"{name} recursed without end (RecursionError)", subject=name) from None
+    except MemoryError:
+        raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name) from None
+    except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        if type(exc).__name__ == "CheckTimeout":  # the runner's alarm: let it through
+            raise
+        where = _user_frame(exc)
+        reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
+        raise UserCodeError(reason, subject=name, where=where) from None
