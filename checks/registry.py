@@ -79,6 +79,9 @@ class CheckContext:
     target: Target
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    # Results of the checks already run, by id: model checks use them to tell a
+    # layer's bug apart from a model's (blame where it belongs).
+    results: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A fresh generator per check: results never depend on check order.

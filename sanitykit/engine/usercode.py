@@ -22,6 +22,13 @@ class UserCodeError(Exception):
         self.where = where  # "layers.py:42" of the innermost user frame, when known
 
 
+class CheckTimeout(BaseException):
+    """Raised by the runner's alarm when one check exceeds its time limit.
+
+    A BaseException so that a student's bare `except Exception:` cannot swallow it.
+    """
+
+
 class NotImplementedYet(Exception):
     """The user's function is a stub (raises NotImplementedError or returns None)."""
 
@@ -70,7 +77,7 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
         return fn(*args, **kwargs)
     except NotImplementedError as exc:
         raise NotImplementedYet(name, "raises NotImplementedError") from None
-    except (KeyboardInterrupt, UserCodeError, NotImplementedYet):
+    except (KeyboardInterrupt, CheckTimeout, UserCodeError, NotImplementedYet):
         raise
     except SystemExit as exc:
         # Student code calling sys.exit()/exit() must not end our process.
@@ -80,8 +87,6 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
     except MemoryError:
         raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name) from None
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-        if type(exc).__name__ == "CheckTimeout":  # the runner's alarm: let it through
-            raise
         where = _user_frame(exc)
         reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
         raise UserCodeError(reason, subject=name, where=where) from None
