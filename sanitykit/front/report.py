@@ -1,0 +1,94 @@
+"""The Report: every CheckResult of one run plus how the target was loaded.
+
+Data only; `to_dict()` is the one serialisation every renderer reads. The rich
+view lives in sanitykit.front.render.text and is attached lazily, so that
+`Report` renders in a terminal (`rich.print(report)`) and in Jupyter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanitykit import __version__
+from sanitykit.engine.results import ERROR, FAIL, STATUSES, CheckResult, to_jsonable
+
+
+def empty_loading() -> dict[str, Any]:
+    return {"conventions": {}, "substitutions": [], "shims": [], "problems": []}
+
+
+@dataclass
+class Report:
+    """Results of `sanitykit check` on one target.
+
+    Args:
+        target: how the user named the target (path or module).
+        seed: the seed every check's generator started from.
+        checks: results in run order.
+        loading: conventions detected, substitutions, shims, import problems (DESIGN.md).
+    """
+
+    target: str
+    seed: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+    loading: dict[str, Any] = field(default_factory=empty_loading)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUSES}
+        for result in self.checks:
+            counts[result.status] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed or errored (warn and skip are fine)."""
+        return not any(r.status in (FAIL, ERROR) for r in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def by_id(self, check_id: str) -> CheckResult:
+        for result in self.checks:
+            if result.id == check_id:
+                return result
+        raise KeyError(check_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sanitykit_version": __version__,
+            "target": self.target,
+            "seed": self.seed,
+            "summary": self.summary,
+            "loading": to_jsonable({**empty_loading(), **self.loading}),
+            "checks": [r.to_dict() for r in self.checks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """Rebuild a Report from `to_dict()` output (grading reads the child's JSON back)."""
+        fields = CheckResult.__dataclass_fields__
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in fields}) for c in data.get("checks", [])]
+        return cls(target=data.get("target", ""), seed=data.get("seed", 0), checks=checks,
+                   loading={**empty_loading(), **data.get("loading", {})})
+
+    def __rich_console__(self, console, options):
+        from sanitykit.front.render.text import render_report_rich
+
+        yield from render_report_rich(self, console, options)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # Jupyter: rich's own notebook rendering, via its console.
+        from rich.jupyter import _render_segments  # noqa: F401  (presence check)
+        from rich.console import Console
+
+        console = Console(force_jupyter=True, record=True)
+        with console.capture():
+            console.print(self)
+        return {"text/plain": console.export_text(), "text/html": console.export_html(inline_styles=True)}
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"Report(target={self.target!r}, ok={self.ok}, pass={s['pass']}, warn={s['warn']}, "
+                f"fail={s['fail']}, error={s['error']}, skip={s['skip']})")
