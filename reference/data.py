@@ -51,20 +51,33 @@ def spiral(num_per_class=100, num_classes=3, dim=2, seed=0):
     return _shuffled(X, y, rng)
 
 
-def blobs(num_per_class=100, num_classes=3, dim=2, seed=0, spread=1.0):
+def blobs(num_per_class=100, num_classes=3, dim=2, seed=0, spread=1.0, separation=5.0):
     """Gaussian blobs: class k is centre_k + spread * standard normal noise.
+
+    The centres sit on a circle (randomly rotated and, for dim > 2, embedded by a
+    random orthonormal map) with neighbouring centres `separation` apart, so the
+    classes are separable whatever the seed; in 1-D they sit on a line.
 
     Args:
         num_per_class: examples per class, default 100.
         num_classes: number of classes K, default 3.
         dim: input dimension D, default 2.
         seed: seed of the generator, default 0.
-        spread: standard deviation of each blob, default 1.0 (centres are ~4 apart).
+        spread: standard deviation of each blob, default 1.0.
+        separation: distance between neighbouring centres, default 5.0.
     Returns:
         X of shape (K * num_per_class, D) float64, y of shape (K * num_per_class,) int64.
     """
     rng = np.random.default_rng(seed)
-    centres = 4.0 * rng.standard_normal((num_classes, dim))
+    if dim == 1:
+        centres = separation * np.arange(num_classes, dtype=np.float64)[:, None]
+    else:
+        angles = 2 * np.pi * np.arange(num_classes) / num_classes + rng.uniform(0, 2 * np.pi)
+        radius = separation / (2 * np.sin(np.pi / max(num_classes, 2)))
+        centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        if dim > 2:
+            embedding, _ = np.linalg.qr(rng.standard_normal((dim, 2)))
+            centres = centres @ embedding.T
     y = np.repeat(np.arange(num_classes), num_per_class)
     X = centres[y] + spread * rng.standard_normal((len(y), dim))
     return _shuffled(X, y, rng)
