@@ -39,7 +39,9 @@ def spiral(num_per_class=100, num_classes=3, dim=2, seed=0):
     if dim < 2:
         raise ValueError(f"spiral needs dim >= 2, got {dim}")
     rng = np.random.default_rng(seed)
-    radius = np.tile(np.linspace(0.0, 1.0, num_per_class), num_classes)
+    # Radii start at 0.1, not the course's 0: arms that all start at the origin put points of
+    # different classes on top of each other, and then no model can fit the training set.
+    radius = np.tile(np.linspace(0.1, 1.0, num_per_class), num_classes)
     y = np.repeat(np.arange(num_classes), num_per_class)
     # Each arm sweeps 4 radians, starting where the previous one starts + 4 (as the course does).
     theta = (np.linspace(0.0, 4.0, num_per_class)[None, :] + 4.0 * np.arange(num_classes)[:, None]).ravel()
