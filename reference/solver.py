@@ -169,4 +169,5 @@ class Solver:
                         config["learning_rate"] *= self.lr_decay
             if t == 0 or t == num_iterations - 1 or epoch_end:
                 self._record_accuracy()
-        self.model.params = self.best_params
+        if self.best_params:  # empty only when no iteration ran (num_epochs=0)
+            self.model.params = self.best_params
