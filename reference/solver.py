@@ -42,7 +42,7 @@ def _resolve_update_rule(update_rule):
     if update_rule in optim.__all__:
         return getattr(optim, update_rule)
     raise ValueError(f'Invalid update_rule "{update_rule}"; choose one of {", ".join(optim.__all__)} '
-                         "or pass a function (w, dw, config) -> (next_w, config)")
+                     "or pass a function (w, dw, config) -> (next_w, config)")
 
 
 class Solver:
