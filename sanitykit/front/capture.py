@@ -1,0 +1,148 @@
+"""Fences around student code: captured output, a time limit, numpy state put back.
+
+Each is a small context manager; the loader wraps every module import in them and
+the runner wraps every check. None of them prints or decides a status.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import signal
+import threading
+import warnings
+from typing import Iterator
+
+import numpy as np
+
+from sanitykit.engine.usercode import CheckTimeout
+
+# Enough to show a student what their code printed, small enough that a print in a
+# training loop cannot fill memory.
+OUTPUT_LIMIT = 20_000
+
+
+class BoundedBuffer(io.TextIOBase):
+    """A text stream that keeps the first `limit` characters and counts the rest.
+
+    Args:
+        limit: characters kept (default OUTPUT_LIMIT).
+    """
+
+    def __init__(self, limit: int = OUTPUT_LIMIT):
+        super().__init__()
+        self.limit = limit
+        self.dropped = 0
+        self._parts: list[str] = []
+        self._kept = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.limit - self._kept
+        if room > 0:
+            self._parts.append(text[:room])
+            self._kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self) -> str:
+        text = "".join(self._parts)
+        if self.dropped:
+            text += f"\n... ({self.dropped} more characters not kept)"
+        return text
+
+
+@contextlib.contextmanager
+def captured_output(limit: int = OUTPUT_LIMIT) -> Iterator[BoundedBuffer]:
+    """Send stdout and stderr of the enclosed code into one bounded buffer.
+
+    Args:
+        limit: characters kept (default OUTPUT_LIMIT).
+    """
+    buffer = BoundedBuffer(limit)
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        yield buffer
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise CheckTimeout inside the enclosed code after `seconds` (wall clock).
+
+    Uses SIGALRM through setitimer, so it only works in the main thread of a POSIX
+    process; elsewhere (a worker thread, Windows) the code runs without a limit.
+
+    Args:
+        seconds: the limit; None or <= 0 means no limit.
+    """
+    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise CheckTimeout(f"stopped after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def numpy_state_kept() -> Iterator[None]:
+    """Put back numpy's global random state and error settings after the enclosed code.
+
+    A student's `np.random.seed(0)` or `np.seterr(all="raise")` must not leak into the
+    next check.
+    """
+    random_state = np.random.get_state()
+    err = np.geterr()
+    try:
+        yield
+    finally:
+        np.random.set_state(random_state)
+        np.seterr(**err)
+
+
+@contextlib.contextmanager
+def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Record every warning raised inside (numpy overflow, deprecations) instead of printing it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def summarize_warnings(caught: list[warnings.WarningMessage], limit: int = 5) -> list[str]:
+    """Distinct warnings as `RuntimeWarning: overflow encountered in exp`, at most `limit`.
+
+    Args:
+        caught: from recorded_warnings().
+        limit: how many distinct lines to keep (default 5).
+    """
+    lines: list[str] = []
+    for w in caught:
+        line = f"{w.category.__name__}: {w.message}"
+        if line not in lines:
+            lines.append(line)
+    return lines[:limit]
+
+
+@contextlib.contextmanager
+def fenced(timeout: float | None, limit: int = OUTPUT_LIMIT):
+    """All fences at once: output captured, warnings recorded, numpy state kept, time limited.
+
+    Yields (buffer, caught_warnings).
+
+    Args:
+        timeout: seconds, None for no limit.
+        limit: characters of output kept.
+    """
+    with numpy_state_kept(), captured_output(limit) as buffer, recorded_warnings() as caught:
+        with time_limit(timeout):
+            yield buffer, caught

@@ -1,0 +1,634 @@
+"""Loading the code under test: a .py file, a folder or a dotted module -> LoadedTarget.
+
+Every module of the user's tree is imported on its own, under a private package name
+(`_sanitykit_target_3.cs231n.layers`), so that two targets in one process never share
+modules. While loading, an import hook answers the names the student's modules import
+each other by (`from cs231n.layers import *`, `import layers`) with those private
+modules. A module that cannot be imported is a *problem* (file, line, message): the
+names it would define are reported as errors, every other module still loads.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import importlib.abc
+import importlib.util
+import itertools
+import os
+import pkgutil
+import re
+import sys
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from sanitykit.engine.usercode import CheckTimeout, describe_exception
+from sanitykit.front.capture import fenced
+
+# The course API, found by name across the user's modules (a name map covers others).
+CONVENTIONAL_NAMES = (
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward",
+    "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
+    "tanh_forward", "tanh_backward",
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "layernorm_forward", "layernorm_backward", "dropout_forward", "dropout_backward",
+    "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive",
+    "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+    "svm_loss", "softmax_loss",
+    "affine_relu_forward", "affine_relu_backward",
+    "sgd", "sgd_momentum", "rmsprop", "adam",
+    "TwoLayerNet", "FullyConnectedNet", "ThreeLayerConvNet", "Solver",
+)
+
+# Files that are part of a course tree but must never be imported: setup.py runs the
+# Cython build (and exits) the moment it is imported.
+SKIPPED_FILES = {"setup.py", "__main__.py"}
+SKIPPED_DIRS = {"__pycache__", "build", "dist", "datasets", "venv", ".venv"}
+
+_counter = itertools.count(1)
+
+
+class TargetError(Exception):
+    """The target cannot be loaded at all; str() is a one-line reason for the user."""
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """A module of the user's tree that could not be imported.
+
+    Args:
+        module: its name as the user knows it ("cs231n.layers").
+        file: where the error is, relative to the target when possible.
+        line: line number, or None.
+        message: "SyntaxError: invalid syntax".
+        names: the functions and classes the module would have defined.
+    """
+
+    module: str
+    file: str
+    line: int | None
+    message: str
+    names: tuple[str, ...] = ()
+
+    def one_line(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{self.module} could not be imported: {where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a target's modules are and the names they import each other by.
+
+    Args:
+        spec: the target as the user named it.
+        kind: "assignment" (a root holding cs231n/), "package", "folder" or "file".
+        root: the folder playing the part of a sys.path entry.
+        modules: (dotted name as the user knows it, file), in import order.
+        aliases: top-level import name -> its dotted name under the root
+            ("cs231n" -> "cs231n"); issue-7 style fixes can add more
+            ("layers" -> "cs231n.layers" for Python 2 implicit relative imports).
+        description: how the target was read, for the report.
+    """
+
+    spec: str
+    kind: str
+    root: Path
+    modules: tuple[tuple[str, Path], ...]
+    aliases: dict[str, str]
+    description: str
+    config_dirs: tuple[Path, ...] = ()
+
+    @property
+    def home(self) -> Path:
+        """The folder holding the user's own files (blame goes to code under it)."""
+        return self.root / self.modules[0][0].split(".")[0] if self.kind == "package" else self.root
+
+
+# ---------------------------------------------------------------- finding the modules
+
+def _is_identifier_path(path: Path) -> bool:
+    return path.stem.isidentifier() and not path.name.startswith(".")
+
+
+def _package_modules(folder: Path, dotted: str) -> list[tuple[str, Path]]:
+    """The package `folder` (known as `dotted`) and everything below it, __init__ first."""
+    found: list[tuple[str, Path]] = []
+    init = folder / "__init__.py"
+    if init.is_file():
+        found.append((dotted, init))
+    subpackages = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.suffix == ".py" and entry.name not in SKIPPED_FILES | {"__init__.py"}:
+            if _is_identifier_path(entry):
+                found.append((f"{dotted}.{entry.stem}", entry))
+        elif entry.is_dir() and entry.name.isidentifier() and entry.name not in SKIPPED_DIRS:
+            subpackages.append(entry)
+    for sub in subpackages:
+        below = _package_modules(sub, f"{dotted}.{sub.name}")
+        # A folder without __init__.py is a namespace package; it only counts if it has modules.
+        if any(path.suffix == ".py" for _, path in below):
+            found.extend(below)
+    return found
+
+
+def _find_course_package(folder: Path, depth: int = 2) -> Path | None:
+    """A `cs231n/` folder at most `depth` levels below `folder` (zips often add a level)."""
+    direct = folder / "cs231n"
+    if direct.is_dir():
+        return direct
+    if depth <= 1:
+        return None
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_DIRS:
+            found = _find_course_package(entry, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _top_level_names(folder: Path) -> list[str]:
+    """Names importable from `folder` as a sys.path entry: modules and package folders."""
+    names = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.suffix == ".py" and _is_identifier_path(entry):
+            names.append(entry.stem)
+        elif entry.is_dir() and entry.name.isidentifier() and entry.name not in SKIPPED_DIRS:
+            names.append(entry.name)
+    return names
+
+
+def _safe_aliases(names: list[str], root: Path) -> dict[str, str]:
+    """Alias only names that cannot shadow the standard library or a package already imported.
+
+    A student's `random.py` or `test.py` must not replace the real module for everyone
+    while their tree loads; those few are still imported, under the private name only.
+    """
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    aliases = {}
+    for name in names:
+        existing = sys.modules.get(name)
+        existing_file = getattr(existing, "__file__", None) or ""
+        foreign = existing is not None and not os.path.abspath(existing_file).startswith(str(root))
+        if name in stdlib or (foreign and name != "cs231n"):
+            continue
+        aliases[name] = name
+    return aliases
+
+
+def resolve_layout(spec: str | os.PathLike) -> Layout:
+    """Decide what kind of tree `spec` names and list its modules; TargetError if none.
+
+    Args:
+        spec: a .py file or a folder (dotted module names are handled by load_target).
+    """
+    path = Path(spec).expanduser()
+    shown = str(spec)
+    if not path.exists():
+        raise TargetError(f"{shown}: no such file or folder")
+    path = path.resolve()
+    if path.is_file():
+        if path.suffix != ".py":
+            raise TargetError(f"{shown} is not a .py file, a folder or an importable module")
+        if not path.stem.isidentifier():
+            raise TargetError(f"{shown}: {path.name} is not a valid Python module name")
+        aliases = _safe_aliases(_top_level_names(path.parent), path.parent)
+        return Layout(shown, "file", path.parent, ((path.stem, path),), aliases,
+                      f"{path.name} in {path.parent.name}/", (path.parent,))
+    if not path.is_dir():
+        raise TargetError(f"{shown} is not a .py file, a folder or an importable module")
+
+    is_package = path.name.isidentifier() and ((path / "__init__.py").is_file() or path.name == "cs231n")
+    if is_package:
+        modules = _package_modules(path, path.name)
+        kind, root, description = "package", path.parent, f"{path.name}/ (a package) from {path.parent.name}/"
+        aliases = {path.name: path.name}
+        config_dirs = (path, path.parent)
+    else:
+        course = _find_course_package(path)
+        if course is not None:
+            modules = _package_modules(course, "cs231n")
+            kind, root = "assignment", course.parent
+            description = f"cs231n/ from {course.parent.relative_to(path.parent)}/"
+            aliases = {"cs231n": "cs231n"}
+            config_dirs = tuple(dict.fromkeys((course.parent, path)))
+        else:
+            modules = []
+            for name in _top_level_names(path):
+                entry = path / name if (path / name).is_dir() else path / f"{name}.py"
+                if entry.is_dir():
+                    modules.extend(_package_modules(entry, name))
+                elif entry.name not in SKIPPED_FILES:
+                    modules.append((name, entry))
+            kind, root, description = "folder", path, f"the modules of {path.name}/"
+            aliases = _safe_aliases(_top_level_names(path), path)
+            config_dirs = (path,)
+    if not any(p.suffix == ".py" for _, p in modules):
+        raise TargetError(f"{shown}: no Python modules found in this folder")
+    return Layout(shown, kind, root, tuple(modules), aliases, description, config_dirs)
+
+
+# ---------------------------------------------------------------- the import hook
+
+class _AliasLoader(importlib.abc.Loader):
+    """Answers `cs231n.layers` with the module already imported as `_sanitykit_target_3.cs231n.layers`."""
+
+    def __init__(self, private_name: str):
+        self.private_name = private_name
+        self.own_spec = None
+
+    def create_module(self, spec):
+        module = importlib.import_module(self.private_name)
+        self.own_spec = module.__spec__
+        return module
+
+    def exec_module(self, module):
+        # Already executed under its private name; importlib has just overwritten
+        # __spec__ with the alias's, so put the module's own back (relative imports read it).
+        if self.own_spec is not None:
+            module.__spec__ = self.own_spec
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    """Redirects the user's own top-level import names to the private package."""
+
+    def __init__(self, private: str, aliases: dict[str, str]):
+        self.private = private
+        self.aliases = aliases
+
+    def find_spec(self, fullname, path=None, target=None):
+        top, _, rest = fullname.partition(".")
+        if top not in self.aliases:
+            return None
+        private_name = f"{self.private}.{self.aliases[top]}" + (f".{rest}" if rest else "")
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(private_name))
+
+
+@contextlib.contextmanager
+def _aliases_installed(private: str, aliases: dict[str, str]) -> Iterator[None]:
+    """Install the alias hook; afterwards remove it and every alias entry of sys.modules.
+
+    Modules the user had imported under those names before (a notebook's own `cs231n`)
+    are put back untouched.
+    """
+    def ours(key: str) -> bool:
+        return key.partition(".")[0] in aliases
+
+    saved = {k: v for k, v in sys.modules.items() if ours(k)}
+    for key in saved:
+        del sys.modules[key]
+    finder = _AliasFinder(private, aliases)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(finder)
+        for key in [k for k in sys.modules if ours(k)]:
+            del sys.modules[key]
+        sys.modules.update(saved)
+
+
+# ---------------------------------------------------------------- reading problems
+
+_DEF_LINE = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def defined_names(path: Path) -> tuple[str, ...]:
+    """Top-level def/class names of a source file, even when it does not parse.
+
+    Args:
+        path: the module's file.
+    """
+    try:
+        source = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        # A broken module is exactly the case we scan for: fall back to the text.
+        return tuple(dict.fromkeys(_DEF_LINE.findall(source)))
+    return tuple(node.name for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+
+
+def _shown_path(filename: str, base: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(Path(filename).resolve().relative_to(base))
+    return os.path.basename(filename)
+
+
+def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -> tuple[str, int | None, str]:
+    """(file, line, message) for an exception raised while importing a user's module.
+
+    Args:
+        exc: what the import raised.
+        module_file: the module being imported (used when no better frame is found).
+        base: the folder file names are shown relative to.
+    """
+    if isinstance(exc, CheckTimeout):
+        return _shown_path(str(module_file), base), None, f"importing it did not finish ({exc})"
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return _shown_path(exc.filename, base), exc.lineno, f"{type(exc).__name__}: {exc.msg}"
+    if isinstance(exc, SystemExit):
+        return _shown_path(str(module_file), base), None, f"called sys.exit({exc.code!r}) at import"
+    # The innermost frame inside the user's tree says where it went wrong.
+    base_text = str(base)
+    filename, line = str(module_file), None
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if os.path.abspath(frame.filename).startswith(base_text):
+            filename, line = frame.filename, frame.lineno
+            break
+    return _shown_path(filename, base), line, describe_exception(exc)
+
+
+# ---------------------------------------------------------------- the name map
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # pragma: no cover - 3.9 / 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            return {}
+    return tomllib.loads(text)
+
+
+def read_name_map(folders: tuple[Path, ...]) -> tuple[dict[str, str], str]:
+    """`[tool.sanitykit.map]` of the first pyproject.toml found in `folders`: (map, file).
+
+    Args:
+        folders: where to look, nearest first.
+    """
+    for folder in folders:
+        pyproject = folder / "pyproject.toml"
+        if not pyproject.is_file():
+            continue
+        try:
+            data = _parse_toml(pyproject.read_text(encoding="utf-8"))
+        except Exception as exc:  # noqa: BLE001 - a broken pyproject must not stop the checks
+            raise TargetError(f"{pyproject}: cannot read [tool.sanitykit.map]: {exc}") from None
+        table = data.get("tool", {}).get("sanitykit", {}).get("map", {})
+        if table:
+            return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}, str(pyproject)
+    return {}, ""
+
+
+def parse_map_items(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`["affine_forward=my_affine"]` -> {"affine_forward": "my_affine"}; ValueError if malformed.
+
+    Args:
+        items: NAME=OTHER strings, as given to --map.
+    """
+    mapping = {}
+    for item in items:
+        name, sep, other = item.partition("=")
+        name, other = name.strip(), other.strip()
+        if not sep or not name.isidentifier() or not other.isidentifier():
+            raise ValueError(f"--map {item!r}: expected NAME=OTHER, e.g. affine_forward=my_affine")
+        mapping[name] = other
+    return mapping
+
+
+# ---------------------------------------------------------------- the loaded target
+
+@dataclass
+class LoadedTarget:
+    """The user's modules, looked up by conventional name (implements checks' Target protocol).
+
+    Args:
+        name: the target as the user named it.
+        modules: loaded modules by the dotted name the user knows them by.
+        problems: modules that could not be imported.
+        name_map: conventional name -> the user's name.
+        description: how the target was read ("cs231n/ from assignment2/").
+        root: the folder of the user's files (None for an installed module).
+    """
+
+    name: str
+    modules: dict[str, types.ModuleType]
+    problems: list[ImportProblem] = field(default_factory=list)
+    name_map: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    root: Path | None = None
+    private: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+    import_output: str = ""
+    map_source: str = ""
+    conventions: dict[str, Any] = field(default_factory=dict)
+    substitutions: list[dict[str, Any]] = field(default_factory=list)
+    shims: list[str] = field(default_factory=list)
+    _overrides: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def user_name(self, name: str) -> str:
+        return self.name_map.get(name, name)
+
+    def get(self, name: str) -> Any | None:
+        """The user's object called `name` (after the name map), or None.
+
+        The module that defines it wins over one that only imports it, so
+        `from cs231n.layers import *` in fc_net.py does not hide layers.py's function.
+        """
+        user_name = self.user_name(name)
+        if user_name in self._overrides:
+            return self._overrides[user_name]
+        fallback = None
+        for module in self.modules.values():
+            obj = vars(module).get(user_name)
+            if obj is None or isinstance(obj, types.ModuleType):
+                continue
+            if getattr(obj, "__module__", None) == module.__name__:
+                return obj
+            if fallback is None:
+                fallback = obj
+        return fallback
+
+    def problem_for(self, name: str) -> str | None:
+        """One line when `name` is missing because the module defining it failed to import."""
+        if self.get(name) is not None:
+            return None
+        user_name = self.user_name(name)
+        for problem in self.problems:
+            if user_name in problem.names:
+                return problem.one_line()
+        return None
+
+    def owns_file(self, filename: str) -> bool:
+        """True when `filename` is one of the user's source files (blame for a traceback)."""
+        if self.root is None:
+            return any(getattr(m, "__file__", None) == filename for m in self.modules.values())
+        return os.path.abspath(filename).startswith(str(self.root) + os.sep)
+
+    @contextlib.contextmanager
+    def swapped(self, replacements: dict[str, Any]) -> Iterator[None]:
+        """Bind `replacements` (conventional name -> object) in every user module that has the name.
+
+        A FullyConnectedNet that calls `affine_forward` by global name then calls the
+        replacement; everything is put back afterwards, even on an exception.
+        """
+        saved: list[tuple[dict[str, Any], str, Any]] = []
+        saved_overrides = dict(self._overrides)
+        try:
+            for name, obj in replacements.items():
+                user_name = self.user_name(name)
+                self._overrides[user_name] = obj
+                for module in self.modules.values():
+                    namespace = vars(module)
+                    if user_name in namespace:
+                        saved.append((namespace, user_name, namespace[user_name]))
+                        namespace[user_name] = obj
+            yield
+        finally:
+            for namespace, user_name, old in reversed(saved):
+                namespace[user_name] = old
+            self._overrides.clear()
+            self._overrides.update(saved_overrides)
+
+    @contextlib.contextmanager
+    def imports_active(self) -> Iterator[None]:
+        """Let the user's code import its own modules again (a lazy `from cs231n import optim`)."""
+        if not self.private:
+            yield
+            return
+        with _aliases_installed(self.private, self.aliases):
+            yield
+
+    def loading_info(self) -> dict[str, Any]:
+        """The `loading` block of the report (DESIGN.md), plus how the target was read."""
+        info: dict[str, Any] = {
+            "source": self.description,
+            "conventions": dict(self.conventions),
+            "substitutions": list(self.substitutions),
+            "shims": list(self.shims),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+        if self.name_map:
+            info["name_map"] = dict(self.name_map)
+            if self.map_source:
+                info["name_map_source"] = self.map_source
+        return info
+
+    def close(self) -> None:
+        """Forget the private modules (grading loads many targets in one process)."""
+        if self.private:
+            for key in [k for k in sys.modules if k == self.private or k.startswith(self.private + ".")]:
+                del sys.modules[key]
+
+
+def import_layout(layout: Layout, timeout: float | None = 30.0) -> tuple[dict[str, types.ModuleType], list[ImportProblem], str, str]:
+    """Import every module of `layout` under a fresh private package.
+
+    Returns (modules by user dotted name, problems, private package name, captured output).
+
+    Args:
+        layout: from resolve_layout.
+        timeout: seconds allowed to import one module (None: no limit).
+    """
+    private = f"_sanitykit_target_{next(_counter)}"
+    package = types.ModuleType(private, doc="sanitykit: private home of one target's modules")
+    package.__path__ = [str(layout.root)]
+    package.__package__ = private
+    sys.modules[private] = package
+
+    modules: dict[str, types.ModuleType] = {}
+    problems: list[ImportProblem] = []
+    output: list[str] = []
+    with _aliases_installed(private, layout.aliases):
+        for dotted, path in layout.modules:
+            try:
+                with fenced(timeout) as (buffer, _warnings):
+                    try:
+                        modules[dotted] = importlib.import_module(f"{private}.{dotted}")
+                    finally:
+                        text = buffer.getvalue()
+                        if text:
+                            output.append(text)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
+                file, line, message = describe_import_failure(exc, path, layout.root)
+                problems.append(ImportProblem(dotted, file, line, message, defined_names(path)))
+    return modules, problems, private, "".join(output)
+
+
+def _load_module_target(module: types.ModuleType, name: str, timeout: float | None) -> LoadedTarget:
+    """An importable (installed) module and its submodules, imported under their own names."""
+    modules = {module.__name__: module}
+    problems: list[ImportProblem] = []
+    if hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, prefix=module.__name__ + "."):
+            try:
+                with fenced(timeout):
+                    modules[info.name] = importlib.import_module(info.name)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001
+                spec = importlib.util.find_spec(info.name)
+                origin = Path(spec.origin) if spec and spec.origin else Path(info.name)
+                file, line, message = describe_import_failure(exc, origin, origin.parent)
+                problems.append(ImportProblem(info.name, file, line, message, defined_names(origin)))
+    file = getattr(module, "__file__", None)
+    return LoadedTarget(name, modules, problems, description=f"module {module.__name__}",
+                        root=Path(file).resolve().parent if file else None)
+
+
+def _import_dotted(spec: str, timeout: float | None) -> types.ModuleType:
+    try:
+        found = importlib.util.find_spec(spec)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise TargetError(f"{spec}: no such file, folder or importable module")
+    try:
+        with fenced(timeout):
+            return importlib.import_module(spec)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        origin = Path(found.origin) if found.origin else Path(spec)
+        file, line, message = describe_import_failure(exc, origin, origin.parent)
+        where = f"{file}:{line}" if line else file
+        raise TargetError(f"{spec} could not be imported: {where}: {message}") from None
+
+
+def _looks_dotted(spec: str) -> bool:
+    return all(part.isidentifier() for part in spec.split("."))
+
+
+def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, str] | None = None,
+                *, timeout: float | None = 30.0) -> LoadedTarget:
+    """Load the user's code; TargetError (one line) when there is nothing to load.
+
+    Args:
+        spec: a .py file, a folder (assignment root, the cs231n/ package, any folder of
+            modules), a dotted module name, or a module object.
+        name_map: conventional name -> the user's name; overrides `[tool.sanitykit.map]`.
+        timeout: seconds allowed to import one module (default 30).
+    """
+    if isinstance(spec, types.ModuleType):
+        target = _load_module_target(spec, spec.__name__, timeout)
+    elif not Path(spec).expanduser().exists() and isinstance(spec, str) and _looks_dotted(spec):
+        target = _load_module_target(_import_dotted(spec, timeout), spec, timeout)
+    else:
+        layout = resolve_layout(spec)
+        modules, problems, private, output = import_layout(layout, timeout)
+        target = LoadedTarget(layout.spec, modules, problems, description=layout.description,
+                              root=layout.home,
+                              private=private, aliases=dict(layout.aliases), import_output=output)
+        file_map, target.map_source = read_name_map(layout.config_dirs)
+        target.name_map.update(file_map)
+        if name_map and target.map_source:
+            target.map_source += " and --map"
+    if name_map:
+        target.name_map.update(name_map)
+        target.map_source = target.map_source or "--map"
+    return target

@@ -1,0 +1,234 @@
+"""Running the catalogue against a target: order, skips, fences, exceptions -> statuses.
+
+`check(target)` is `sk.check`: load, select, run, and hand back a Report. This is the
+one boundary where whatever a check raises becomes a status (ARCHITECTURE.md):
+SkipCheck -> skip; NotImplementedYet -> skip "not implemented yet"; UserCodeError ->
+error with its one-line reason; CheckTimeout -> error "stopped after N s"; anything
+else -> error "internal error in sanitykit".
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import time
+import traceback
+import types
+from typing import Any, Callable, Iterable
+
+from sanitykit.checks.registry import CheckContext, CheckSpec, SkipCheck, catalogue
+from sanitykit.engine.results import (ERROR, FAIL, SKIP, CheckResult, Outcome, errored,
+                                      skipped)
+from sanitykit.engine.usercode import (CheckTimeout, NotImplementedYet, UserCodeError,
+                                       describe_exception)
+from sanitykit.front.capture import fenced, summarize_warnings
+from sanitykit.front.report import Report, empty_loading
+
+# How much of what the user's code printed during a check is kept in its details.
+PRINTED_KEPT = 500
+
+Progress = Callable[[int, int, CheckResult], None]
+
+_DEPENDENCY_WORDS = {FAIL: "failed", ERROR: "raised an error", SKIP: "was skipped"}
+
+
+def select(specs: Iterable[CheckSpec], only: Iterable[str] | None = None) -> list[CheckSpec]:
+    """The specs whose id matches one of the `only` globs (all when None), dependencies first.
+
+    Args:
+        specs: in catalogue order.
+        only: fnmatch globs over check ids ("layers.affine.*").
+    """
+    patterns = list(only or [])
+    chosen = [s for s in specs if not patterns or any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
+    return dependencies_first(chosen)
+
+
+def dependencies_first(specs: list[CheckSpec]) -> list[CheckSpec]:
+    """Stable topological order: catalogue order, except a check never runs before its dependencies."""
+    by_id = {s.id: s for s in specs}
+    ordered: list[CheckSpec] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(spec: CheckSpec) -> None:
+        if spec.id in placed or spec.id in visiting:
+            return  # a cycle is a catalogue bug; run in declaration order rather than hang
+        visiting.add(spec.id)
+        for dep in spec.depends_on:
+            if dep in by_id:
+                place(by_id[dep])
+        visiting.discard(spec.id)
+        placed.add(spec.id)
+        ordered.append(spec)
+
+    for spec in specs:
+        place(spec)
+    return ordered
+
+
+def precondition(spec: CheckSpec, target: Any, results: dict[str, CheckResult]) -> Outcome | None:
+    """The outcome that replaces running `spec` (missing name, failed dependency), or None to run it."""
+    for name in spec.needs:
+        if target.get(name) is None:
+            problem_for = getattr(target, "problem_for", None)
+            problem = problem_for(name) if problem_for else None
+            if problem:
+                return errored(problem, hint="fix the error above so that the module imports",
+                               missing=name)
+            return skipped(f"{name} not found in the target", missing=name)
+    for dep in spec.depends_on:
+        earlier = results.get(dep)
+        if earlier is not None and earlier.status in _DEPENDENCY_WORDS:
+            return skipped(f"depends on {dep}, which {_DEPENDENCY_WORDS[earlier.status]}", depends_on=dep)
+    return None
+
+
+def _last_frame(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
+
+
+def _user_frame(exc: BaseException, target: Any) -> str:
+    """file:line of the innermost frame in the user's files, or '' (the target decides what is theirs)."""
+    owns_file = getattr(target, "owns_file", None)
+    if owns_file is None:
+        return ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if owns_file(frame.filename):
+            return f"{os.path.basename(frame.filename)}:{frame.lineno}"
+    return ""
+
+
+def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Any, timeout: float | None) -> Outcome:
+    """Map what a check raised to its outcome (the table in ARCHITECTURE.md)."""
+    if isinstance(exc, SkipCheck):
+        return skipped(str(exc))
+    if isinstance(exc, NotImplementedYet):
+        return skipped(str(exc), not_implemented=True)
+    if isinstance(exc, UserCodeError):
+        return errored(exc.reason, **({"where": exc.where} if exc.where else {}))
+    if isinstance(exc, CheckTimeout):
+        return errored(f"stopped after {timeout:g} s (per-check limit, --timeout)",
+                       hint="look for a loop that never ends, or raise --timeout for slow code",
+                       timeout_s=timeout)
+    # A check that called the user's code without call_user: the traceback still shows
+    # whose code raised, and a student's bug must not be reported as ours.
+    where = _user_frame(exc, target)
+    if where:
+        if isinstance(exc, NotImplementedError):
+            return skipped(f"{spec.subject} is not implemented yet (raises NotImplementedError)",
+                           not_implemented=True)
+        return errored(f"{spec.subject} raised {describe_exception(exc)} (at {where})", where=where)
+    return errored(f"internal error in sanitykit: {describe_exception(exc)}",
+                   hint="this is a bug in sanitykit, not in your code; please report it",
+                   traceback=_last_frame(exc))
+
+
+def _imports_active(target: Any) -> contextlib.AbstractContextManager:
+    activate = getattr(target, "imports_active", None)
+    return activate() if activate else contextlib.nullcontext()
+
+
+def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
+            results: dict[str, CheckResult]) -> Outcome:
+    """Run one check inside the fences and return its outcome; never raises (but KeyboardInterrupt)."""
+    ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
+    extra: dict[str, Any] = {}
+    try:
+        with _imports_active(target), fenced(timeout) as (printed, caught):
+            try:
+                outcome = spec.func(ctx)
+            finally:
+                extra = _fence_details(printed.getvalue(), summarize_warnings(caught))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - this is the boundary
+        outcome = outcome_of_exception(exc, spec, target, timeout)
+    else:
+        if not isinstance(outcome, Outcome):
+            outcome = errored(f"internal error in sanitykit: check returned {type(outcome).__name__}, "
+                              "not an Outcome")
+    if extra:
+        outcome = Outcome(outcome.status, outcome.message, outcome.hint, {**outcome.details, **extra})
+    return outcome
+
+
+def _fence_details(printed: str, warning_lines: list[str]) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if printed:
+        details["printed"] = printed if len(printed) <= PRINTED_KEPT else printed[:PRINTED_KEPT] + " ..."
+    if warning_lines:
+        details["warnings"] = warning_lines
+    return details
+
+
+def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: float | None = 30.0,
+               progress: Progress | None = None) -> list[CheckResult]:
+    """Run `specs` in order against `target`; one CheckResult each.
+
+    Args:
+        target: an object with the Target protocol (LoadedTarget, DictTarget).
+        specs: already selected and ordered (see select()).
+        seed: every check's generator starts from it (default 0).
+        timeout: seconds per check (default 30; None for no limit).
+        progress: called as progress(done, total, result) after each check.
+    """
+    specs = list(specs)
+    results: dict[str, CheckResult] = {}
+    for spec in specs:
+        started = time.perf_counter()
+        outcome = precondition(spec, target, results)
+        if outcome is None:
+            outcome = run_one(spec, target, seed, timeout, results)
+        results[spec.id] = CheckResult(spec.id, spec.suite, spec.subject, outcome.status, spec.title,
+                                       outcome.message, outcome.hint, dict(outcome.details),
+                                       time.perf_counter() - started)
+        if progress is not None:
+            progress(len(results), len(specs), results[spec.id])
+    return list(results.values())
+
+
+def as_target(target: Any, name_map: dict[str, str] | None = None, timeout: float | None = 30.0) -> Any:
+    """A Target from a path, a module or an object that already is one (TargetError if not loadable)."""
+    from sanitykit.front.loading import load_target
+
+    if isinstance(target, (str, os.PathLike, types.ModuleType)):
+        return load_target(target, name_map, timeout=timeout)
+    if name_map:
+        raise ValueError("name_map applies to a path or a module, not to a ready-made target")
+    return target
+
+
+def target_label(target: Any) -> str:
+    if isinstance(target, (str, os.PathLike)):
+        return str(target)
+    if isinstance(target, types.ModuleType):
+        return target.__name__
+    return str(getattr(target, "name", type(target).__name__))
+
+
+def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] | None = None,
+          seed: int = 0, timeout: float | None = 30.0, name_map: dict[str, str] | None = None,
+          progress: Progress | None = None) -> Report:
+    """Run the diagnostic suite against the user's code and return the Report.
+
+    Args:
+        target: a .py file, a folder, a dotted module name, a module, or a Target (DictTarget).
+        suites: suite names (default: every suite).
+        only: fnmatch globs over check ids, e.g. ["layers.affine.*"].
+        seed: the seed of every check's generator (default 0).
+        timeout: seconds per check (default 30).
+        name_map: conventional name -> the user's name (`{"affine_forward": "my_affine"}`).
+        progress: called as progress(done, total, result) after each check.
+    """
+    loaded = as_target(target, name_map, timeout)
+    specs = select(catalogue(tuple(suites) if suites else None), only)
+    results = run_checks(loaded, specs, seed, timeout, progress)
+    # Read after the run: checks record the conventions they measured on the target.
+    loading_info = getattr(loaded, "loading_info", None)
+    loading = loading_info() if loading_info else {**empty_loading(), "conventions": dict(loaded.conventions)}
+    return Report(target=target_label(target), seed=seed, checks=results, loading=loading)

@@ -1,0 +1,2 @@
+def relu_forward(x):
+    return x * (x > 0), x
