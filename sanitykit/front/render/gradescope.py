@@ -1,0 +1,123 @@
+"""`--format gradescope`: Gradescope's autograder results.json.
+
+Format (gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level "tests" list
+of {"name", "score", "max_score", "status": "passed"|"failed", "output"?, "visibility"?},
+plus "score" and "output" for the whole submission. Optional keys appear only when they
+apply. `gradescope_dict` is shared with `sanitykit grade`.
+
+Scoring (a rubric maps check-id globs to points; without one every check is worth 1):
+- pass and warn earn the check's points ("passed"; a warning goes in the output);
+- fail and error earn 0 ("failed", the diagnosis is the output);
+- skip earns 0 and still counts in max_score ("failed", output "skipped: <reason>", e.g.
+  "not implemented yet"), so every submission has the same maximum and an unfinished
+  assignment cannot score higher than a finished one;
+- with a rubric, a check matching none of its globs is not graded (left out).
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any, Mapping
+
+from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
+from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, summary_line
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def rubric_rules(rubric: Mapping[str, Any] | None) -> list[tuple[str, float, str | None]]:
+    """(glob, points, visibility) rules in order; the first matching glob wins.
+
+    Args:
+        rubric: None (every check 1 point), {glob: points | {"points": p, "visibility": v}},
+            or {"checks": {glob: ...}, "visibility": v} with a default visibility.
+    """
+    if rubric is None:
+        return [("*", 1, None)]
+    checks = rubric["checks"] if isinstance(rubric.get("checks"), Mapping) else rubric
+    default_visibility = rubric.get("visibility") if checks is not rubric else None
+    rules = []
+    for glob, value in checks.items():
+        spec = value if isinstance(value, Mapping) else {"points": value}
+        unknown = set(spec) - {"points", "visibility"}
+        if unknown:
+            raise ValueError(f"rubric entry {glob!r}: unknown key {sorted(unknown)[0]!r}; "
+                             "expected points, visibility")
+        points = spec.get("points", 1)
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+            raise ValueError(f"rubric entry {glob!r}: points must be a number >= 0, not {points!r}")
+        visibility = spec.get("visibility", default_visibility)
+        if visibility is not None and visibility not in VISIBILITIES:
+            raise ValueError(f"rubric entry {glob!r}: visibility {visibility!r} is not one of "
+                             f"{', '.join(VISIBILITIES)}")
+        rules.append((glob, points, visibility))
+    return rules
+
+
+def rule_for(check_id: str, rules: list[tuple[str, float, str | None]]) -> tuple[float, str | None] | None:
+    """(points, visibility) of the first rule whose glob matches `check_id`, or None."""
+    for glob, points, visibility in rules:
+        if fnmatch.fnmatchcase(check_id, glob):
+            return points, visibility
+    return None
+
+
+def student_output(result: CheckResult, target: str, seed: int) -> str:
+    """What the student reads under a test: the diagnosis (without the rerun line)."""
+    if result.status == SKIP:
+        return f"skipped: {result.message or 'not run'}"
+    if result.status == PASS:
+        return result.message
+    lines = diagnosis_lines(result, target, seed)[:-1]
+    return ("warning: " if result.status == WARN else "") + "\n".join(lines)
+
+
+def gradescope_test(result: CheckResult, points: float, visibility: str | None,
+                    target: str, seed: int) -> dict[str, Any]:
+    """One entry of results.json "tests"."""
+    earned = result.status in (PASS, WARN)
+    test: dict[str, Any] = {"name": f"{result.id}: {result.title}" if result.title else result.id,
+                            "score": points if earned else 0, "max_score": points,
+                            "status": "passed" if earned else "failed"}
+    output = student_output(result, target, seed)
+    if output:
+        test["output"] = output
+    if visibility:
+        test["visibility"] = visibility
+    return test
+
+
+def gradescope_dict(report, rubric: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Gradescope's results.json as a dict.
+
+    Args:
+        report: a sanitykit.front.report.Report.
+        rubric: check-id glob -> points (see `rubric_rules`); None: every check 1 point.
+    """
+    rules = rubric_rules(rubric)
+    tests = []
+    for result in report.checks:
+        rule = rule_for(result.id, rules)
+        if rule is not None:
+            tests.append(gradescope_test(result, *rule, report.target, report.seed))
+    results: dict[str, Any] = {"score": sum(t["score"] for t in tests), "tests": tests}
+    output = submission_output(report)
+    if output:
+        results["output"] = output
+    for key in ("visibility", "stdout_visibility"):
+        if rubric is not None and isinstance(rubric.get("checks"), Mapping) and rubric.get(key):
+            results[key] = rubric[key]
+    return results
+
+
+def submission_output(report) -> str:
+    """The text above the tests: the summary and the modules that could not be imported."""
+    lines = [f"sanitykit: {summary_line(report.summary)}"]
+    for problem in (report.loading or {}).get("problems") or []:
+        lines.append("could not import " + describe_loading_item(problem))
+    return "\n".join(lines)
+
+
+def render_gradescope(report, rubric: Mapping[str, Any] | None = None) -> str:
+    """results.json text for Gradescope (see `gradescope_dict`)."""
+    return json.dumps(gradescope_dict(report, rubric), indent=2) + "\n"

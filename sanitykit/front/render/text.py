@@ -1,0 +1,315 @@
+"""The terminal report: rich renderables built at the last moment, and a plain-text twin.
+
+`Report.__rich_console__` calls `render_report_rich`; `render_text` renders the same
+view without colour at a fixed width (tests, the pytest plugin). The plain helpers
+(`rerun_command`, `diagnosis_text`, `summary_line`) are shared with the other renderers.
+A renderer never decides a verdict: it only reads the report.
+"""
+from __future__ import annotations
+
+import io
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.padding import Padding
+from rich.style import Style
+from rich.text import Text
+
+from sanitykit import __version__
+from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, CheckResult
+from sanitykit.front.render.theme import ASCII_GLYPHS, DEFAULT_STYLES, GLYPHS, WORDS, status_style
+
+# Checks below this many columns of title lose their subject column (it is repeated
+# in the diagnosis of every failure anyway).
+MIN_TITLE_WIDTH = 20
+# This many skips of one suite sharing a reason fold into a single line.
+FOLD_SKIPS_AT = 3
+STATUS_WIDTH = 2 + 1 + 1 + 5 + 2   # indent, glyph, space, word, gap
+DURATION_WIDTH = 8
+SUMMARY_WORDS = ((PASS, "passed"), (WARN, "warned"), (FAIL, "failed"), (ERROR, "errors"),
+                 (SKIP, "skipped"))
+
+
+# ---------------------------------------------------------------- plain helpers
+
+def rerun_command(target: str, check_id: str, seed: int) -> str:
+    """The command that reruns one check, e.g. `sanitykit check cs231n --only 'x.y.z' --seed 0`."""
+    return f"sanitykit check {shlex.quote(str(target))} --only '{check_id}' --seed {seed}"
+
+
+def diagnosis_lines(result: CheckResult, target: str, seed: int) -> list[str]:
+    """Message lines, hint lines ("hint: ..."), then the rerun line; line breaks kept.
+
+    Args:
+        result: the check (usually warn, fail or error).
+        target: the report's target, for the rerun line.
+        seed: the report's seed, for the rerun line.
+    """
+    lines = result.message.splitlines() if result.message else []
+    for i, hint_line in enumerate(result.hint.splitlines() if result.hint else []):
+        lines.append(("hint: " if i == 0 else "      ") + hint_line)
+    lines.append("rerun: " + rerun_command(target, result.id, seed))
+    return lines
+
+
+def diagnosis_text(result: CheckResult, target: str, seed: int) -> str:
+    """`diagnosis_lines` joined by newlines (JUnit failure text, pytest failure text)."""
+    return "\n".join(diagnosis_lines(result, target, seed))
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """"12 passed, 1 warned, 3 failed, 0 errors, 4 skipped" (every status, always)."""
+    return ", ".join(counted(summary.get(status, 0), word) for status, word in SUMMARY_WORDS)
+
+
+def counted(count: int, word: str) -> str:
+    """"3 failed", "1 error", "0 errors" (only "errors" is a noun that takes a plural)."""
+    return f"{count} {word[:-1] if word == 'errors' and count == 1 else word}"
+
+
+def describe_loading_item(item: Any) -> str:
+    """One line for an entry of report.loading (a problem, substitution or shim)."""
+    if isinstance(item, dict):
+        if "file" in item or "message" in item:
+            where = ":".join(str(item[k]) for k in ("file", "line") if item.get(k) not in (None, ""))
+            what = str(item.get("message", ""))
+            return f"{where}: {what}" if where and what else where or what
+        return ", ".join(f"{k}={v}" for k, v in item.items())
+    return str(item)
+
+
+def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(label, lines) for each non-empty part of report.loading, in DESIGN.md order."""
+    parts = []
+    conventions = loading.get("conventions") or {}
+    if conventions:
+        parts.append(("conventions", [", ".join(f"{k}={v}" for k, v in conventions.items())]))
+    for key, label in (("substitutions", "substituted"), ("shims", "shims"),
+                       ("problems", "could not import")):
+        items = loading.get(key) or []
+        if items:
+            parts.append((label, [describe_loading_item(item) for item in items]))
+    return parts
+
+
+# ---------------------------------------------------------------- grouping
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: a check, or several skips folded under one reason."""
+
+    status: str
+    id: str
+    subject: str
+    text: str           # title, or the reason of a skip
+    duration: str       # "" for skips
+    result: CheckResult | None = None   # set when the row has a diagnosis to show
+    count: int = 1      # checks this row stands for (folded skips)
+
+
+def group_by_suite(checks: Iterable[CheckResult]) -> list[tuple[str, list[CheckResult]]]:
+    """Checks grouped by suite, suites in order of first appearance, checks in run order."""
+    groups: dict[str, list[CheckResult]] = {}
+    for result in checks:
+        groups.setdefault(result.suite, []).append(result)
+    return list(groups.items())
+
+
+def folded_id(ids: list[str]) -> str:
+    """A glob covering `ids` by their common dotted prefix ("layers.dropout.*")."""
+    parts = [i.split(".") for i in ids]
+    common = []
+    for level in zip(*parts):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return ".".join(common + ["*"]) + f" ({len(ids)} checks)"
+
+
+def rows_for_suite(results: list[CheckResult]) -> list[Row]:
+    """Rows of one suite: one per check, skips sharing a reason folded at their first place."""
+    reason_count: dict[str, int] = {}
+    for r in results:
+        if r.status == SKIP:
+            reason_count[r.message] = reason_count.get(r.message, 0) + 1
+    rows, folded = [], set()
+    for r in results:
+        if r.status == SKIP and reason_count[r.message] >= FOLD_SKIPS_AT:
+            if r.message not in folded:
+                folded.add(r.message)
+                ids = [s.id for s in results if s.status == SKIP and s.message == r.message]
+                subjects = sorted({s.subject for s in results if s.id in ids})
+                rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects), r.message or "skipped", "",
+                                count=len(ids)))
+            continue
+        if r.status == SKIP:
+            rows.append(Row(SKIP, r.id, r.subject, r.message or "skipped", ""))
+        else:
+            diagnosed = r if r.status in (WARN, FAIL, ERROR) else None
+            rows.append(Row(r.status, r.id, r.subject, r.title, f"{r.duration_s:.2f}s", diagnosed))
+    return rows
+
+
+# ---------------------------------------------------------------- layout
+
+@dataclass(frozen=True)
+class Columns:
+    """Widths of a check line, computed once per report from the console width."""
+
+    id: int
+    subject: int      # 0: the subject column is dropped (narrow console)
+    title: int
+
+    @classmethod
+    def fit(cls, rows: list[Row], width: int) -> "Columns":
+        id_w = max((len(r.id) for r in rows), default=0) + 2
+        subject_w = max((len(r.subject) for r in rows), default=0) + 2
+        title_w = width - STATUS_WIDTH - id_w - subject_w - DURATION_WIDTH
+        if title_w < MIN_TITLE_WIDTH:
+            subject_w, title_w = 0, title_w + subject_w
+        return cls(id_w, subject_w, max(title_w, 0))
+
+
+def clip(text: str, width: int, ascii_only: bool) -> str:
+    """`text` cut to `width` columns with an ellipsis."""
+    if len(text) <= width:
+        return text
+    mark = "..." if ascii_only else "…"
+    return text[: max(width - len(mark), 0)] + mark if width > len(mark) else text[:width]
+
+
+class Styles:
+    """Theme style names resolved against the console: the user's theme first, ours second."""
+
+    def __init__(self, console: Console):
+        self._console = console
+
+    def __getitem__(self, name: str) -> Style:
+        return self._console.get_style(name, default=DEFAULT_STYLES.get(name) or "none")
+
+
+# ---------------------------------------------------------------- rich view
+
+def render_report_rich(report, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+    """Yield the report's renderables: header, checks grouped by suite, summary.
+
+    Args:
+        report: a sanitykit.front.report.Report.
+        console: the rich console rendering it (for theme styles).
+        options: rich's options; max_width and ascii_only are honoured.
+    """
+    styles = Styles(console)
+    ascii_only = options.ascii_only
+    width = options.max_width
+    groups = [(suite, rows_for_suite(results)) for suite, results in group_by_suite(report.checks)]
+    columns = Columns.fit([row for _, rows in groups for row in rows], width)
+
+    yield from header(report, styles, ascii_only)
+    if not groups:
+        yield Text("no checks ran", style=styles["sanitykit.skip"])
+    for suite, rows in groups:
+        yield Text("")
+        yield suite_heading(suite, rows, styles)
+        for row in rows:
+            yield check_line(row, columns, styles, ascii_only)
+            if row.result is not None:
+                yield from diagnosis(row.result, report.target, report.seed, styles, width)
+    yield Text("")
+    yield summary(report.summary, styles)
+
+
+def header(report, styles: Styles, ascii_only: bool) -> Iterator[Text]:
+    dot = " - " if ascii_only else " · "
+    yield Text(f"sanitykit {__version__}{dot}{report.target}{dot}seed {report.seed}",
+               style=styles["sanitykit.header"])
+    for label, lines in loading_lines(report.loading):
+        style = styles["sanitykit.problem"] if label == "could not import" else Style.null()
+        if len(lines) == 1 and label != "could not import":
+            yield Text.assemble((f"{label}: ", styles["sanitykit.header"]), (lines[0], style))
+        else:
+            yield Text(f"{label}:", style=styles["sanitykit.header"])
+            for line in lines:
+                yield Text("  " + line, style=style)
+
+
+def suite_heading(suite: str, rows: list[Row], styles: Styles) -> Text:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + row.count
+    tally = ", ".join(counted(counts[s], w) for s, w in SUMMARY_WORDS if counts.get(s))
+    return Text.assemble((suite, styles["sanitykit.suite"]), ("  " + tally, styles["sanitykit.duration"]))
+
+
+def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> Text:
+    """One line: glyph, word, id, subject, title (or skip reason), duration."""
+    glyph = (ASCII_GLYPHS if ascii_only else GLYPHS)[row.status]
+    status = styles[status_style(row.status)]
+    line = Text.assemble(
+        ("  ", ""), (glyph, status), (" ", ""), (f"{WORDS[row.status]:<5}", status), ("  ", ""),
+        (f"{row.id:<{columns.id}}", styles["sanitykit.id"]))
+    if columns.subject:
+        line.append(f"{clip(row.subject, columns.subject - 2, ascii_only):<{columns.subject}}",
+                    styles["sanitykit.subject"])
+    text_style = styles["sanitykit.skip"] if row.status == SKIP else styles["sanitykit.title"]
+    line.append(f"{clip(row.text, columns.title, ascii_only):<{columns.title}}", text_style)
+    line.append(f"{row.duration:>{DURATION_WIDTH}}", styles["sanitykit.duration"])
+    line.rstrip()
+    return line
+
+
+def diagnosis(result: CheckResult, target: str, seed: int, styles: Styles,
+              width: int) -> Iterator[RenderableType]:
+    """Message and hint of one check, indented under it with line breaks kept, then the rerun line."""
+    text = Text()
+    *lines, rerun = diagnosis_lines(result, target, seed)
+    for i, line in enumerate(lines):
+        text.append("\n" if i else "")
+        is_hint = i >= len(lines) - len(result.hint.splitlines())
+        text.append(line, styles["sanitykit.hint" if is_hint else "sanitykit.message"])
+    if lines:
+        yield Padding(text, (0, 0, 0, STATUS_WIDTH), expand=False)
+    yield Text("\n".join(rerun_layout(rerun, width)), style=styles["sanitykit.rerun"])
+
+
+def rerun_layout(rerun: str, width: int) -> list[str]:
+    """The rerun line indented under its check; too long, it breaks before --only with a
+    shell continuation, so a copy and paste from a narrow terminal still runs."""
+    indent = " " * STATUS_WIDTH
+    if len(indent) + len(rerun) <= width or " --only " not in rerun:
+        return [indent + rerun]
+    head, tail = rerun.split(" --only ", 1)
+    return [indent + head + " \\", indent + "         --only " + tail]
+
+
+def summary(counts: dict[str, int], styles: Styles) -> Text:
+    text = Text()
+    for i, part in enumerate(summary_line(counts).split(", ")):
+        status = SUMMARY_WORDS[i][0]
+        text.append(", " if i else "")
+        text.append(part, styles[status_style(status)] if counts.get(status) else Style.null())
+    return text
+
+
+# ---------------------------------------------------------------- plain text
+
+class _AsciiBuffer(io.StringIO):
+    # rich reads the file's encoding to decide options.ascii_only.
+    encoding = "ascii"
+
+
+def render_text(report, width: int = 100, *, ascii_only: bool = False) -> str:
+    """The terminal report as plain text (no colour, no trailing spaces) at a fixed width.
+
+    Args:
+        report: a sanitykit.front.report.Report.
+        width: columns, default 100.
+        ascii_only: ASCII glyphs and ellipses instead of Unicode.
+    """
+    buffer = _AsciiBuffer() if ascii_only else io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      force_jupyter=False, no_color=True, highlight=False, markup=False,
+                      emoji=False, legacy_windows=False, _environ={})
+    console.print(report)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
