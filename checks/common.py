@@ -10,7 +10,8 @@ Conventions:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -216,6 +217,16 @@ def deterministic(call: Callable[[], Any], *, subject: str, name: str = "out") -
     return failed(f"{subject} gave a different {name} on two calls with the same inputs",
                   hint=("the result depends on something besides the arguments: unseeded "
                         "np.random, a module-level variable, or state kept between calls"))
+
+
+@contextlib.contextmanager
+def global_random_preserved() -> Iterator[None]:
+    """Restore numpy's global random state afterwards: student dropout calls np.random.seed."""
+    state = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 # ---------------------------------------------------------------- comparing arrays
