@@ -1,0 +1,365 @@
+"""The `optim` suite: sgd, sgd_momentum, rmsprop, adam with the course's config-dict protocol.
+
+`rule(w, dw, config=None) -> (next_w, config)`. Course years name the arguments (w, dw) or
+(x, dx): rules are always called positionally. Explicit state (velocity, cache, m, v, t) is
+passed where the years' defaults differ, and Adam's two conventions for t (incremented
+before or after the bias correction) are both accepted and named.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sanitykit.checks.common import compare_arrays, describe_value, expect_array, unpack
+from sanitykit.checks.registry import CheckContext, check
+from sanitykit.engine.numeric import rel_error
+from sanitykit.engine.results import Outcome, failed, passed, warned
+from sanitykit.engine.usercode import UserCodeError, call_user
+
+RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+SHAPE = (4, 5)
+STEP_TOL = 1e-6
+
+# Hyperparameters passed explicitly in `step` and `state` (never the user's defaults).
+HYPER = {
+    "sgd": {"learning_rate": 1e-3},
+    "sgd_momentum": {"learning_rate": 1e-3, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+# The course's defaults (every year), checked by `defaults`.
+DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+# The update the course asks for, as the rewrite a hint offers.
+UPDATE = {
+    "sgd": "next_w = w - config['learning_rate'] * dw",
+    "sgd_momentum": "v = config['momentum'] * v - config['learning_rate'] * dw; next_w = w + v",
+    "rmsprop": ("cache = decay_rate * cache + (1 - decay_rate) * dw**2; "
+                "next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)"),
+    "adam": ("t += 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + (1-beta2)*dw**2; "
+             "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t); "
+             "next_w = w - learning_rate * mt / (np.sqrt(vt) + epsilon)"),
+}
+
+
+# ---------------------------------------------------------------- fixed inputs and calls
+
+def fixed_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """w and dw as in the course's optimizer tests (evenly spaced, both signs)."""
+    n = int(np.prod(SHAPE))
+    return np.linspace(-0.4, 0.6, n).reshape(SHAPE), np.linspace(-0.6, 0.4, n).reshape(SHAPE)
+
+
+def explicit_state(rule: str) -> dict[str, Any]:
+    """Non-trivial starting state, so a rule that ignores it cannot match the reference."""
+    n = int(np.prod(SHAPE))
+    return {
+        "sgd": {},
+        "sgd_momentum": {"velocity": np.linspace(0.6, 0.9, n).reshape(SHAPE)},
+        "rmsprop": {"cache": np.linspace(0.5, 0.9, n).reshape(SHAPE)},
+        "adam": {"m": np.linspace(0.6, 0.9, n).reshape(SHAPE),
+                 "v": np.linspace(0.7, 0.5, n).reshape(SHAPE), "t": 5},
+    }[rule]
+
+
+def copy_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in config.items()}
+
+
+def call_rule(ctx: CheckContext, rule: str, w: np.ndarray, dw: np.ndarray,
+              config: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """One step of the user's rule on copies of w and dw; returns (next_w, config).
+
+    Args:
+        ctx: the CheckContext.
+        rule: "sgd", "sgd_momentum", "rmsprop" or "adam".
+        w, dw: parameter and gradient (copied: the course's sgd updates w in place).
+        config: the config dict passed (the user's rule may fill and return it), or None.
+    """
+    next_w, config = unpack(call_user(ctx.fn(rule), w.copy(), dw.copy(), config, subject=rule),
+                            ("next_w", "config"), rule)
+    next_w = expect_array(next_w, "next_w", subject=rule)
+    if not isinstance(config, dict):
+        raise UserCodeError(f"{rule} returned config as {describe_value(config)}, expected the dict",
+                            subject=rule)
+    return next_w, config
+
+
+def run_steps(step, w: np.ndarray, grads: list[np.ndarray], config: dict[str, Any]) -> list[np.ndarray]:
+    """Apply `step(w, dw, config) -> (next_w, config)` once per gradient, threading w and config."""
+    trajectory = []
+    for dw in grads:
+        w, config = step(w, dw, config)
+        trajectory.append(w)
+    return trajectory
+
+
+def gradients(dw: np.ndarray, count: int) -> list[np.ndarray]:
+    """`count` different gradients (scaled and shifted copies of dw), so history matters."""
+    return [dw * (1 + 0.5 * k) + 0.1 * k for k in range(count)]
+
+
+def reference_step(rule: str, t_before_increment: bool = False):
+    """The reference rule as a step function; for Adam optionally with t used before its increment."""
+    ref = CheckContext.ref(rule)
+    if not t_before_increment:
+        return ref
+
+    def adam_old_convention(w, dw, config):
+        # Older years: use t in the bias correction, then increment. Same as the reference from t - 1.
+        config = dict(config, t=config["t"] - 1)
+        next_w, config = ref(w, dw, config)
+        return next_w, dict(config, t=config["t"] + 1)
+
+    return adam_old_convention
+
+
+# ---------------------------------------------------------------- step
+
+def optim_step(ctx: CheckContext, rule: str) -> Outcome:
+    """One step, then three steps threading the returned config, against the reference."""
+    w, dw = fixed_inputs()
+    config = {**HYPER[rule], **explicit_state(rule)}
+    user = lambda w, dw, config: call_rule(ctx, rule, w, dw, config)  # noqa: E731
+    got = [run_steps(user, w, gradients(dw, 1), copy_config(config))[0],
+           run_steps(user, w, gradients(dw, 3), copy_config(config))[-1]]
+    conventions = [False, True] if rule == "adam" else [False]
+    for old_t in conventions:
+        ref = reference_step(rule, t_before_increment=old_t)
+        expected = [run_steps(ref, w, gradients(dw, 1), copy_config(config))[0],
+                    run_steps(ref, w, gradients(dw, 3), copy_config(config))[-1]]
+        if all(rel_error(g - w, e - w) < STEP_TOL for g, e in zip(got, expected)):
+            note = " (t used before its increment: the older course convention)" if old_t else ""
+            return passed(f"one step and three steps match the reference{note}",
+                          t_convention="before increment" if old_t else "after increment")
+    expected = [run_steps(CheckContext.ref(rule), w, gradients(dw, k), copy_config(config))[-1]
+                for k in (1, 3)]
+    first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
+                           what="next_w - w, one step from explicit state")
+    if first.status == "fail":
+        return failed(f"{rule}: {first.message}", hint=step_hint(rule, got[0] - w, expected[0] - w),
+                      **first.details)
+    third = compare_arrays(got[1] - w, expected[1] - w, "step", subject=rule, tol=STEP_TOL,
+                           what="next_w - w after three steps")
+    return failed(f"{rule}: the first step matches, but {third.message}",
+                  hint="the state in config is not carried from one call to the next: store it back, "
+                       f"e.g. config['{STATE[rule][0] if STATE[rule] else 'learning_rate'}'] = ...",
+                  **third.details)
+
+
+def step_hint(rule: str, step: np.ndarray, expected: np.ndarray) -> str:
+    """The likely mistake behind a wrong first step."""
+    if not np.any(step):
+        return f"w is returned unchanged: compute the update and return it ({UPDATE[rule]})"
+    if rel_error(step, -expected) < STEP_TOL:
+        return f"the step goes the wrong way (uphill): {UPDATE[rule]}"
+    return f"the course's update is: {UPDATE[rule]}"
+
+
+# ---------------------------------------------------------------- defaults
+
+def optim_defaults(ctx: CheckContext, rule: str) -> Outcome:
+    """Called with config=None, the rule fills in the course's defaults and creates its state."""
+    w, dw = fixed_inputs()
+    _, config = call_rule(ctx, rule, w, dw, None)
+    missing = [key for key in (*DEFAULTS[rule], *STATE[rule]) if key not in config]
+    if missing:
+        first = missing[0]
+        rewrite = (f"config.setdefault('{first}', {DEFAULTS[rule][first]!r})" if first in DEFAULTS[rule]
+                   else f"config['{first}'] = {first}  (after computing it)")
+        return failed(f"{rule} called with config=None returned a config without "
+                      f"{', '.join(repr(k) for k in missing)}", hint=rewrite, missing=missing)
+    bad_state = [key for key in STATE[rule] if key != "t"
+                 and np.shape(config[key]) != w.shape]
+    if bad_state:
+        key = bad_state[0]
+        return failed(f"{rule}: config['{key}'] has shape {np.shape(config[key])}, expected w's shape {w.shape}",
+                      hint=f"create it like w: config.setdefault('{key}', np.zeros_like(w))")
+    changed = {key: config[key] for key, value in DEFAULTS[rule].items()
+               if not _close(config[key], value)}
+    if changed:
+        return warned(f"{rule}: default {', '.join(f'{k}={v!r}' for k, v in changed.items())}; "
+                      f"the course's defaults are "
+                      f"{', '.join(f'{k}={DEFAULTS[rule][k]!r}' for k in changed)}",
+                      hint=f"keep the course's config.setdefault(...) lines unchanged", changed=changed)
+    state = f"; state {', '.join(STATE[rule])} created" if STATE[rule] else ""
+    return passed(f"defaults {', '.join(f'{k}={v!r}' for k, v in DEFAULTS[rule].items())}{state}")
+
+
+def _close(value: Any, expected: float) -> bool:
+    try:
+        return bool(np.isclose(float(value), expected, rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- state
+
+def optim_state(ctx: CheckContext, rule: str) -> Outcome:
+    """Two steps from a config holding only hyperparameters: the state of the first is used by the second."""
+    w, dw = fixed_inputs()
+    grads = gradients(dw, 2)
+    ref = CheckContext.ref(rule)
+    user_w, user_config = w, dict(HYPER[rule])
+    ref_w, ref_config = w, dict(HYPER[rule])
+    for k, g in enumerate(grads, start=1):
+        user_w, user_config = call_rule(ctx, rule, user_w, g, user_config)
+        ref_w, ref_config = ref(ref_w, g, ref_config)
+        problem = state_problem(rule, k, user_config, ref_config)
+        if problem:
+            return problem
+    if rel_error(user_w - w, ref_w - w) > STEP_TOL:
+        fresh_w = ref(run_steps(ref, w, grads[:1], dict(HYPER[rule]))[0], grads[1], dict(HYPER[rule]))[0]
+        reason = ("the second step ignores the first one's state" if rel_error(user_w, fresh_w) < STEP_TOL
+                  else "the second step differs from the reference")
+        return failed(f"{rule}: after two steps w differs from the reference "
+                      f"(relative error {rel_error(user_w - w, ref_w - w):.2g}): {reason}",
+                      hint=f"read the state from config at the start and store it back at the end: "
+                           f"{UPDATE[rule]}")
+    kept = ", ".join(STATE[rule]) or "no state (sgd has none)"
+    return passed(f"two steps match the reference; config carries {kept}")
+
+
+def state_problem(rule: str, step: int, got: dict[str, Any], expected: dict[str, Any]) -> Outcome | None:
+    """A failed Outcome when the user's state after `step` steps differs from the reference's."""
+    for key in STATE[rule]:
+        if key not in got:
+            return failed(f"{rule}: after step {step} the returned config has no '{key}'",
+                          hint=f"store the new state for the next call: config['{key}'] = {key}")
+        if key == "t":
+            continue  # years start t at 0 or 1; only the increments matter (checked through w)
+        value = np.asarray(got[key], dtype=np.float64)
+        if value.shape == expected[key].shape and rel_error(value, expected[key]) < STEP_TOL:
+            continue
+        # Storing the velocity with the opposite sign (v = mu*v + lr*dw; w -= v) is equivalent.
+        if key == "velocity" and value.shape == expected[key].shape and rel_error(value, -expected[key]) < STEP_TOL:
+            continue
+        stale = not np.any(value)
+        return failed(f"{rule}: after step {step} config['{key}'] "
+                      f"{'is still all zeros' if stale else 'differs from the reference'}"
+                      f" (relative error {rel_error(value, expected[key]) if value.shape == expected[key].shape else 1:.2g})",
+                      hint=(f"the new {key} is computed but never stored: config['{key}'] = {key}" if stale
+                            else f"the course's update is: {UPDATE[rule]}"), key=key, step=step)
+    return None
+
+
+# ---------------------------------------------------------------- adam bias correction
+
+BIAS_FACTORS = {  # first-step size / learning_rate when a correction is missing (beta1=0.9, beta2=0.999)
+    (1 - 0.9) / np.sqrt(1 - 0.999): "neither m nor v is bias-corrected",
+    1 / np.sqrt(1 - 0.999): "m is bias-corrected but v is not",
+    (1 - 0.9): "v is bias-corrected but m is not",
+}
+
+
+def adam_bias_correction(ctx: CheckContext) -> Outcome:
+    """From zero moments, Adam's first step moves each coordinate by ~learning_rate at any gradient scale."""
+    lr = 1e-3
+    w = np.zeros(12)
+    signs = np.where(ctx.rng.random(12) < 0.5, -1.0, 1.0)
+    dw = signs * np.repeat([1e-3, 1.0, 1e3], 4) * ctx.rng.uniform(0.5, 2.0, 12)
+    ratio, note = None, ""
+    for t0 in (0, 1):  # t0 = 1: the older convention of using t before incrementing it
+        config = {**DEFAULTS["adam"], "learning_rate": lr, "m": np.zeros(12), "v": np.zeros(12), "t": t0}
+        with np.errstate(all="ignore"):
+            next_w, _ = call_rule(ctx, "adam", w, dw, config)
+        if np.all(np.isfinite(next_w)):
+            ratio = np.abs(next_w - w) / lr
+            note = " (t starts at 1: used before its increment)" if t0 else ""
+            break
+    if ratio is None:
+        return failed("adam's first step from m = v = 0 is NaN/inf for t = 0 and for t = 1",
+                      hint="increment t before the bias correction so that 1 - beta1**t is never 0: "
+                           "config['t'] += 1; mt = m / (1 - beta1**t)")
+    if np.all(np.abs(ratio - 1) < 0.1):
+        return passed(f"first step = learning_rate for gradients of 1e-3, 1 and 1e3{note}",
+                      step_over_lr=float(np.median(ratio)))
+    factor = float(np.median(ratio))
+    message = (f"adam's first step from m = v = 0 moves w by {factor:.3g} x learning_rate "
+               f"(expected 1 x, for gradients of 1e-3, 1 and 1e3)")
+    for expected, what in BIAS_FACTORS.items():
+        if np.all(np.abs(ratio / expected - 1) < 0.1):
+            return failed(f"{message}: {what}",
+                          hint="divide both moments by their bias before the update: "
+                               "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)",
+                          step_over_lr=factor)
+    return failed(message, hint=f"the course's update is: {UPDATE['adam']}",
+                  step_over_lr=[float(r) for r in ratio])
+
+
+# ---------------------------------------------------------------- progress on a quadratic bowl
+
+BOWL_STEPS = 100
+PROGRESS = {  # learning rates at which the reference rule converges on the bowl below
+    "sgd": {"learning_rate": 0.1},
+    "sgd_momentum": {"learning_rate": 0.02, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 0.01},
+    "adam": {"learning_rate": 0.05},
+}
+
+
+def bowl(w: np.ndarray, curvature: np.ndarray) -> tuple[float, np.ndarray]:
+    """f(w) = 0.5 * sum(curvature * w**2) and its gradient."""
+    return float(0.5 * np.sum(curvature * w * w)), curvature * w
+
+
+def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
+    """On a quadratic bowl the loss falls over 100 steps; the step scales with learning_rate."""
+    curvature = np.linspace(0.5, 2.0, 10)
+    w0 = ctx.rng.uniform(0.5, 1.5, 10) * np.where(ctx.rng.random(10) < 0.5, -1, 1)
+    loss0, dw0 = bowl(w0, curvature)
+    lr = PROGRESS[rule]["learning_rate"]
+    steps = [call_rule(ctx, rule, w0, dw0, dict(PROGRESS[rule], learning_rate=scale * lr))[0] - w0
+             for scale in (1.0, 0.1)]
+    if np.any(steps[0]) and rel_error(steps[0], steps[1]) < 1e-9:
+        return failed(f"{rule}: the first step is the same for learning_rate={lr:g} and {0.1 * lr:g}",
+                      hint=f"the learning rate is ignored: scale the update by config['learning_rate'] "
+                           f"({UPDATE[rule]})")
+    if float(np.dot(steps[0], dw0)) > 0:
+        return failed(f"{rule}: the first step goes uphill (along +dw) on the bowl "
+                      f"f(w) = 0.5 * sum(a * w**2)",
+                      hint=f"a sign error: {UPDATE[rule]}")
+    w, config, losses = w0, dict(PROGRESS[rule]), [loss0]
+    with np.errstate(all="ignore"):
+        for _ in range(BOWL_STEPS):
+            w, config = call_rule(ctx, rule, w, bowl(w, curvature)[1], config)
+            losses.append(bowl(w, curvature)[0])
+    final = losses[-1]
+    if np.isfinite(final) and final < 0.1 * loss0:
+        return passed(f"loss {loss0:.3g} -> {final:.3g} in {BOWL_STEPS} steps on a quadratic bowl",
+                      initial_loss=loss0, final_loss=final)
+    worst = int(np.nanargmax(np.where(np.isfinite(losses), losses, np.inf)))
+    return failed(f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss went {loss0:.3g} -> {final:.3g} "
+                  f"in {BOWL_STEPS} steps (largest {losses[worst]:.3g} at step {worst}; expected below "
+                  f"{0.1 * loss0:.3g})",
+                  hint=("the steps grow instead of settling: check the sign of each term, "
+                        if final > loss0 or not np.isfinite(final) else "the steps shrink too fast or stall: ")
+                  + UPDATE[rule], initial_loss=loss0, final_loss=final)
+
+
+# ---------------------------------------------------------------- declarations
+
+def declare(rule: str) -> None:
+    """Declare the checks of one update rule (optim.<rule>.step / defaults / state / progress)."""
+    check(f"optim.{rule}.step", subject=rule,
+          title="one and three steps match the reference")(lambda ctx: optim_step(ctx, rule))
+    check(f"optim.{rule}.defaults", subject=rule,
+          title="fills the course's defaults and creates its state")(lambda ctx: optim_defaults(ctx, rule))
+    if STATE[rule]:
+        check(f"optim.{rule}.state", subject=rule,
+              title="carries its state between calls in config")(lambda ctx: optim_state(ctx, rule))
+    if rule == "adam":
+        check("optim.adam.bias_correction", subject="adam",
+              title="first step ~ learning_rate at any gradient scale")(adam_bias_correction)
+    check(f"optim.{rule}.progress", subject=rule,
+          title="descends a quadratic bowl; honours learning_rate")(lambda ctx: optim_progress(ctx, rule))
+
+
+for _rule in RULES:
+    declare(_rule)
