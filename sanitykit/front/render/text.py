@@ -125,7 +125,7 @@ def folded_id(ids: list[str]) -> str:
         if len(set(level)) != 1:
             break
         common.append(level[0])
-    return ".".join(common + ["*"]) + f" ({len(ids)} checks)"
+    return ".".join(common + ["*"])
 
 
 def rows_for_suite(results: list[CheckResult]) -> list[Row]:
@@ -141,8 +141,8 @@ def rows_for_suite(results: list[CheckResult]) -> list[Row]:
                 folded.add(r.message)
                 ids = [s.id for s in results if s.status == SKIP and s.message == r.message]
                 subjects = sorted({s.subject for s in results if s.id in ids})
-                rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects), r.message or "skipped", "",
-                                count=len(ids)))
+                rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects),
+                                f"{len(ids)} checks: {r.message or 'skipped'}", "", count=len(ids)))
             continue
         if r.status == SKIP:
             rows.append(Row(SKIP, r.id, r.subject, r.message or "skipped", ""))
