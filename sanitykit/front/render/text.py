@@ -280,7 +280,10 @@ def rerun_layout(rerun: str, width: int) -> list[str]:
     if len(indent) + len(rerun) <= width or " --only " not in rerun:
         return [indent + rerun]
     head, tail = rerun.split(" --only ", 1)
-    return [indent + head + " \\", indent + "         --only " + tail]
+    continuation = indent + "         --only " + tail
+    if len(continuation) > width:
+        continuation = "    --only " + tail
+    return [indent + head + " \\", continuation]
 
 
 def summary(counts: dict[str, int], styles: Styles) -> Text:

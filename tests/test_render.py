@@ -1,0 +1,233 @@
+"""Renderers read a hand-made Report: pinned plain text, JSON, JUnit counts, Gradescope shape."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from sanitykit.engine.results import CheckResult
+from sanitykit.front.render.gradescope import gradescope_dict, render_gradescope
+from sanitykit.front.render.json_ import render_json
+from sanitykit.front.render.junit import render_junit
+from sanitykit.front.render.text import render_text, rerun_command, summary_line
+from sanitykit.front.report import Report
+
+DROPOUT_STUB = "dropout_forward is not implemented yet"
+
+
+def small_report() -> Report:
+    """Two suites, every status, a folded skip, a multi-line message and an import problem."""
+    checks = [
+        CheckResult("layers.affine.forward", "layers", "affine_forward", "pass",
+                    "matches the reference", duration_s=0.012),
+        CheckResult("layers.affine.gradcheck", "layers", "affine_backward", "fail",
+                    "gradient of every input matches finite differences",
+                    message="dw is wrong: max relative error 0.96 at dw[3, 1]\n"
+                            "analytic = numerical / 50 everywhere",
+                    hint="dw was divided by N again", duration_s=0.5),
+        CheckResult("layers.relu.gradcheck", "layers", "relu_backward", "warn",
+                    "gradient matches", message="x[2, 0] is 4e-6 from the kink", duration_s=0.02),
+        CheckResult("layers.dropout.keep_ratio", "layers", "dropout_forward", "skip", "keep ratio",
+                    message=DROPOUT_STUB),
+        CheckResult("layers.dropout.scaling", "layers", "dropout_forward", "skip", "scaling",
+                    message=DROPOUT_STUB),
+        CheckResult("layers.dropout.test_mode", "layers", "dropout_forward", "skip", "identity",
+                    message=DROPOUT_STUB),
+        CheckResult("losses.softmax.value", "losses", "softmax_loss", "error",
+                    "matches the reference", message="softmax_loss raised IndexError",
+                    duration_s=0.001),
+        CheckResult("losses.svm.value", "losses", "svm_loss", "skip", "matches the reference",
+                    message="svm_loss not found in the target"),
+    ]
+    loading = {"conventions": {"dropout_p": "keep"},
+               "problems": [{"module": "cs231n.optim", "file": "cs231n/optim.py", "line": 3,
+                             "message": "SyntaxError: invalid syntax"}]}
+    return Report("cs231n", seed=7, checks=checks, loading=loading)
+
+
+EXPECTED_TEXT_90 = """\
+sanitykit 0.1.0 · cs231n · seed 7
+conventions: dropout_p=keep
+could not import:
+  cs231n/optim.py:3: SyntaxError: invalid syntax
+
+layers  1 passed, 1 warned, 1 failed, 3 skipped
+  ✓ PASS   layers.affine.forward    affine_forward   matches the reference           0.01s
+  ✗ FAIL   layers.affine.gradcheck  affine_backward  gradient of every input matc…   0.50s
+           dw is wrong: max relative error 0.96 at dw[3, 1]
+           analytic = numerical / 50 everywhere
+           hint: dw was divided by N again
+           rerun: sanitykit check cs231n --only 'layers.affine.gradcheck' --seed 7
+  ! WARN   layers.relu.gradcheck    relu_backward    gradient matches                0.02s
+           x[2, 0] is 4e-6 from the kink
+           rerun: sanitykit check cs231n --only 'layers.relu.gradcheck' --seed 7
+  ○ SKIP   layers.dropout.*         dropout_forward  3 checks: dropout_forward is…
+
+losses  1 error, 1 skipped
+  ✗ ERROR  losses.softmax.value     softmax_loss     matches the reference           0.00s
+           softmax_loss raised IndexError
+           rerun: sanitykit check cs231n --only 'losses.softmax.value' --seed 7
+  ○ SKIP   losses.svm.value         svm_loss         svm_loss not found in the ta…
+
+1 passed, 1 warned, 1 failed, 1 error, 4 skipped
+"""
+
+
+def test_plain_text_report_is_pinned_at_90_columns():
+    assert render_text(small_report(), width=90) == EXPECTED_TEXT_90
+
+
+def test_narrow_console_drops_the_subject_column_and_fits_80_columns():
+    text = render_text(small_report(), width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    assert "  ✗ FAIL   layers.affine.gradcheck  gradient of every input matches fin…   0.50s" in lines
+    # The rerun command is never cut in the middle of a word: it breaks with a shell continuation.
+    narrow = render_text(small_report(), width=60).splitlines()
+    assert "           rerun: sanitykit check cs231n \\" in narrow
+    assert "                    --only 'layers.relu.gradcheck' --seed 7" in narrow
+    assert "    --only 'layers.affine.gradcheck' --seed 7" in narrow  # too long to align: less indent
+
+
+def test_ascii_only_uses_ascii_glyphs_and_ellipsis():
+    text = render_text(small_report(), width=90, ascii_only=True)
+    assert text.isascii()
+    assert "  x FAIL   layers.affine.gradcheck  affine_backward  gradient of every input ma...   0.50s" in text
+    assert "  E ERROR  losses.softmax.value" in text
+    assert "sanitykit 0.1.0 - cs231n - seed 7" in text
+
+
+def test_empty_report_says_no_checks_ran():
+    assert render_text(Report("x.py"), width=60) == (
+        "sanitykit 0.1.0 · x.py · seed 0\nno checks ran\n\n"
+        "0 passed, 0 warned, 0 failed, 0 errors, 0 skipped\n")
+
+
+def test_summary_line_counts_every_status():
+    assert summary_line({"pass": 12, "warn": 1, "fail": 3, "error": 0, "skip": 4}) == \
+        "12 passed, 1 warned, 3 failed, 0 errors, 4 skipped"
+
+
+def test_rerun_command_quotes_a_target_with_spaces():
+    assert rerun_command("my hw/cs231n", "layers.affine.forward", 3) == \
+        "sanitykit check 'my hw/cs231n' --only 'layers.affine.forward' --seed 3"
+
+
+def test_message_with_markup_like_brackets_is_printed_verbatim():
+    report = Report("t", checks=[CheckResult("layers.a.b", "layers", "f", "fail", "t",
+                                             message="[bold]dx[0, 1][/bold] is wrong")])
+    assert "[bold]dx[0, 1][/bold] is wrong" in render_text(report, width=80)
+
+
+def test_rich_console_renders_report_with_theme_styles():
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), record=True, width=90, force_terminal=True,
+                      color_system="standard")
+    console.print(small_report())
+    assert "\x1b[" in console.export_text(styles=True, clear=False)  # coloured in a terminal
+    assert console.export_text().splitlines()[0] == "sanitykit 0.1.0 · cs231n · seed 7"
+
+
+# ---------------------------------------------------------------- JSON
+
+def test_json_is_exactly_the_report_dict():
+    report = small_report()
+    data = json.loads(render_json(report))
+    assert data == json.loads(json.dumps(report.to_dict()))
+    assert list(data) == ["sanitykit_version", "target", "seed", "summary", "loading", "checks"]
+    assert data["summary"] == {"pass": 1, "warn": 1, "fail": 1, "error": 1, "skip": 4}
+    assert set(data["checks"][0]) == {"id", "suite", "subject", "status", "title", "message",
+                                      "hint", "details", "duration_s"}
+
+
+# ---------------------------------------------------------------- JUnit
+
+def test_junit_parses_and_counts_match_per_suite_and_overall():
+    root = ET.fromstring(render_junit(small_report()))
+    assert root.tag == "testsuites"
+    assert {k: root.get(k) for k in ("tests", "failures", "errors", "skipped")} == \
+        {"tests": "8", "failures": "1", "errors": "1", "skipped": "4"}
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert {k: suites["sanitykit.layers"].get(k) for k in ("tests", "failures", "errors", "skipped")} == \
+        {"tests": "6", "failures": "1", "errors": "0", "skipped": "3"}
+    assert {k: suites["sanitykit.losses"].get(k) for k in ("tests", "failures", "errors", "skipped")} == \
+        {"tests": "2", "failures": "0", "errors": "1", "skipped": "1"}
+    # Recount from the children: the attributes agree with the cases.
+    for suite in root.findall("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(c.find("failure") is not None for c in cases)
+        assert int(suite.get("skipped")) == sum(c.find("skipped") is not None for c in cases)
+
+
+def test_junit_failure_holds_the_diagnosis_and_warn_is_a_passing_case():
+    root = ET.fromstring(render_junit(small_report()))
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    failure = cases["layers.affine.gradcheck"].find("failure")
+    assert cases["layers.affine.gradcheck"].get("classname") == "sanitykit.layers"
+    assert failure.get("message") == "dw is wrong: max relative error 0.96 at dw[3, 1]"
+    assert "analytic = numerical / 50 everywhere" in failure.text
+    assert "hint: dw was divided by N again" in failure.text
+    assert "--only 'layers.affine.gradcheck' --seed 7" in failure.text
+    warn = cases["layers.relu.gradcheck"]
+    assert warn.find("failure") is None and warn.find("skipped") is None
+    assert "4e-6 from the kink" in warn.find("system-out").text
+    assert cases["losses.svm.value"].find("skipped").get("message") == "svm_loss not found in the target"
+    assert cases["losses.softmax.value"].find("error").get("message") == "softmax_loss raised IndexError"
+
+
+def test_junit_survives_control_characters_in_a_message():
+    report = Report("t", checks=[CheckResult("layers.a.b", "layers", "f", "fail", "t",
+                                             message="printed \x1b[31mred\x00")])
+    failure = ET.fromstring(render_junit(report)).find(".//failure")
+    assert "red" in failure.get("message")
+
+
+# ---------------------------------------------------------------- Gradescope
+
+def test_gradescope_default_rubric_one_point_per_check():
+    data = gradescope_dict(small_report())
+    assert set(data) == {"score", "tests", "output"}
+    tests = {t["name"].split(":")[0]: t for t in data["tests"]}
+    assert len(tests) == 8
+    assert all(t["max_score"] == 1 for t in tests.values())
+    assert data["score"] == 2  # the pass and the warn
+    assert tests["layers.affine.forward"] == {
+        "name": "layers.affine.forward: matches the reference", "score": 1, "max_score": 1,
+        "status": "passed"}
+    assert tests["layers.relu.gradcheck"]["status"] == "passed"
+    assert "4e-6 from the kink" in tests["layers.relu.gradcheck"]["output"]
+    assert tests["layers.affine.gradcheck"]["status"] == "failed"
+    assert "dw was divided by N again" in tests["layers.affine.gradcheck"]["output"]
+    # A stub earns nothing but still counts in the maximum.
+    stub = tests["layers.dropout.scaling"]
+    assert (stub["score"], stub["max_score"], stub["status"]) == (0, 1, "failed")
+    assert stub["output"] == f"skipped: {DROPOUT_STUB}"
+    assert "1 failed" in data["output"] and "cs231n/optim.py:3" in data["output"]
+
+
+def test_gradescope_rubric_first_matching_glob_wins_and_unmatched_are_left_out():
+    rubric = {"checks": {"layers.affine.*": {"points": 5, "visibility": "after_due_date"},
+                         "layers.*": 2},
+              "visibility": "visible"}
+    data = gradescope_dict(small_report(), rubric)
+    tests = {t["name"].split(":")[0]: t for t in data["tests"]}
+    assert set(tests) == {"layers.affine.forward", "layers.affine.gradcheck", "layers.relu.gradcheck",
+                          "layers.dropout.keep_ratio", "layers.dropout.scaling", "layers.dropout.test_mode"}
+    assert (tests["layers.affine.forward"]["score"], tests["layers.affine.forward"]["max_score"]) == (5, 5)
+    assert tests["layers.affine.forward"]["visibility"] == "after_due_date"
+    assert (tests["layers.relu.gradcheck"]["score"], tests["layers.relu.gradcheck"]["visibility"]) == (2, "visible")
+    assert data["score"] == 7
+    assert data["visibility"] == "visible"
+    assert json.loads(render_gradescope(small_report(), rubric)) == data
+
+
+def test_gradescope_rubric_mistakes_name_the_entry():
+    with pytest.raises(ValueError, match="'layers.*'.*unknown key 'pts'"):
+        gradescope_dict(small_report(), {"layers.*": {"pts": 2}})
+    with pytest.raises(ValueError, match="visibility 'public'"):
+        gradescope_dict(small_report(), {"layers.*": {"points": 1, "visibility": "public"}})
