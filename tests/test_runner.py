@@ -1,0 +1,212 @@
+"""The runner: order, skips, fences, and the mapping from what a check raises to its status."""
+from __future__ import annotations
+
+import numpy as np
+
+from sanitykit.checks.registry import CheckSpec, DictTarget, SkipCheck
+from sanitykit.engine.results import failed, passed
+from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
+from sanitykit.front.runner import check, dependencies_first, run_checks, select
+
+
+def spec(id, func, depends_on=(), needs=()):
+    return CheckSpec(id, subject="affine_forward", title="t", func=func,
+                     depends_on=tuple(depends_on), needs=tuple(needs))
+
+
+def statuses(results):
+    return {r.id: r.status for r in results}
+
+
+def run(*specs, target=None, timeout=5.0):
+    return run_checks(target or DictTarget({}), list(specs), seed=0, timeout=timeout)
+
+
+def test_exceptions_map_to_statuses():
+    def user_bug(ctx):
+        raise UserCodeError("affine_forward raised ValueError: bad shapes (at layers.py:3)")
+
+    def stub(ctx):
+        raise NotImplementedYet("affine_forward", "returned None")
+
+    def cannot_apply(ctx):
+        raise SkipCheck("needs float64")
+
+    def our_bug(ctx):
+        return {}["missing"]
+
+    results = run(spec("layers.a.user", user_bug), spec("layers.a.stub", stub),
+                  spec("layers.a.skip", cannot_apply), spec("layers.a.ours", our_bug),
+                  spec("layers.a.ok", lambda ctx: passed()), spec("layers.a.bad", lambda ctx: failed("x")))
+    by_id = {r.id: r for r in results}
+
+    assert statuses(results) == {"layers.a.user": "error", "layers.a.stub": "skip", "layers.a.skip": "skip",
+                                 "layers.a.ours": "error", "layers.a.ok": "pass", "layers.a.bad": "fail"}
+    assert by_id["layers.a.user"].message.startswith("affine_forward raised ValueError")
+    assert "not implemented yet" in by_id["layers.a.stub"].message
+    assert by_id["layers.a.skip"].message == "needs float64"
+    assert by_id["layers.a.ours"].message.startswith("internal error in sanitykit: KeyError")
+    assert "test_runner.py" in by_id["layers.a.ours"].details["traceback"]
+
+
+def test_a_check_returning_something_else_is_an_internal_error():
+    [result] = run(spec("layers.a.none", lambda ctx: None))
+
+    assert result.status == "error" and "internal error in sanitykit" in result.message
+
+
+def test_an_endless_loop_is_stopped_by_the_timeout():
+    def spins(ctx):
+        while True:
+            pass
+
+    [result, after] = run(spec("layers.a.spin", spins), spec("layers.a.ok", lambda ctx: passed()), timeout=0.5)
+
+    assert result.status == "error"
+    assert result.message.startswith("stopped after 0.5 s")
+    assert after.status == "pass"  # the alarm is off again for the next check
+
+
+def test_a_bare_except_in_user_code_cannot_swallow_the_timeout():
+    def stubborn(ctx):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:  # what a student might write
+                pass
+
+    [result] = run(spec("layers.a.stubborn", stubborn), timeout=0.3)
+
+    assert result.status == "error" and "stopped after" in result.message
+
+
+def test_printing_is_captured_and_kept_in_details(capsys):
+    def noisy(ctx):
+        print("debug: x.shape =", (4, 5))
+        return passed()
+
+    [result] = run(spec("layers.a.noisy", noisy))
+
+    assert capsys.readouterr() == ("", "")
+    assert "debug: x.shape" in result.details["printed"]
+
+
+def test_warnings_are_recorded_not_printed(capsys):
+    def overflows(ctx):
+        np.exp(np.array([1000.0]))
+        return passed()
+
+    [result] = run(spec("layers.a.overflow", overflows))
+
+    assert capsys.readouterr().err == ""
+    assert any("overflow" in line for line in result.details["warnings"])
+
+
+def test_a_students_global_seed_does_not_leak_between_checks():
+    before = np.random.get_state()[1].copy()
+
+    def seeds(ctx):
+        np.random.seed(123)
+        np.seterr(all="raise")
+        return passed()
+
+    run(spec("layers.a.seeds", seeds))
+
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    assert np.geterr()["over"] != "raise"
+
+
+def test_every_check_gets_a_fresh_generator_from_the_seed():
+    draws = []
+
+    def draw(ctx):
+        draws.append(ctx.rng.standard_normal(3))
+        return passed()
+
+    run(spec("layers.a.one", draw), spec("layers.a.two", draw))
+
+    np.testing.assert_array_equal(draws[0], draws[1])
+
+
+def test_a_missing_name_is_skipped_and_a_broken_module_is_an_error():
+    class BrokenTarget(DictTarget):
+        def problem_for(self, name):
+            return "cs231n.optim could not be imported: cs231n/optim.py:5: SyntaxError" if name == "adam" else None
+
+    target = BrokenTarget({})
+    results = run(spec("optim.adam.step", lambda ctx: passed(), needs=("adam",)),
+                  spec("layers.svm.value", lambda ctx: passed(), needs=("svm_loss",)), target=target)
+    by_id = {r.id: r for r in results}
+
+    assert by_id["optim.adam.step"].status == "error"
+    assert "optim.py:5" in by_id["optim.adam.step"].message
+    assert by_id["layers.svm.value"].status == "skip"
+    assert by_id["layers.svm.value"].message == "svm_loss not found in the target"
+
+
+def test_a_check_depending_on_a_failed_one_is_skipped_with_the_reason():
+    results = run(spec("layers.a.interface", lambda ctx: failed("wrong arity")),
+                  spec("layers.a.forward", lambda ctx: passed(), depends_on=["layers.a.interface"]))
+
+    assert results[1].status == "skip"
+    assert results[1].message == "depends on layers.a.interface, which failed"
+
+
+def test_results_so_far_are_passed_to_the_context():
+    seen = {}
+
+    def look(ctx):
+        seen.update(ctx.results)
+        return passed()
+
+    run(spec("layers.a.first", lambda ctx: failed("x")), spec("layers.a.second", look))
+
+    assert seen["layers.a.first"].status == "fail"
+
+
+def test_dependencies_run_first_otherwise_catalogue_order():
+    a = spec("layers.a.x", lambda ctx: passed(), depends_on=["layers.b.y"])
+    b = spec("layers.b.y", lambda ctx: passed())
+    c = spec("layers.c.z", lambda ctx: passed())
+
+    assert [s.id for s in dependencies_first([a, c, b])] == ["layers.b.y", "layers.a.x", "layers.c.z"]
+
+
+def test_only_selects_by_glob():
+    specs = [spec("layers.affine.forward", None), spec("layers.affine.gradcheck", None),
+             spec("layers.relu.forward", None)]
+
+    assert [s.id for s in select(specs, ["layers.affine.*"])] == ["layers.affine.forward", "layers.affine.gradcheck"]
+    assert len(select(specs, None)) == 3
+
+
+def test_user_code_raising_directly_inside_a_check_is_blamed_on_the_user(tmp_path):
+    (tmp_path / "layers.py").write_text("def affine_forward(x, w, b):\n    raise ValueError('oops')\n")
+    from sanitykit.front.loading import load_target
+
+    target = load_target(tmp_path)
+
+    def calls_directly(ctx):
+        ctx.fn("affine_forward")(1, 2, 3)  # without call_user
+        return passed()
+
+    def calls_properly(ctx):
+        call_user(ctx.fn("affine_forward"), 1, 2, 3)
+        return passed()
+
+    results = run(spec("layers.a.direct", calls_directly), spec("layers.a.proper", calls_properly), target=target)
+
+    for result in results:
+        assert result.status == "error"
+        assert "raised ValueError: oops" in result.message and "layers.py:2" in result.message
+
+
+def test_check_runs_the_catalogue_on_a_dict_target_of_the_reference():
+    import sanitykit.reference as reference
+
+    report = check(DictTarget.from_modules(reference, name="reference"), only=["layers.affine.*"])
+
+    assert report.checks and all(r.id.startswith("layers.affine.") for r in report.checks)
+    assert report.ok, [r for r in report.checks if not r.ok]
+    assert set(report.to_dict()["loading"]) >= {"conventions", "substitutions", "shims", "problems"}
