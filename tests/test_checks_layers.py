@@ -1,0 +1,385 @@
+"""The layers suite: silent on the reference, and each planted student bug found by the right check."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sanitykit.reference as R
+from sanitykit.checks.registry import DictTarget, catalogue
+from sanitykit.front.runner import dependencies_first, run_checks
+
+
+def _install_stand_in_gradcheck() -> None:
+    """Until sanitykit.engine.gradcheck lands: a full-mode stand-in with the same call and result."""
+    import sys
+    import types
+
+    from sanitykit.engine.numeric import numerical_gradient, rel_error
+    from sanitykit.engine.results import failed, passed
+
+    def gradcheck(forward, backward, *inputs, args=(), names=None, seed=0, subject=None, **_):
+        rng = np.random.default_rng(seed)
+        out, cache = forward(*inputs, *args)
+        dout = rng.standard_normal(out.shape)
+        grads = backward(dout, cache)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        errors = {}
+        for i, (x, g) in enumerate(zip(inputs, grads)):
+            num = numerical_gradient(lambda _x: forward(*inputs, *args)[0], x, dout)
+            errors[names[i]] = rel_error(num, g) if np.shape(g) == x.shape else np.inf
+        worst = max(errors, key=errors.get)
+        result = types.SimpleNamespace(status="pass" if errors[worst] < 1e-6 else "fail")
+        result.to_outcome = lambda: (passed(f"max rel error {errors[worst]:.1e}") if result.status == "pass"
+                                     else failed(f"d{worst} is wrong: relative error {errors[worst]:.2g}"))
+        return result
+
+    module = types.ModuleType("sanitykit.engine.gradcheck")
+    module.gradcheck = gradcheck
+    sys.modules["sanitykit.engine.gradcheck"] = module
+
+
+try:
+    import sanitykit.engine.gradcheck  # noqa: F401
+except ImportError:  # pragma: no cover - only while the engine is being written
+    _install_stand_in_gradcheck()
+
+
+def run(overrides: dict | None = None, only: str = "layers.", conventions: dict | None = None,
+        without: tuple[str, ...] = ()) -> dict:
+    """Run the layers checks whose id starts with `only` on the reference with `overrides` planted."""
+    target = DictTarget.from_modules(R, name="reference")
+    target.objects.update(overrides or {})
+    for name in without:
+        target.objects.pop(name, None)
+    target.conventions.update(conventions or {})
+    specs = [s for s in dependencies_first(catalogue(["layers"])) if s.id.startswith(only)]
+    assert specs, f"no check matches {only!r}"
+    return {r.id: r for r in run_checks(target, specs, timeout=None)}
+
+
+def text(result) -> str:
+    return f"{result.message}\n{result.hint}"
+
+
+# ---------------------------------------------------------------- the reference passes
+
+def test_every_layers_check_passes_on_the_reference():
+    results = run()
+    bad = {i: (r.status, r.message) for i, r in results.items() if r.status not in ("pass", "warn")}
+    assert not bad, bad
+    # Kinks may warn (engine's call), never the smooth layers.
+    for topic in ("affine", "sigmoid", "tanh", "batchnorm", "layernorm", "spatial_groupnorm"):
+        assert results[f"layers.{topic}.gradcheck"].status == "pass"
+
+
+def test_catalogue_declares_the_designed_ids():
+    ids = {s.id for s in catalogue(["layers"])}
+    for topic in ("affine", "relu", "batchnorm", "layernorm", "dropout", "conv", "max_pool",
+                  "spatial_batchnorm", "spatial_groupnorm", "conv_relu_pool"):
+        assert f"layers.{topic}.interface" in ids and f"layers.{topic}.gradcheck" in ids
+    for extra in ("affine.multidim", "batchnorm.train_stats", "batchnorm.test_mode",
+                  "batchnorm.running_average", "batchnorm.gradcheck_alt", "layernorm.per_sample_stats",
+                  "dropout.keep_ratio", "dropout.scaling", "dropout.test_identity", "dropout.mask_reuse",
+                  "dropout.seed", "conv.output_shape", "max_pool.output_shape"):
+        assert f"layers.{extra}" in ids
+    for spec in catalogue(["layers"]):
+        if spec.id.endswith("gradcheck"):
+            assert "_backward" in spec.subject and len(spec.needs) == 2
+
+
+def test_missing_functions_are_skipped_not_failed():
+    results = run(only="layers.conv.", without=("conv_forward_naive", "conv_backward_naive"))
+    assert {r.status for r in results.values()} == {"skip"}
+
+
+def test_dropout_in_drop_probability_convention_passes():
+    def dropout_forward(x, dropout_param):  # 2016-17 course: p is the DROP probability
+        p, mode = dropout_param["p"], dropout_param["mode"]
+        if mode == "test":
+            return x, (dropout_param, None)
+        rs = np.random.RandomState(dropout_param.get("seed"))
+        mask = (rs.rand(*x.shape) >= p) / (1 - p)
+        return x * mask, (dropout_param, mask)
+
+    results = run({"dropout_forward": dropout_forward}, only="layers.dropout.",
+                  conventions={"dropout_p": "drop"})
+    assert all(r.status == "pass" for r in results.values()), {i: r.message for i, r in results.items()}
+
+
+def test_groupnorm_with_flat_gamma_convention_passes():
+    results = run(only="layers.spatial_groupnorm.", conventions={"groupnorm_param_shape": "1d"})
+    assert all(r.status == "pass" for r in results.values())
+
+
+# ---------------------------------------------------------------- interface
+
+def test_stub_returning_none_is_not_implemented_and_dependents_skip():
+    def affine_forward(x, w, b):
+        out = None
+        return out, (x, w, b)
+
+    results = run({"affine_forward": affine_forward}, only="layers.affine.")
+    assert results["layers.affine.interface"].status == "skip"
+    assert "not implemented" in results["layers.affine.interface"].message
+    assert all(r.status == "skip" for r in results.values())
+
+
+def test_forward_returning_a_bare_array_is_an_error_naming_it():
+    def relu_forward(x):
+        return np.maximum(0, x)
+
+    result = run({"relu_forward": relu_forward}, only="layers.relu.interface")["layers.relu.interface"]
+    assert result.status == "error"
+    assert "relu_forward returned an ndarray of shape (4, 5)" in result.message
+    assert "(out, cache)" in result.message
+
+
+def test_forward_that_mutates_its_input_fails_interface():
+    def relu_forward(x):
+        x[x < 0] = 0  # the classic in-place ReLU
+        return x, x
+
+    results = run({"relu_forward": relu_forward}, only="layers.relu.")
+    assert results["layers.relu.interface"].status == "fail"
+    assert "modified its input x in place" in results["layers.relu.interface"].message
+    assert "copy" in results["layers.relu.interface"].hint
+    assert results["layers.relu.forward"].status == "skip"
+
+
+def test_float32_output_fails_interface():
+    def tanh_forward(x):
+        out = np.tanh(x).astype(np.float32)
+        return out, out
+
+    result = run({"tanh_forward": tanh_forward}, only="layers.tanh.interface")["layers.tanh.interface"]
+    assert result.status == "fail"
+    assert "float32" in result.message
+
+
+def test_nondeterministic_forward_fails_interface():
+    calls = []
+
+    def sigmoid_forward(x):
+        calls.append(1)
+        out = 1 / (1 + np.exp(-x)) + 1e-3 * len(calls)  # depends on hidden state
+        return out, out
+
+    result = run({"sigmoid_forward": sigmoid_forward}, only="layers.sigmoid.interface")
+    assert result["layers.sigmoid.interface"].status == "fail"
+    assert "different out on two calls" in result["layers.sigmoid.interface"].message
+
+
+# ---------------------------------------------------------------- forward values
+
+def test_affine_forward_without_bias_names_the_bias_pattern():
+    def affine_forward(x, w, b):
+        return x.reshape(x.shape[0], -1) @ w, (x, w, b)
+
+    result = run({"affine_forward": affine_forward}, only="layers.affine.forward")["layers.affine.forward"]
+    assert result.status == "fail"
+    assert "same amount in every row" in result.message
+    assert "@ w + b" in result.hint
+
+
+def test_affine_without_reshape_fails_multidim():
+    def affine_forward(x, w, b):
+        return x @ w + b, (x, w, b)
+
+    result = run({"affine_forward": affine_forward}, only="layers.affine.multidim")["layers.affine.multidim"]
+    assert result.status == "fail"
+    assert "(3, 2, 4, 3)" in result.message and "reshape" in result.hint
+
+
+def test_affine_backward_dx_not_reshaped_fails_multidim():
+    def affine_backward(dout, cache):
+        x, w, b = cache
+        return dout @ w.T, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+
+    result = run({"affine_backward": affine_backward}, only="layers.affine.multidim")["layers.affine.multidim"]
+    assert result.status == "fail"
+    assert "dx of shape (3, 24), expected (3, 2, 4, 3)" in result.message
+
+
+# ---------------------------------------------------------------- gradients
+
+def test_affine_backward_dividing_dw_by_n_fails_gradcheck():
+    def affine_backward(dout, cache):
+        dx, dw, db = R.affine_backward(dout, cache)
+        return dx, dw / dout.shape[0], db
+
+    result = run({"affine_backward": affine_backward}, only="layers.affine.gradcheck")["layers.affine.gradcheck"]
+    assert result.status == "fail"
+    assert result.subject == "affine_backward"
+    assert "dw" in result.message
+
+
+def test_relu_backward_without_mask_fails_gradcheck():
+    def relu_backward(dout, cache):
+        return dout.copy()
+
+    result = run({"relu_backward": relu_backward}, only="layers.relu.gradcheck")["layers.relu.gradcheck"]
+    assert result.status == "fail"
+
+
+def test_batchnorm_backward_alt_missing_gamma_fails_only_alt():
+    def batchnorm_backward_alt(dout, cache):
+        xhat, _, ivar, _, gamma = cache
+        dx, dgamma, dbeta = R.batchnorm_backward_alt(dout, cache)
+        return dx / gamma, dgamma, dbeta
+
+    results = run({"batchnorm_backward_alt": batchnorm_backward_alt}, only="layers.batchnorm.")
+    assert results["layers.batchnorm.gradcheck_alt"].status == "fail"
+    assert results["layers.batchnorm.gradcheck"].status == "pass"
+
+
+# ---------------------------------------------------------------- batchnorm behaviour
+
+def _batchnorm_with(test_stats: str = "running", momentum_swapped: bool = False, ddof: int = 0):
+    """A batchnorm_forward with one configurable course mistake."""
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+        D = x.shape[1]
+        running_mean = bn_param.get("running_mean", np.zeros(D))
+        running_var = bn_param.get("running_var", np.zeros(D))
+        if bn_param["mode"] == "train" or test_stats == "batch":
+            mu, var = x.mean(axis=0), x.var(axis=0, ddof=ddof)
+        else:
+            mu, var = running_mean, running_var
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+        if bn_param["mode"] == "train":
+            a = 1 - momentum if momentum_swapped else momentum
+            bn_param["running_mean"] = a * running_mean + (1 - a) * mu
+            bn_param["running_var"] = a * running_var + (1 - a) * var
+        return out, None
+
+    return batchnorm_forward
+
+
+def test_batchnorm_using_batch_statistics_at_test_time_is_diagnosed():
+    result = run({"batchnorm_forward": _batchnorm_with(test_stats="batch")},
+                 only="layers.batchnorm.test_mode")["layers.batchnorm.test_mode"]
+    assert result.status == "fail"
+    assert "batch's own mean and variance" in result.message
+    assert "bn_param['running_mean']" in result.hint and "x.mean(axis=0)" in result.hint
+
+
+def test_batchnorm_with_swapped_momentum_is_diagnosed():
+    result = run({"batchnorm_forward": _batchnorm_with(momentum_swapped=True)},
+                 only="layers.batchnorm.running_average")["layers.batchnorm.running_average"]
+    assert result.status == "fail"
+    assert "running_mean" in result.message and "swapped" in result.hint
+
+
+def test_batchnorm_with_unbiased_variance_fails_train_stats():
+    results = run({"batchnorm_forward": _batchnorm_with(ddof=1)}, only="layers.batchnorm.")
+    assert results["layers.batchnorm.train_stats"].status == "fail"
+    assert "biased variance" in results["layers.batchnorm.train_stats"].hint
+    assert results["layers.batchnorm.forward"].status == "fail"
+
+
+def test_batchnorm_not_storing_running_stats_is_diagnosed():
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        return R.batchnorm_forward(x, gamma, beta, dict(bn_param))  # updates a copy only
+
+    result = run({"batchnorm_forward": batchnorm_forward},
+                 only="layers.batchnorm.running_average")["layers.batchnorm.running_average"]
+    assert result.status == "fail"
+    assert "not updated" in result.hint
+
+
+def test_layernorm_over_the_batch_axis_is_diagnosed():
+    def layernorm_forward(x, gamma, beta, ln_param):
+        return R.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+
+    result = run({"layernorm_forward": layernorm_forward},
+                 only="layers.layernorm.per_sample_stats")["layers.layernorm.per_sample_stats"]
+    assert result.status == "fail"
+    assert "axis=1" in result.hint
+
+
+# ---------------------------------------------------------------- dropout behaviour
+
+def _dropout_with(scale: str = "inverted", keep_when: str = "<", test_scale: float = 1.0,
+                  honour_seed: bool = True):
+    """A dropout_forward with one configurable course mistake."""
+    def dropout_forward(x, dropout_param):
+        p, mode = dropout_param["p"], dropout_param["mode"]
+        if mode == "test":
+            return x * (p if test_scale != 1.0 else 1.0), (dropout_param, None)
+        rs = np.random.RandomState(dropout_param.get("seed") if honour_seed else None)
+        u = rs.rand(*x.shape)
+        kept = u < p if keep_when == "<" else u > p
+        mask = kept / p if scale == "inverted" else kept * 1.0
+        return x * mask, (dropout_param, mask)
+
+    return dropout_forward
+
+
+def test_dropout_without_rescaling_is_diagnosed():
+    results = run({"dropout_forward": _dropout_with(scale="none")}, only="layers.dropout.")
+    result = results["layers.dropout.scaling"]
+    assert result.status == "fail"
+    assert "not rescaled" in result.hint and "/ p" in result.hint
+    assert results["layers.dropout.keep_ratio"].status == "pass"
+
+
+def test_dropout_keeping_with_probability_one_minus_p_is_diagnosed():
+    result = run({"dropout_forward": _dropout_with(keep_when=">")},
+                 only="layers.dropout.keep_ratio")["layers.dropout.keep_ratio"]
+    assert result.status == "fail"
+    assert "KEEP probability" in result.hint
+    # The statistical bound is stated, from the binomial standard deviation of 10000 draws.
+    sigma = np.sqrt(0.7 * 0.3 / 10000)
+    assert f"{sigma:.4f}" in result.message
+
+
+def test_dropout_scaling_at_test_time_fails_test_identity():
+    result = run({"dropout_forward": _dropout_with(test_scale=0.7)},
+                 only="layers.dropout.test_identity")["layers.dropout.test_identity"]
+    assert result.status == "fail"
+    assert "returns x" in result.hint
+
+
+def test_dropout_ignoring_its_seed_fails_seed_and_skips_gradcheck():
+    results = run({"dropout_forward": _dropout_with(honour_seed=False)}, only="layers.dropout.")
+    assert results["layers.dropout.seed"].status == "fail"
+    assert "np.random.seed" in results["layers.dropout.seed"].hint
+    assert results["layers.dropout.gradcheck"].status == "skip"
+
+
+def test_dropout_backward_drawing_a_new_mask_fails_mask_reuse():
+    def dropout_backward(dout, cache):
+        dropout_param, _ = cache
+        p = dropout_param["p"]
+        return dout * (np.random.rand(*dout.shape) < p) / p
+
+    result = run({"dropout_backward": dropout_backward},
+                 only="layers.dropout.mask_reuse")["layers.dropout.mask_reuse"]
+    assert result.status == "fail"
+    assert "mask stored in the cache" in result.hint
+
+
+# ---------------------------------------------------------------- output shapes
+
+def test_conv_ignoring_padding_in_output_shape_is_diagnosed():
+    def conv_forward_naive(x, w, b, conv_param):
+        out, cache = R.conv_forward_naive(x, w, b, conv_param)
+        pad = conv_param["pad"]
+        H, W = out.shape[2:]
+        return out[:, :, pad:H - pad or None, pad:W - pad or None] if pad else out, cache
+
+    result = run({"conv_forward_naive": conv_forward_naive},
+                 only="layers.conv.output_shape")["layers.conv.output_shape"]
+    assert result.status == "fail"
+    assert "pad 1" in result.message and "padding is ignored" in result.hint
+
+
+def test_max_pool_with_swapped_window_sides_is_diagnosed():
+    def max_pool_forward_naive(x, pool_param):
+        swapped = dict(pool_param, pool_height=pool_param["pool_width"], pool_width=pool_param["pool_height"])
+        return R.max_pool_forward_naive(x, swapped)
+
+    result = run({"max_pool_forward_naive": max_pool_forward_naive},
+                 only="layers.max_pool.output_shape")["layers.max_pool.output_shape"]
+    assert result.status == "fail"
+    assert "swapped" in result.hint
