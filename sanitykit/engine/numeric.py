@@ -47,3 +47,77 @@ def numerical_gradient(f: Callable, x: np.ndarray, dout=None, h: float = 1e-5) -
         diff = plus - minus
         grad[idx] = (np.sum(diff * dout) if dout is not None else np.sum(diff)) / (2 * h)
     return grad
+
+
+# ----------------------------------------------------------- building blocks of gradcheck
+# `evaluate()` below is "the forward pass at the current inputs, as a float64 array";
+# the caller perturbs its own working copy `x` in place, so no input is ever copied per
+# coordinate (full mode costs what the textbook loop costs, no more).
+
+def one_sided_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, flat_indices,
+                          out0: np.ndarray, dout, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward difference quotients of sum(evaluate() * dout) at chosen coordinates.
+
+    Their mean is the central difference; their gap reveals a kink (ReLU, max) inside [x-h, x+h].
+    `x` must be C-contiguous (a view of it is perturbed in place) and is always restored.
+
+    Args:
+        evaluate: () -> output array at the current value of x (float64).
+        x: the input being perturbed (C-contiguous float64).
+        flat_indices: coordinates of x.ravel() to probe.
+        out0: evaluate() at the unperturbed x.
+        dout: upstream gradient (same shape as out0).
+        h: step.
+    Returns:
+        (d_plus, d_minus): (f(x+h)-f(x))/h and (f(x)-f(x-h))/h per coordinate.
+    """
+    flat = x.reshape(-1)
+    if not np.shares_memory(flat, x):
+        raise ValueError("one_sided_differences needs a contiguous array")
+    u = np.asarray(dout, dtype=np.float64).reshape(-1)
+    ref = np.asarray(out0, dtype=np.float64).reshape(-1)
+    n = len(flat_indices)
+    d_plus = np.empty(n)
+    d_minus = np.empty(n)
+    for k, j in enumerate(flat_indices):
+        old = flat[j]
+        try:
+            flat[j] = old + h
+            plus = evaluate()
+            flat[j] = old - h
+            minus = evaluate()
+        finally:
+            flat[j] = old
+        # An output buffer reused between calls would alias plus and minus.
+        if plus is minus:
+            raise ValueError("forward returned the same array object twice; copy its output")
+        d_plus[k] = np.dot(plus.reshape(-1) - ref, u)
+        d_minus[k] = np.dot(ref - minus.reshape(-1), u)
+    return d_plus / h, d_minus / h
+
+
+def directional_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, v: np.ndarray,
+                            out0: np.ndarray, dout, h: float) -> tuple[float, float]:
+    """Forward and backward difference quotients of sum(evaluate() * dout) along direction v.
+
+    `x` is moved to x ± h·v in place and restored bit for bit afterwards.
+
+    Args:
+        evaluate: () -> output array at the current value of x (float64).
+        x: the input (float64), perturbed in place.
+        v: direction, x's shape.
+        out0: evaluate() at the unperturbed x.
+        dout: upstream gradient.
+        h: step.
+    """
+    saved = x.copy()
+    u = np.asarray(dout, dtype=np.float64).reshape(-1)
+    ref = np.asarray(out0, dtype=np.float64).reshape(-1)
+    try:
+        np.add(saved, h * v, out=x)
+        plus = np.array(evaluate(), dtype=np.float64).reshape(-1)
+        np.subtract(saved, h * v, out=x)
+        minus = np.array(evaluate(), dtype=np.float64).reshape(-1)
+    finally:
+        np.copyto(x, saved)
+    return float(np.dot(plus - ref, u)) / h, float(np.dot(ref - minus, u)) / h

@@ -1,0 +1,292 @@
+"""Naming the mistake behind a wrong gradient: compare analytic and numerical values, find the pattern.
+
+Pure functions on arrays. Each classifier returns a `Finding` (a stable `pattern` tag, the
+evidence in one sentence, the likely mistake, what to change) or None; `classify` tries them
+from the most specific to the least.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Two vectors "fit" a relation when the residual is this small relative to their size;
+# numerical gradients carry ~1e-8 noise, planted bugs give residuals of order 1.
+FIT_TOL = 1e-3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a wrong gradient looks like and why.
+
+    Args:
+        pattern: stable machine tag ("batch_size", "factor", "sign", "transposed", "zeros", ...).
+        diagnosis: the evidence, one sentence.
+        likely: the likely mistake, spoken to the student.
+        todo: what to change or try next.
+    """
+
+    pattern: str
+    diagnosis: str
+    likely: str
+    todo: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Analytic against numerical values of one input's gradient at the probed coordinates.
+
+    Args:
+        name: the input's name ("w"); its gradient is called "d" + name.
+        shape: the input's shape.
+        flat_indices: probed coordinates of the flattened input (all of them in full mode).
+        analytic, numeric: values at those coordinates.
+        wrong: which of them are wrong (beyond thresholds, kinks excused).
+        full: every coordinate was probed.
+        batch_size: N, the first dimension of the layer's first input, when known.
+    """
+
+    name: str
+    shape: tuple
+    flat_indices: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+    wrong: np.ndarray
+    full: bool
+    batch_size: int | None = None
+
+    @property
+    def grad(self) -> str:
+        return "d" + self.name
+
+    def coords(self) -> tuple[np.ndarray, ...]:
+        return np.unravel_index(self.flat_indices, self.shape)
+
+
+def format_index(name: str, index) -> str:
+    """`dw[3, 1]` for name "dw" and index (3, 1); a bare name for a 0-d array."""
+    if index is None or len(index) == 0:
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+
+
+def _fits(a: np.ndarray, b: np.ndarray, tol: float = FIT_TOL) -> bool:
+    """a ≈ b as vectors: ||a - b|| <= tol * max(||a||, ||b||), and not both zero."""
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return bool(scale > 0 and np.linalg.norm(a - b) <= tol * scale)
+
+
+def _ratio(a: np.ndarray, n: np.ndarray) -> float | None:
+    """The constant r with a ≈ r·n, when one exists."""
+    nn = float(np.dot(n, n))
+    if nn == 0.0:
+        return None
+    r = float(np.dot(a, n)) / nn
+    return r if _fits(a, r * n) else None
+
+
+def _near(x: float, target: float, tol: float = 1e-3) -> bool:
+    return abs(x - target) <= tol * abs(target)
+
+
+def find_nan(c: Comparison) -> Finding | None:
+    bad = ~np.isfinite(c.analytic)
+    if not bad.any():
+        return None
+    kind = "NaN" if np.isnan(c.analytic).any() else "inf"
+    return Finding(
+        "nan", f"{c.grad} contains {kind} in {int(bad.sum())} of {bad.size} probed elements",
+        f"something in the backward pass of {c.grad} overflows or divides by zero "
+        "(np.log or 1/x of a zero, an exp of large scores, a 0/0 in a normalisation)",
+        "print the intermediate arrays of your backward pass and find the first one with "
+        "np.isnan(...).any(); add the eps of the forward pass where you divide")
+
+
+def find_zeros(c: Comparison) -> Finding | None:
+    if np.any(c.analytic != 0) or not np.any(c.numeric != 0):
+        return None
+    return Finding(
+        "zeros", f"{c.grad} is all zeros, but the numerical gradient is not",
+        f"{c.grad} is never written: it keeps its initial value (np.zeros_like)",
+        f"compute {c.grad} in your backward pass and return that array, not a fresh zeros array")
+
+
+def find_sign(c: Comparison) -> Finding | None:
+    if not _fits(c.analytic, -c.numeric):
+        return None
+    return Finding(
+        "sign", f"{c.grad} = -numerical everywhere: the sign is flipped",
+        f"a minus sign too many (or missing) in {c.grad}, e.g. x - mu written as mu - x, "
+        "or a gradient step folded into the backward pass",
+        f"check the sign of every term of {c.grad} against the derivative of the forward pass")
+
+
+def find_factor(c: Comparison) -> Finding | None:
+    r = _ratio(c.analytic, c.numeric)
+    if r is None or _near(r, 1.0, 1e-4) or _near(r, -1.0):
+        return None
+    n = c.batch_size
+    if n and n > 1 and _near(r * n, 1.0):
+        return Finding(
+            "batch_size", f"{c.grad} = numerical / {n} everywhere, and {n} is the batch size N",
+            f"{c.grad} was divided by N={n} again, but dout already carries the 1/N of the loss",
+            f"remove the '/ N' from {c.grad} in the backward pass")
+    if n and n > 1 and _near(r / n, 1.0):
+        return Finding(
+            "batch_size", f"{c.grad} = {n} × numerical everywhere, and {n} is the batch size N",
+            f"the division by the batch size N={n} is missing from {c.grad}",
+            f"divide {c.grad} by N (the loss is an average over the batch)")
+    if _near(abs(r), 2.0) or _near(abs(r), 0.5):
+        word = "twice" if _near(abs(r), 2.0) else "half"
+        return Finding(
+            "factor", f"{c.grad} is {word} the numerical gradient everywhere: a factor of 2",
+            "a factor of 2 (for example the ½ in ½·reg·‖W‖², or a derivative of x² written as x)",
+            f"find the term of {c.grad} that carries the 2 and compare it with the forward pass")
+    return Finding(
+        "factor", f"{c.grad} = {r:.4g} × numerical everywhere: a constant factor",
+        f"a constant factor {r:.4g} in {c.grad}: a scale of the forward pass "
+        "(keep probability, 1/N, a learning rate) applied wrongly",
+        f"find where {c.grad} is scaled and compare with the forward pass")
+
+
+def find_transposed(c: Comparison) -> Finding | None:
+    if not c.full or len(c.shape) != 2 or c.shape[0] == 1 or c.shape[1] == 1:
+        return None
+    numeric = c.numeric.reshape(c.shape)
+    transposed = numeric.T.reshape(-1)  # for a square w this is w.T; else the .T then a reshape
+    if not _fits(c.analytic, transposed):
+        return None
+    how = "" if c.shape[0] == c.shape[1] else " reshaped back to the shape of " + c.name
+    return Finding(
+        "transposed", f"{c.grad} equals the transpose of the numerical gradient{how}",
+        f"the factors of the matrix product for {c.grad} are in the wrong order "
+        "(dout.T @ x where x.T @ dout belongs)",
+        f"write {c.grad} so that its shape follows from the product itself, "
+        f"e.g. dw = x.T @ dout gives (D, M) without any transpose or reshape")
+
+
+def find_mask(c: Comparison) -> Finding | None:
+    zero = np.abs(c.numeric) <= 1e-10 * max(1.0, float(np.abs(c.numeric).max()))
+    wrong = c.wrong
+    if not wrong.any() or not zero.any() or np.any(wrong & ~zero):
+        return None
+    if wrong.sum() < 0.5 * zero.sum():  # most of the masked elements must be affected
+        return None
+    return Finding(
+        "mask", f"{c.grad} is wrong only where the numerical gradient is 0 "
+        f"({int(wrong.sum())} elements): the gradient flows where the forward pass blocked it",
+        "the mask of the forward pass (ReLU's x > 0, dropout's mask) is not applied in the backward pass",
+        f"multiply by the mask from the cache: e.g. {c.grad} = dout * (x > 0)")
+
+
+def _groups(c: Comparison, axis: int) -> tuple[list[int], list[int]] | None:
+    """(wrong groups, right groups) along `axis`, when every probed group is all-wrong or all-right."""
+    which = c.coords()[axis]
+    wrong, right = [], []
+    for g in np.unique(which):
+        w = c.wrong[which == g]
+        if w.all():
+            wrong.append(int(g))
+        elif not w.any():
+            right.append(int(g))
+        else:
+            return None
+    return (wrong, right) if wrong and right else None
+
+
+def _list(values: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def find_rows(c: Comparison) -> Finding | None:
+    if len(c.shape) < 2 or c.shape[0] < 2:
+        return None
+    split = _groups(c, 0)
+    if split is None:
+        return None
+    wrong, right = split
+    if right == [0]:
+        evidence = f"only the first row of {c.grad} ({c.grad}[0]) is right; rows {_list(wrong)} are wrong"
+        likely = ("the backward pass handles one example (or one row) only: "
+                  "an index like [0] or a loop that returns early")
+    else:
+        evidence = f"rows {_list(wrong)} of {c.grad} are wrong; rows {_list(right)} are right"
+        likely = "a loop over the examples skips or overwrites some rows (check its range and indices)"
+    return Finding("rows", evidence, likely,
+                   "vectorise over the batch, or check the bounds of your loop over N")
+
+
+def find_channels(c: Comparison) -> Finding | None:
+    if len(c.shape) != 4 or c.shape[1] < 2:
+        return None
+    split = _groups(c, 1)
+    if split is None:
+        return None
+    wrong, right = split
+    return Finding(
+        "rows", f"channels {_list(wrong)} of {c.grad} are wrong; channels {_list(right)} are right",
+        "a loop over channels or filters skips or overwrites some of them",
+        "check the range and the indices of your loop over channels / filters")
+
+
+def find_border(c: Comparison) -> Finding | None:
+    if len(c.shape) != 4 or min(c.shape[2:]) < 3:
+        return None
+    _, _, hh, ww = c.coords()
+    border = (hh == 0) | (ww == 0) | (hh == c.shape[2] - 1) | (ww == c.shape[3] - 1)
+    if not border.any() or border.all() or not c.wrong.any():
+        return None
+    if np.any(c.wrong & ~border) or c.wrong[border].mean() < 0.5:
+        return None
+    return Finding(
+        "border", f"{c.grad} is wrong only at the border pixels "
+        f"({int(c.wrong.sum())} of {int(border.sum())} probed border elements); the interior is right",
+        "padding or stride is handled wrongly in the backward pass: the padded gradient is "
+        "cropped at the wrong offset, or windows at the edge are skipped",
+        f"compute the gradient on the padded array, then crop it with [:, :, pad:-pad, pad:-pad]")
+
+
+def find_regularisation(c: Comparison, weights: np.ndarray | None, reg: float | None) -> Finding | None:
+    if weights is None or not reg:
+        return None
+    diff = c.analytic - c.numeric
+    rw = reg * weights
+    coef = _ratio(diff, rw)
+    if coef is None:
+        return None
+    for k, how in ((-1, "missing"), (-2, "missing"), (1, "doubled"), (2, "doubled")):
+        if _near(coef, k, 1e-2):
+            evidence = (f"{c.grad} - numerical = {k:+d}·reg·{c.name} (reg={reg:g}): "
+                        f"the regularisation gradient is {how}")
+            if how == "missing":
+                likely = (f"the regularisation term reg·{c.name} is not added to {c.grad} "
+                          "(or the loss includes a reg term the gradient forgets)")
+            else:
+                likely = (f"reg·{c.name} is added to {c.grad} twice, or the loss is missing "
+                          "the regularisation term that the gradient includes")
+            return Finding("regularisation", evidence, likely,
+                           f"add reg·{c.name} exactly once, both to the loss (0.5·reg·‖{c.name}‖²) "
+                           f"and to {c.grad}")
+    return None
+
+
+def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | None = None) -> Finding:
+    """Name the pattern of a wrong gradient; falls back to "unknown" with the localisation.
+
+    Args:
+        c: the comparison of one input's gradient.
+        weights, reg: the parameter values at the probed coordinates and model.reg (model mode).
+    """
+    for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
+                 find_factor, find_transposed, find_mask, find_border, find_rows, find_channels):
+        found = find(c)
+        if found is not None:
+            return found
+    frac = c.wrong.mean() if c.wrong.size else 0.0
+    return Finding(
+        "unknown", f"{int(c.wrong.sum())} of {c.wrong.size} probed elements of {c.grad} are wrong "
+        f"({100 * frac:.0f}%), without a simple pattern (no constant factor, sign, transpose or mask)",
+        f"a term of {c.grad} is wrong or missing",
+        f"derive {c.grad} again on paper for a tiny case (N=2) and compare term by term "
+        "with your code at the worst elements")
