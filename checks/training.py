@@ -1,0 +1,528 @@
+"""Suite `training`: does the user's model train, and do their layers behave across depth?
+
+Each check builds the user's FullyConnectedNet on a small seeded problem (Gaussian
+blobs, standardised, D=16, C=5), runs a short computation from sanitykit.engine.training
+and turns its result into a verdict. Sizes are chosen so the whole suite runs in
+seconds on the reference network.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from sanitykit.checks.registry import CheckContext, SkipCheck, check
+from sanitykit.engine import training as tr
+from sanitykit.engine.results import Outcome, failed, passed, warned
+from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
+
+INPUT_DIM, NUM_CLASSES, HIDDEN = 16, 5, (50, 50)
+OVERFIT_EXAMPLES, OVERFIT_ITERS = 30, 100
+# Per-rule learning rates that overfit 30 examples within 100 full-batch steps on the reference.
+USER_RULES = {"sgd_momentum": 1e-1, "rmsprop": 1e-2, "adam": 1e-2}
+RERUN = "rerun: sanitykit check TARGET --only '{}' --seed {}"
+
+
+# ---------------------------------------------------------------- the problem and the model
+
+def problem(seed: int, num_train: int = 200, num_val: int = 100) -> dict[str, np.ndarray]:
+    """Standardised Gaussian blobs (D=16, C=5): separable, so any working model learns them fast.
+
+    Args:
+        seed: data seed.
+        num_train, num_val: split sizes.
+    """
+    from sanitykit.reference import synthetic_data
+
+    data = synthetic_data("blobs", num_train=num_train, num_val=num_val, num_classes=NUM_CLASSES,
+                          dim=INPUT_DIM, seed=seed, spread=2.0)
+    mean, std = data["X_train"].mean(axis=0), data["X_train"].std()
+    return {k: (v - mean) / std if k.startswith("X") else v for k, v in data.items()}
+
+
+def fc_net(ctx: CheckContext, *, weight_scale: float = 5e-2, reg: float = 0.0,
+           hidden: tuple[int, ...] = HIDDEN, input_dim: int = INPUT_DIM,
+           normalization: str | None = None) -> Any:
+    """The user's FullyConnectedNet, float64, built with the check's seed."""
+    return tr.build_fc_net(ctx.fn("FullyConnectedNet"), hidden, input_dim, NUM_CLASSES,
+                           weight_scale=weight_scale, reg=reg, normalization=normalization,
+                           seed=ctx.seed)
+
+
+def weight_names(params: dict[str, Any]) -> list[str]:
+    return sorted((k for k in params if k.startswith("W")), key=lambda k: (len(k), k))
+
+
+def _rerun(check_id: str, ctx: CheckContext) -> str:
+    return RERUN.format(check_id, ctx.seed)
+
+
+# ---------------------------------------------------------------- initial loss
+
+@check("training.fc_net.initial_loss", subject="FullyConnectedNet",
+       title="softmax loss is about log C at small weights without regularisation")
+def initial_loss(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    X, y = data["X_train"], data["y_train"]
+    model = fc_net(ctx, weight_scale=1e-3)
+    loss, _ = tr.model_loss(model, X, y)
+    scores = tr.model_loss(model, X)
+    score_std = float(np.std(scores))
+    expected = tr.expected_initial_loss(NUM_CLASSES)
+    tol = tr.initial_loss_tolerance(len(y), min(score_std, 0.1))
+    where = (f"loss {loss:.4f} with reg=0, weight_scale=1e-3, N={len(y)}, C={NUM_CLASSES}; "
+             f"expected log C = {expected:.4f} +/- {tol:.4f} "
+             f"(4 standard errors of the mean over N examples at score std {score_std:.2g})")
+    if math.isfinite(loss) and abs(loss - expected) <= tol:
+        return passed(where, loss=loss, expected=expected, tolerance=tol, score_std=score_std)
+    return failed(where, _initial_loss_hint(loss, len(y), score_std), loss=loss, expected=expected,
+                  tolerance=tol, score_std=score_std)
+
+
+def _initial_loss_hint(loss: float, num_examples: int, score_std: float) -> str:
+    """The usual cause of an initial loss away from log C, judged from its value."""
+    log_c = math.log(NUM_CLASSES)
+    if not math.isfinite(loss):
+        return "the loss is not finite: use the stable softmax (subtract the row max before exp)"
+    if abs(loss - num_examples * log_c) <= 0.05 * num_examples * log_c:
+        return (f"the loss is about N * log C: it is summed over the {num_examples} examples; "
+                "divide by N (loss = -np.sum(log_probs[range(N), y]) / N) and scale dscores by 1/N")
+    if abs(loss - (NUM_CLASSES - 1)) <= 0.05:
+        return "the loss is about C - 1, the SVM's value: FullyConnectedNet should use softmax_loss"
+    if score_std > 0.1:
+        return (f"initial scores have std {score_std:.2g}: weights are too large; draw them as "
+                "weight_scale * np.random.randn(fan_in, fan_out) with the weight_scale argument")
+    if loss > log_c:
+        return "the loss is above log C at near-zero scores: check that regularisation is not added at reg=0"
+    return "the loss is below log C at near-zero scores: check the softmax normalisation and the labels used"
+
+
+@check("training.fc_net.reg_rises", subject="FullyConnectedNet",
+       title="the loss rises with regularisation by 0.5 * reg * sum(W**2)")
+def reg_rises(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    X, y = data["X_train"][:50], data["y_train"][:50]
+    reg = 1.0
+    plain = fc_net(ctx)
+    regularised = fc_net(ctx, reg=reg)
+    loss0, _ = tr.model_loss(plain, X, y)
+    loss1, _ = tr.model_loss(regularised, X, y)
+    squares = sum(float(np.sum(regularised.params[w] ** 2)) for w in weight_names(regularised.params))
+    rise = loss1 - loss0
+    where = f"loss {loss0:.4f} at reg=0, {loss1:.4f} at reg={reg}: rise {rise:.4g}; sum(W**2) = {squares:.4g}"
+    details = dict(loss_reg0=loss0, loss_reg1=loss1, rise=rise, sum_w2=squares)
+    if not rise > 0:
+        return failed(where, "the loss must include the L2 penalty: loss += 0.5 * self.reg * "
+                      "sum(np.sum(W * W) for each weight W), and grads[W] += self.reg * W", **details)
+    if math.isclose(rise, 0.5 * reg * squares, rel_tol=1e-3):
+        return passed(where + " (0.5 * reg * sum(W**2), the course convention)", **details)
+    if math.isclose(rise, reg * squares, rel_tol=1e-3):
+        return passed(where + " (reg * sum(W**2): fine if the gradient uses 2 * reg * W)", **details)
+    return warned(where + "; the rise is neither 0.5 * reg * sum(W**2) nor reg * sum(W**2)",
+                  "penalise every weight matrix W1..WL (not the biases) exactly once", **details)
+
+
+# ---------------------------------------------------------------- initialisation
+
+@check("training.fc_net.init_symmetry", subject="FullyConnectedNet",
+       title="weights random, biases zero, hidden units differ after one step")
+def init_symmetry(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    model = fc_net(ctx)
+    params = model.params
+    problems = []
+    zero = [w for w in weight_names(params) if not np.any(params[w])]
+    if zero:
+        problems.append(f"{', '.join(zero)} all zero at initialisation")
+    nonzero_b = [b for b in params if b.startswith("b") and np.any(params[b])]
+    if nonzero_b:
+        problems.append(f"{', '.join(nonzero_b)} not zero at initialisation")
+    tr.train_run(model, data["X_train"][:50], data["y_train"][:50], update_rule=tr_ref("sgd"),
+                 learning_rate=1e-1, num_iters=1)
+    W1 = model.params.get("W1")
+    if W1 is not None and W1.ndim == 2 and W1.shape[1] > 1:
+        spread = float(np.max(np.abs(W1 - W1[:, :1])))
+        if spread == 0:
+            problems.append("every column of W1 is the same after one SGD step: the hidden units "
+                            "are identical (symmetry not broken)")
+    if not problems:
+        return passed("weights random, biases zero, W1's hidden units differ after one step")
+    return failed("; ".join(problems),
+                  "initialise weights as weight_scale * np.random.randn(fan_in, fan_out) and biases "
+                  "as np.zeros(fan_out): equal weights make every hidden unit learn the same thing",
+                  problems=problems)
+
+
+def tr_ref(name: str) -> Any:
+    """A reference update rule, by name."""
+    return CheckContext.ref(name)
+
+
+# ---------------------------------------------------------------- overfitting a tiny subset
+
+def _overfit_data(ctx: CheckContext) -> tuple[np.ndarray, np.ndarray]:
+    data = problem(ctx.seed)
+    return data["X_train"][:OVERFIT_EXAMPLES], data["y_train"][:OVERFIT_EXAMPLES]
+
+
+@check("training.fc_net.overfit", subject="FullyConnectedNet",
+       title="overfits 30 examples (reference Solver and Adam)")
+def overfit(ctx: CheckContext) -> Outcome:
+    X, y = _overfit_data(ctx)
+    model = fc_net(ctx)
+    Solver = ctx.ref("Solver")
+    # Validation = the training subset, so the Solver's best-val parameters are its best-train ones.
+    small = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                    num_epochs=OVERFIT_ITERS, batch_size=OVERFIT_EXAMPLES, verbose=False, seed=ctx.seed)
+    with np.errstate(all="ignore"):
+        solver.train()
+    acc = tr.accuracy(model, X, y)
+    losses = [float(v) for v in solver.loss_history]
+    curve = tr.sparkline(losses)
+    where = (f"training accuracy {acc:.0%} on {len(y)} examples after {len(losses)} Adam steps "
+             f"(lr 1e-2, reg 0); loss {losses[0]:.3g} -> {losses[-1]:.3g}  {curve}")
+    details = dict(train_acc=acc, losses=losses[:: max(1, len(losses) // 50)])
+    if acc >= 0.99:
+        return passed(where, **details)
+    return failed(where, "a correct network memorises 30 examples easily: check the forward pass "
+                  "and each layer's backward (run the layers and models suites), and that weights "
+                  "are random, not zero or constant", **details)
+
+
+@check("training.fc_net.overfit_user_optim", subject="FullyConnectedNet",
+       title="your optimizers (and Solver) train the model like the reference ones",
+       depends_on=("training.fc_net.overfit",), needs=("FullyConnectedNet",))
+def overfit_user_optim(ctx: CheckContext) -> Outcome:
+    X, y = _overfit_data(ctx)
+    rules = {name: ctx.target.get(name) for name in USER_RULES if ctx.has(name)}
+    if not rules and not ctx.has("Solver"):
+        raise SkipCheck("no sgd_momentum, rmsprop, adam or Solver in the target")
+    lines, problems, details = [], [], {}
+    for name, rule in rules.items():
+        line, problem, info = _compare_rule(ctx, name, rule, X, y)
+        lines.append(line)
+        details[name] = info
+        if problem:
+            problems.append(problem)
+    if ctx.has("Solver"):
+        line, problem = _user_solver_run(ctx, X, y, rules)
+        lines.append(line)
+        if problem:
+            problems.append(problem)
+    message = "\n".join(lines)
+    if problems:
+        return failed(message, "; ".join(problems), **details)
+    return passed(message, **details)
+
+
+def _compare_rule(ctx: CheckContext, name: str, rule: Any, X: np.ndarray,
+                  y: np.ndarray) -> tuple[str, str | None, dict]:
+    """Train with the user's rule and the reference rule from the same start; compare."""
+    lr = USER_RULES[name]
+    user = fc_net(ctx)
+    run = tr.train_run(user, X, y, update_rule=rule, learning_rate=lr, num_iters=OVERFIT_ITERS,
+                       rule_name=name)
+    reference = tr.train_run(fc_net(ctx), X, y, update_rule=tr_ref(name), learning_rate=lr,
+                             num_iters=OVERFIT_ITERS)
+    acc = tr.accuracy(user, X, y) if run.verdict != tr.DIVERGED else 0.0
+    departs = tr.curve_departure(run.losses, reference.losses)
+    line = (f"{name} (lr {lr:g}): {run.verdict}, training accuracy {acc:.0%}, "
+            f"loss {run.initial_loss:.3g} -> {run.losses[-1]:.3g}  {tr.sparkline(run.losses)}")
+    info = dict(train_acc=acc, verdict=run.verdict, departs_at=departs)
+    if acc < 0.99 or departs is not None:
+        at = departs if departs is not None else len(run.losses) - 1
+        theirs = run.losses[at] if at < len(run.losses) else float("nan")
+        line += (f"\n  reference {name} from the same start: loss {reference.losses[at]:.4g} at step {at}"
+                 f" where yours is {theirs:.4g}  {tr.sparkline(reference.losses)}")
+        return line, _rule_hint(name, run), info
+    return line, None, info
+
+
+def _rule_hint(name: str, run: tr.TrainRun) -> str:
+    """What usually breaks each update rule."""
+    if run.verdict == tr.DIVERGED or run.losses[-1] > run.initial_loss:
+        sign = {"sgd_momentum": "v = momentum * v - learning_rate * dw; next_w = w + v",
+                "rmsprop": "next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)",
+                "adam": "next_w = w - learning_rate * mt / (np.sqrt(vt) + epsilon)"}[name]
+        return f"{name} makes the loss grow: the step likely has the wrong sign ({sign})"
+    return {"sgd_momentum": "sgd_momentum departs from the reference: keep the velocity in "
+                            "config['velocity'] across calls and update it before the weights",
+            "rmsprop": "rmsprop departs from the reference: cache = decay_rate * cache + "
+                       "(1 - decay_rate) * dw**2, stored back in config['cache']",
+            "adam": "adam departs from the reference: increment t first, then use the bias-"
+                    "corrected mt = m / (1 - beta1**t) and vt = v / (1 - beta2**t)"}[name]
+
+
+def _user_solver_run(ctx: CheckContext, X: np.ndarray, y: np.ndarray,
+                     rules: dict[str, Any]) -> tuple[str, str | None]:
+    """Train with the user's Solver (its own optim module), as the course notebook does."""
+    Solver = ctx.fn("Solver")
+    rule = "adam" if "adam" in rules or not rules else next(iter(rules))
+    model = fc_net(ctx)
+    small = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    kwargs = dict(update_rule=rule, optim_config={"learning_rate": USER_RULES.get(rule, 1e-2)},
+                  num_epochs=OVERFIT_ITERS, batch_size=OVERFIT_EXAMPLES, verbose=False,
+                  print_every=10 ** 9)
+    # The course Solver samples minibatches from the global np.random: borrow it, seeded.
+    with tr.global_numpy_seed(ctx.seed), np.errstate(all="ignore"):
+        try:  # a seed makes a seedable Solver repeatable; the course's rejects unknown options
+            solver = call_user(Solver, model, small, subject="Solver", seed=ctx.seed, **kwargs)
+        except UserCodeError:
+            solver = call_user(Solver, model, small, subject="Solver", **kwargs)
+        call_user(solver.train, subject="Solver.train")
+        acc = tr.accuracy(model, X, y)
+    losses = [float(v) for v in getattr(solver, "loss_history", [])]
+    line = f"your Solver with {rule}: training accuracy {acc:.0%}  {tr.sparkline(losses)}"
+    if acc >= 0.99:
+        return line, None
+    return line, ("your Solver does not overfit with a working model: check _step (each parameter "
+                  "updated with its own config, stored back) and that train() runs every iteration")
+
+
+# ---------------------------------------------------------------- learning rates and update sizes
+
+BRACKET_EXAMPLES, BRACKET_ITERS = 100, 25
+
+
+def bracket_for(ctx: CheckContext, rule: Any, *, X: np.ndarray, y: np.ndarray,
+                rule_name: str = "sgd", weight_scale: float = 5e-2) -> tr.LrBracket:
+    """Bracket the learning rate of `rule` on the user's model (fresh model per rate)."""
+    def run_at(lr: float) -> tr.TrainRun:
+        return tr.train_run(fc_net(ctx, weight_scale=weight_scale), X, y, update_rule=rule,
+                            learning_rate=lr, num_iters=BRACKET_ITERS, rule_name=rule_name)
+
+    return tr.bracket_learning_rate(run_at)
+
+
+@check("training.fc_net.lr_bracket", subject="FullyConnectedNet",
+       title="some learning rate from 1e-7 to 1e1 makes progress; the bracket is reported")
+def lr_bracket(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    X, y = data["X_train"][:BRACKET_EXAMPLES], data["y_train"][:BRACKET_EXAMPLES]
+    bracket = bracket_for(ctx, tr_ref("sgd"), X=X, y=y)
+    table = ", ".join(f"{r.learning_rate:.1e} {r.verdict}" for r in bracket.runs)
+    details = dict(runs=[{"learning_rate": r.learning_rate, "verdict": r.verdict,
+                          "final_loss": r.final_loss} for r in bracket.runs],
+                   lower=bracket.lower, upper=bracket.upper, recommended=bracket.recommended)
+    setting = f"SGD, {BRACKET_ITERS} full-batch steps on {len(y)} examples"
+    if bracket.upper is None:
+        everything_diverged = all(r.verdict == tr.DIVERGED for r in bracket.runs)
+        reason = ("every rate diverged, even 1e-7" if everything_diverged else
+                  "no rate from 1e-7 to 1e1 lowered the loss by 5%")
+        return failed(f"{reason} ({setting}): {table}",
+                      "the gradients do not point downhill: run the layers and models gradient "
+                      "checks; check that loss() returns grads for every parameter", **details)
+    low, high = bracket.recommended
+    message = (f"learning rate bracket [{bracket.lower:.2g}, {bracket.upper:.2g}] ({setting}); "
+               f"start between {low:.2g} and {high:.2g}\n{table}")
+    return passed(message, **details)
+
+
+@check("training.fc_net.update_ratio", subject="FullyConnectedNet",
+       title="every weight moves by a sensible fraction of itself per SGD step")
+def update_ratio(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    lr = 1e-1
+    run = tr.train_run(fc_net(ctx), data["X_train"][:100], data["y_train"][:100],
+                       update_rule=tr_ref("sgd"), learning_rate=lr, num_iters=10)
+    ratios = {w: run.update_ratios.get(w, 0.0) for w in weight_names(run.update_ratios) or ["W1"]}
+    text = ", ".join(f"{w} {r:.1e}" for w, r in ratios.items())
+    where = f"||lr * dW|| / ||W|| per step at SGD lr {lr:g} (healthy around 1e-3): {text}"
+    finite = [r for r in ratios.values() if math.isfinite(r) and r > 0]
+    still = [w for w, r in ratios.items() if r == 0]
+    if still:
+        return failed(where + f"; {', '.join(still)} never moves",
+                      f"loss() returns a zero gradient for {', '.join(still)}: compute it from the "
+                      "layer's backward (dw = x.T @ dout) and store it in grads", ratios=ratios)
+    if len(finite) < len(ratios):
+        return failed(where, "an update is NaN or inf: check the gradients for overflow", ratios=ratios)
+    median = float(np.median(finite))
+    odd = {w: r for w, r in ratios.items() if not median / 100 <= r <= median * 100}
+    if odd:
+        return failed(where + f"; {', '.join(odd)} moves 100x more or less than the others",
+                      "that layer's gradient is off by a large factor: a missing or extra term "
+                      "(a 1/N, the upstream dout, the regularisation) in its backward", ratios=ratios)
+    if not 1e-5 <= median <= 1e-1:
+        return warned(where + f"; median {median:.1e} is far from 1e-3",
+                      "at this rate the weights barely move or jump: scale the learning rate "
+                      "until ||lr * dW|| / ||W|| is near 1e-3", ratios=ratios)
+    return passed(where, ratios=ratios)
+
+
+@check("training.fc_net.input_baseline", subject="FullyConnectedNet",
+       title="training on zeroed inputs ends clearly worse than on the real inputs")
+def input_baseline(ctx: CheckContext) -> Outcome:
+    data = problem(ctx.seed)
+    X, y = data["X_train"][:100], data["y_train"][:100]
+    settings = dict(update_rule=tr_ref("adam"), learning_rate=1e-2, num_iters=60)
+    real = tr.train_run(fc_net(ctx), X, y, **settings)
+    zeroed = tr.train_run(fc_net(ctx), np.zeros_like(X), y, **settings)
+    where = (f"final loss {real.final_loss:.3g} with the real inputs, {zeroed.final_loss:.3g} with "
+             f"inputs zeroed (60 Adam steps on {len(y)} examples; zeroed inputs can reach no less "
+             f"than the label entropy, about log {NUM_CLASSES} = {math.log(NUM_CLASSES):.2f})")
+    details = dict(real_loss=real.final_loss, zeroed_loss=zeroed.final_loss)
+    if real.final_loss <= 0.5 * zeroed.final_loss:
+        return passed(where, **details)
+    return failed(where, "the model does no better with its input than without: the input does "
+                  "not reach the scores; pass X (not a copy of zeros or a stale variable) into the "
+                  "first layer and each layer's output into the next", **details)
+
+
+# ---------------------------------------------------------------- activation statistics
+
+STACK_LAYERS, STACK_UNITS, STACK_BATCH = 10, 500, 200
+
+
+def depth_profiles(affine_forward: Any, relu_forward: Any, tanh_forward: Any, seed: int,
+                   *, num_layers: int = STACK_LAYERS, hidden_dim: int = STACK_UNITS,
+                   batch: int = STACK_BATCH) -> list[tr.DepthProfile]:
+    """Every (nonlinearity, init) deep stack, tanh first."""
+    return [tr.deep_stack_profile(affine_forward, forward, name, init, num_layers=num_layers,
+                                  hidden_dim=hidden_dim, batch=batch, seed=seed)
+            for name, forward in (("tanh", tanh_forward), ("relu", relu_forward))
+            for init in tr.INIT_SCALES]
+
+
+def profile_line(profile: tr.DepthProfile) -> str:
+    first, last = profile.stats[0], profile.stats[-1]
+    extra = (f", saturated {last.saturated_fraction:.0%}" if profile.nonlinearity == "tanh"
+             else f", dead {last.dead_fraction:.0%}")
+    return (f"{profile.nonlinearity:4} {profile.init:6}: std {first.std:.3g} -> {last.std:.3g} "
+            f"over {len(profile.stats)} layers ({profile.regime}{extra})")
+
+
+@check("training.activations.depth", subject="relu_forward",
+       title="a deep stack of your layers shows the known picture for each init",
+       needs=("affine_forward", "relu_forward"))
+def activations_depth(ctx: CheckContext) -> Outcome:
+    tanh = ctx.target.get("tanh_forward") or ctx.ref("tanh_forward")
+    profiles = depth_profiles(ctx.fn("affine_forward"), ctx.fn("relu_forward"), tanh, ctx.seed)
+    lines = [profile_line(p) for p in profiles]
+    wrong = [p for p in profiles if p.expected and p.regime != p.expected]
+    details = {f"{p.nonlinearity}/{p.init}": {"regime": p.regime, "std": [s.std for s in p.stats]}
+               for p in profiles}
+    size = f"{STACK_LAYERS} layers of {STACK_UNITS} units, {STACK_BATCH} unit-Gaussian examples"
+    if not ctx.has("tanh_forward"):
+        size += "; reference tanh_forward (none in the target)"
+    if not wrong:
+        return passed(f"{size}\n" + "\n".join(lines), **details)
+    mismatch = "; ".join(f"{p.nonlinearity}/{p.init} {p.regime}, expected {p.expected}" for p in wrong)
+    return failed(f"{mismatch}\n{size}\n" + "\n".join(lines),
+                  "your affine_forward or relu_forward changes the scale of the signal: affine must "
+                  "be x.reshape(N, -1) @ w + b and relu np.maximum(0, x), nothing more", **details)
+
+
+@check("training.activations.fc_net", subject="FullyConnectedNet",
+       title="activations keep their scale through your FullyConnectedNet (and batchnorm)")
+def activations_fc_net(ctx: CheckContext) -> Outcome:
+    width, depth = 100, 5
+    X = ctx.rng.standard_normal((200, width))
+    y = ctx.rng.integers(0, NUM_CLASSES, 200)
+    lines, problems, details = [], [], {}
+    # He scale for equal widths: a correct ReLU net keeps its activation std across depth.
+    settings = [(None, math.sqrt(2 / width))]
+    if _accepts_batchnorm(ctx.fn("FullyConnectedNet")):
+        settings.append(("batchnorm", 1e-2))  # tiny weights: only batchnorm can hold the scale
+    for normalization, scale in settings:
+        model = fc_net(ctx, weight_scale=scale, hidden=(width,) * depth, input_dim=width,
+                       normalization=normalization)
+        activations, normalized = record_forward(ctx, model, X, y)
+        label = f"{normalization or 'no normalisation'}, weight_scale {scale:.2g}"
+        if not activations:
+            raise SkipCheck("could not see the hidden layers: FullyConnectedNet calls no "
+                            "conventional layer function (affine_relu_forward, relu_forward, ...) by name")
+        stats = [tr.layer_stats(i + 1, a) for i, a in enumerate(activations)]
+        regime = tr.depth_regime(stats)
+        stds = " ".join(f"{s.std:.2g}" for s in stats)
+        lines.append(f"{label}: per-layer std {stds} ({regime})")
+        details[label] = {"regime": regime, "std": [s.std for s in stats],
+                          "dead": [s.dead_fraction for s in stats]}
+        if regime != tr.HOLDS:
+            problems.append(f"with {label} the activations {regime} across the hidden layers")
+        norm_std = [float(np.std(n)) for n in normalized]
+        if normalization and norm_std:
+            lines.append(f"  batchnorm outputs std {' '.join(f'{s:.2g}' for s in norm_std)}")
+            if not all(0.8 <= s <= 1.2 for s in norm_std):
+                problems.append("batchnorm outputs do not have std near 1 in train mode")
+    message = "\n".join(lines)
+    if problems:
+        return failed("; ".join(problems) + "\n" + message,
+                      "a layer loses or blows up the signal: weights must be weight_scale * randn "
+                      "(not zeros), each hidden layer affine -> [batchnorm] -> relu, and batchnorm "
+                      "must normalise with the batch statistics in train mode", **details)
+    return passed(message, **details)
+
+
+def _accepts_batchnorm(cls: Any) -> bool:
+    return bool(tr.accepted_kwargs(cls, {"normalization": "batchnorm", "use_batchnorm": True}))
+
+
+LAYER_NAMES = tr.ACTIVATION_CALLS + tr.NORM_CALLS + ("affine_forward",)
+
+
+def record_forward(ctx: CheckContext, model: Any, X: np.ndarray,
+                   y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Run model.loss(X, y) (train mode) with its layer calls recorded; (activations, norm outputs).
+
+    The wrappers are bound through the target (every user module that uses the names); a
+    target that cannot rebind them (plain objects) falls back to the model's own module.
+    """
+    recorder = tr.LayerRecorder()
+    functions = {name: ctx.target.get(name) for name in LAYER_NAMES if callable(ctx.target.get(name))}
+    with ctx.target.swapped(recorder.wrappers(functions)):
+        tr.model_loss(model, X, y)
+    if not recorder.activations():
+        recorder = tr.LayerRecorder()
+        namespace = vars(sys.modules[type(model).__module__])
+        own = {name: namespace[name] for name in LAYER_NAMES if callable(namespace.get(name))}
+        with tr.patched_globals(namespace, recorder.wrappers(own)):
+            tr.model_loss(model, X, y)
+    return recorder.activations(), recorder.normalized()
+
+
+# ---------------------------------------------------------------- preprocessing
+
+MEAN_HELPERS = ("subtract_mean_image", "subtract_channel_mean")
+
+
+@check("training.preprocessing.train_only", subject="subtract_mean_image",
+       title="the mean is fitted on the training data only", needs=())
+def preprocessing_train_only(ctx: CheckContext) -> Outcome:
+    helpers = {name: ctx.target.get(name) for name in MEAN_HELPERS if ctx.has(name)}
+    if not helpers:
+        raise SkipCheck("no mean-subtraction helper (subtract_mean_image, subtract_channel_mean)")
+    # Splits with clearly different means, so each way of fitting gives different numbers.
+    X_train = 1.0 + ctx.rng.standard_normal((40, 3, 4, 4))
+    X_val = -2.0 + ctx.rng.standard_normal((20, 3, 4, 4))
+    lines, problems = [], []
+    for name, helper in helpers.items():
+        result = call_user(helper, X_train.copy(), X_val.copy(), subject=name)
+        if result is None:
+            raise NotImplementedYet(name, "returned None")
+        if not isinstance(result, (tuple, list)) or len(result) < 2:
+            raise UserCodeError(f"{name} returned {type(result).__name__}, expected (X_train, X_val)",
+                                subject=name)
+        out_val = np.asarray(result[1], dtype=np.float64)
+        fitted = _fitted_on(name, out_val, X_train, X_val)
+        lines.append(f"{name}: mean fitted on {fitted}")
+        if fitted != "train":
+            problems.append(name)
+    if problems:
+        return failed("; ".join(lines),
+                      "compute the mean from X_train alone and subtract that same mean from "
+                      "X_val and X_test; fitting on other splits leaks them into training")
+    return passed("; ".join(lines))
+
+
+def _fitted_on(name: str, out_val: np.ndarray, X_train: np.ndarray, X_val: np.ndarray) -> str:
+    """Which split the helper's mean came from (per channel for the channel helper)."""
+    if name == "subtract_channel_mean":  # compare with channel-wise statistics
+        def channel(X):
+            return X.transpose(0, 2, 3, 1).reshape(-1, X.shape[1])
+        out = channel(out_val)
+        return tr.mean_fitted_on(out, channel(X_train), channel(X_val)) if out.shape[0] == \
+            channel(X_val).shape[0] else "something else"
+    return tr.mean_fitted_on(out_val, X_train, X_val)
