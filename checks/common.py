@@ -288,7 +288,7 @@ def pattern_of(got: np.ndarray, expected: np.ndarray, name: str) -> str:
             return f"{name} = {_number(factor)} x the expected value everywhere"
     diff = got - expected
     if np.allclose(diff, diff.flat[0], rtol=1e-6, atol=1e-9):
-        return f"{name} is off by the same constant {_number(float(diff.flat[0]))} everywhere"
+        return f"{name} is off by the same constant {float(diff.flat[0]):.4g} everywhere"
     if got.ndim >= 2 and np.allclose(diff, diff[:1], rtol=1e-6, atol=1e-9):
         return f"{name} is off by the same amount in every row of the batch (a bias-like term)"
     wrong = elements_wrong(got, expected)
