@@ -7,6 +7,7 @@ seconds on the reference network.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from typing import Any
@@ -441,7 +442,7 @@ def activations_fc_net(ctx: CheckContext) -> Outcome:
         details[label] = {"regime": regime, "std": [s.std for s in stats],
                           "dead": [s.dead_fraction for s in stats]}
         if regime != tr.HOLDS:
-            problems.append(f"with {label} the activations {regime} across the hidden layers")
+            problems.append(f"with {label} the activation std {regime} across the hidden layers")
         norm_std = [float(np.std(n)) for n in normalized]
         if normalization and norm_std:
             lines.append(f"  batchnorm outputs std {' '.join(f'{s:.2g}' for s in norm_std)}")
@@ -476,11 +477,18 @@ def record_forward(ctx: CheckContext, model: Any, X: np.ndarray,
         tr.model_loss(model, X, y)
     if not recorder.activations():
         recorder = tr.LayerRecorder()
-        namespace = vars(sys.modules[type(model).__module__])
-        own = {name: namespace[name] for name in LAYER_NAMES if callable(namespace.get(name))}
-        with tr.patched_globals(namespace, recorder.wrappers(own)):
+        with contextlib.ExitStack() as stack:
+            for namespace in _class_namespaces(type(model)):
+                own = {name: namespace[name] for name in LAYER_NAMES if callable(namespace.get(name))}
+                stack.enter_context(tr.patched_globals(namespace, recorder.wrappers(own)))
             tr.model_loss(model, X, y)
     return recorder.activations(), recorder.normalized()
+
+
+def _class_namespaces(cls: type) -> list[dict]:
+    """The globals of every module defining cls or one of its bases (a subclass calls its base's layers)."""
+    names = dict.fromkeys(c.__module__ for c in cls.__mro__ if c.__module__ != "builtins")
+    return [vars(sys.modules[name]) for name in names if name in sys.modules]
 
 
 # ---------------------------------------------------------------- preprocessing
