@@ -1,0 +1,110 @@
+"""Materialise the reference as a student-style `cs231n/` package, then plant one change in it.
+
+The reference is copied file by file into `<root>/assignment2/cs231n/` with its own imports
+rewritten the way students write them (`sanitykit.reference.layers` -> `cs231n.layers`;
+relative imports are kept, as in the 2021+ starter code), so the copy is self-contained and
+loads like any submission. A change is a list of exact source replacements; each old snippet
+must occur exactly once, so a refactor of the reference makes the corpus fail loudly instead
+of silently testing an unchanged tree.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sanitykit.reference as reference
+
+REFERENCE_DIR = Path(reference.__file__).resolve().parent
+
+# reference file -> path inside the student's cs231n/ package (course names where they differ).
+STUDENT_FILES = {
+    "layers.py": "layers.py",
+    "fast_layers.py": "fast_layers.py",
+    "layer_utils.py": "layer_utils.py",
+    "optim.py": "optim.py",
+    "solver.py": "solver.py",
+    "init.py": "init.py",
+    "preprocessing.py": "preprocessing.py",
+    "data.py": "data_utils.py",
+    "classifiers/fc_net.py": "classifiers/fc_net.py",
+    "classifiers/cnn.py": "classifiers/cnn.py",
+}
+
+# The course's __init__ files are (nearly) empty: no flat re-exports as in the reference.
+INIT_FILES = {"__init__.py": "", "classifiers/__init__.py": ""}
+
+_ABSOLUTE_IMPORT = re.compile(r"\bsanitykit\.reference\.(\w+)")
+
+
+class EditError(AssertionError):
+    """A replacement whose old snippet is absent or ambiguous: the reference changed under the corpus."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One exact source replacement in one file of the student package.
+
+    Args:
+        file: path inside cs231n/ ("layers.py", "classifiers/fc_net.py").
+        old: snippet that must occur exactly once in that file.
+        new: what replaces it.
+    """
+
+    file: str
+    old: str
+    new: str
+
+
+def student_source(reference_file: str) -> str:
+    """The reference file's text with its imports rewritten as a student's tree has them.
+
+    Args:
+        reference_file: path relative to reference/ ("classifiers/cnn.py").
+    """
+    text = (REFERENCE_DIR / reference_file).read_text(encoding="utf-8")
+    return _ABSOLUTE_IMPORT.sub(lambda m: f"cs231n.{'data_utils' if m[1] == 'data' else m[1]}", text)
+
+
+def apply_edit(text: str, edit: Edit) -> str:
+    """`text` with edit.old replaced by edit.new; EditError unless edit.old occurs exactly once.
+
+    Args:
+        text: the file's source.
+        edit: the replacement.
+    """
+    count = text.count(edit.old)
+    if count != 1:
+        raise EditError(f"{edit.file}: expected the snippet exactly once, found it {count} times:\n{edit.old}")
+    return text.replace(edit.old, edit.new)
+
+
+def student_tree(edits: tuple[Edit, ...] = ()) -> dict[str, str]:
+    """Every file of the student package (path inside cs231n/ -> source) with `edits` applied.
+
+    Args:
+        edits: replacements, applied in order (several may touch one file).
+    """
+    files = dict(INIT_FILES)
+    files.update({student: student_source(ref) for ref, student in STUDENT_FILES.items()})
+    for edit in edits:
+        if edit.file not in files:
+            raise EditError(f"{edit.file}: no such file in the student package ({', '.join(sorted(files))})")
+        files[edit.file] = apply_edit(files[edit.file], edit)
+    return files
+
+
+def materialise(root: Path | str, edits: tuple[Edit, ...] = (), name: str = "assignment2") -> Path:
+    """Write the student package under `root/name/cs231n/` and return the assignment root `root/name`.
+
+    Args:
+        root: an existing (temporary) folder.
+        edits: replacements to plant (default none: the reference as a student tree).
+        name: the assignment folder's name, default "assignment2".
+    """
+    assignment = Path(root) / name
+    for relative, source in student_tree(edits).items():
+        path = assignment / "cs231n" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    return assignment
