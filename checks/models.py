@@ -1,0 +1,506 @@
+"""The `models` suite: FullyConnectedNet, TwoLayerNet, ThreeLayerConvNet.
+
+`model = Model(...)`; `model.loss(X)` -> scores (N, C); `model.loss(X, y)` -> (loss, grads).
+Constructor arguments differ across course years (`dropout` / `dropout_keep_ratio`,
+`use_batchnorm` / `normalization`, assignment 1's `input_size, hidden_size, output_size,
+std` with `loss(X, y, reg)`): the signature is inspected and only accepted names are passed.
+
+Blame where it belongs: when a model check fails and one of the user's layers (or losses)
+already failed its own check, the model check is rerun with sanitykit's reference versions
+of those layers swapped into the user's modules. Passing then means the model is fine and
+the failure is the layer's: the check is `skip`, so one bug is graded once.
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
+from sanitykit.checks.registry import CheckContext, SkipCheck, check
+from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, errored, failed, passed, skipped, warned
+from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
+
+MODELS = {"fc_net": "FullyConnectedNet", "two_layer_net": "TwoLayerNet", "cnn": "ThreeLayerConvNet"}
+
+
+@dataclass(frozen=True)
+class Arch:
+    """Sizes of a model built for a check: the constructor's keyword arguments plus the batch size."""
+
+    kwargs: dict[str, Any]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    batch: int
+    weight_scale: float  # a scale at which ReLUs neither all die nor saturate the softmax
+
+
+# Small dims: a gradient check of every parameter costs a few hundred loss evaluations.
+SMALL = {
+    "fc_net": Arch({"hidden_dims": [5, 4], "input_dim": 6, "num_classes": 4}, (6,), 4, 5, 0.3),
+    "two_layer_net": Arch({"input_dim": 6, "hidden_dim": 5, "num_classes": 4}, (6,), 4, 5, 0.3),
+    "cnn": Arch({"input_dim": (2, 6, 6), "num_filters": 3, "filter_size": 3, "hidden_dim": 5,
+                 "num_classes": 4}, (2, 6, 6), 4, 2, 0.2),
+}
+# Larger dims for statistics of the initial weights (thousands of samples per matrix).
+LARGE = {
+    "fc_net": Arch({"hidden_dims": [80, 60], "input_dim": 100, "num_classes": 10}, (100,), 10, 20, 5e-2),
+    "two_layer_net": Arch({"input_dim": 100, "hidden_dim": 80, "num_classes": 10}, (100,), 10, 20, 5e-2),
+    "cnn": Arch({"input_dim": (3, 16, 16), "num_filters": 8, "filter_size": 3, "hidden_dim": 50,
+                 "num_classes": 10}, (3, 16, 16), 10, 20, 5e-2),
+}
+# Our argument -> the names course years use for it (assignment 1's TwoLayerNet included).
+ALIASES = {"input_dim": ("input_dim", "input_size"), "hidden_dim": ("hidden_dim", "hidden_size"),
+           "num_classes": ("num_classes", "output_size"), "weight_scale": ("weight_scale", "std")}
+GRADCHECK_REG = 0.3  # nonzero, so a missing or doubled regularisation gradient shows
+DROPOUT_SEED = 123
+REG_PENALTY = "loss += 0.5 * self.reg * sum(np.sum(W * W) for W in (W1, W2, ...))"
+
+
+# ---------------------------------------------------------------- building a model
+
+@dataclass
+class RegInLoss:
+    """Assignment 1's TwoLayerNet takes reg in loss(X, y, reg): present it with the assignment 2 API."""
+
+    model: Any
+    reg: float
+    params: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.params = self.model.params
+
+    def loss(self, X, y=None):
+        return self.model.loss(X, y, reg=self.reg)
+
+
+def parameters(fn: Callable) -> dict[str, inspect.Parameter] | None:
+    """fn's parameters by name, or None when it takes **kwargs or cannot be inspected."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return dict(params)
+
+
+def constructor_kwargs(cls: Any, wanted: dict[str, Any], *, normalization: str | None,
+                       keep_ratio: float | None) -> tuple[dict[str, Any], bool]:
+    """The keyword arguments `cls` accepts for what we want; also whether reg must go to loss().
+
+    Args:
+        cls: the user's model class.
+        wanted: our names (input_dim, hidden_dim, num_classes, weight_scale, reg, dtype, seed, ...).
+        normalization: None, "batchnorm" or "layernorm".
+        keep_ratio: dropout keep probability, or None for no dropout.
+    """
+    accepted = parameters(cls)
+    name = getattr(cls, "__name__", "the model")
+    if accepted is None:  # **kwargs: pass the current course's names
+        kwargs = dict(wanted, normalization=normalization)
+        if keep_ratio is not None:
+            kwargs["dropout_keep_ratio"] = keep_ratio
+        return kwargs, False
+    kwargs = {}
+    for ours, value in wanted.items():
+        theirs = next((n for n in ALIASES.get(ours, (ours,)) if n in accepted), None)
+        if theirs is not None:
+            kwargs[theirs] = value
+    if normalization is not None:
+        if "normalization" in accepted:
+            kwargs["normalization"] = normalization
+        elif "use_batchnorm" in accepted and normalization == "batchnorm":
+            kwargs["use_batchnorm"] = True  # 2016-17 course years
+        else:
+            raise SkipCheck(f"{name} has no {normalization} option (its arguments: {', '.join(accepted)})")
+    if keep_ratio is not None:
+        # 0.5 reads the same as a keep probability (2019+) and as a drop probability (2016-17).
+        key = next((n for n in ("dropout_keep_ratio", "dropout") if n in accepted), None)
+        if key is None:
+            raise SkipCheck(f"{name} has no dropout argument (dropout_keep_ratio or dropout)")
+        kwargs[key] = keep_ratio
+    reg_in_loss = "reg" in wanted and "reg" not in accepted and "reg" in (parameters(getattr(cls, "loss", None)) or {})
+    return kwargs, reg_in_loss
+
+
+def build(ctx: CheckContext, topic: str, arch: Arch, *, reg: float = 0.0, weight_scale: float | None = None,
+          normalization: str | None = None, keep_ratio: float | None = None) -> Any:
+    """The user's model of `topic` with `arch`'s sizes, float64 parameters and seeded initial weights.
+
+    Models without a seed argument draw from np.random: it is seeded with ctx.seed here and
+    restored afterwards, so checks are repeatable and global state is untouched.
+
+    Args:
+        ctx: the CheckContext.
+        topic: "fc_net", "two_layer_net" or "cnn".
+        arch: sizes (SMALL or LARGE entry).
+        reg: regularisation strength.
+        weight_scale: std of the initial weights (default arch.weight_scale).
+        normalization: None, "batchnorm" or "layernorm" (FullyConnectedNet only).
+        keep_ratio: dropout keep probability, None for no dropout.
+    """
+    name = MODELS[topic]
+    cls = ctx.fn(name)
+    wanted = {**arch.kwargs, "weight_scale": arch.weight_scale if weight_scale is None else weight_scale,
+              "reg": reg, "dtype": np.float64, "seed": ctx.seed}
+    kwargs, reg_in_loss = constructor_kwargs(cls, wanted, normalization=normalization, keep_ratio=keep_ratio)
+    with global_random_preserved():
+        np.random.seed(ctx.seed)
+        model = call_user(cls, **kwargs, subject=name)
+    params = getattr(model, "params", None)
+    if not isinstance(params, dict):
+        raise UserCodeError(f"{name}(...).params is {describe_value(params)}, expected a dict of arrays",
+                            subject=name)
+    for key, value in params.items():
+        # Years without a dtype argument: check in float64 all the same (float32 hides gradients).
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype != np.float64:
+            params[key] = value.astype(np.float64)
+    if keep_ratio is not None and isinstance(getattr(model, "dropout_param", None), dict):
+        model.dropout_param["seed"] = DROPOUT_SEED  # a fixed mask, as the course's seed argument does
+    return RegInLoss(model, reg) if reg_in_loss else model
+
+
+def data(ctx: CheckContext, arch: Arch) -> tuple[np.ndarray, np.ndarray]:
+    """Random float64 inputs X (N, *input_shape) and labels y (N,)."""
+    X = ctx.rng.standard_normal((arch.batch, *arch.input_shape))
+    return X, ctx.rng.integers(arch.num_classes, size=arch.batch)
+
+
+def nudge_biases(model: Any, rng: np.random.Generator) -> None:
+    """Move biases and betas off zero: a dead hidden layer would otherwise put the next ReLU exactly on its kink."""
+    for key, value in model.params.items():
+        if key.startswith("b") and isinstance(value, np.ndarray):
+            model.params[key] = value + 0.1 * rng.standard_normal(value.shape)
+
+
+def scores_of(model: Any, X: np.ndarray, subject: str) -> np.ndarray:
+    """model.loss(X) (test mode): the scores array."""
+    with global_random_preserved():
+        scores = call_user(model.loss, X, subject=f"{subject}.loss")
+    if isinstance(scores, tuple):
+        raise UserCodeError(f"{subject}.loss(X) with y=None returned {describe_value(scores)}, expected "
+                            f"the scores array: end the forward pass with `if y is None: return scores`",
+                            subject=subject)
+    if scores is None:
+        raise NotImplementedYet(subject, "loss(X) returned None")
+    return expect_array(scores, "scores", subject=f"{subject}.loss")
+
+
+def loss_and_grads(model: Any, X: np.ndarray, y: np.ndarray, subject: str) -> tuple[float, dict[str, Any]]:
+    """model.loss(X, y) (train mode) as (loss float, grads dict); a `loss = 0`, no-grads stub is NotImplementedYet."""
+    with global_random_preserved():
+        loss, grads = unpack(call_user(model.loss, X, y, subject=f"{subject}.loss"), ("loss", "grads"),
+                             f"{subject}.loss")
+    if loss is None:
+        raise NotImplementedYet(subject, "loss returned None")
+    if np.asarray(loss).size != 1:
+        raise UserCodeError(f"{subject}.loss returned loss as {describe_value(loss)}, expected a scalar",
+                            subject=subject)
+    loss = float(np.asarray(loss).reshape(()))
+    if loss == 0 and not any(np.any(g) for g in (grads or {}).values()):
+        raise NotImplementedYet(subject, "loss is 0 with no gradients")
+    return loss, grads or {}
+
+
+def weight_names(params: dict[str, Any]) -> list[str]:
+    """The weight matrices: W1, W2, ... (any other 2-d-or-more array when the names differ)."""
+    names = sorted((k for k in params if re.fullmatch(r"W\d+", k)), key=lambda k: int(k[1:]))
+    return names or [k for k, v in params.items() if np.ndim(v) >= 2]
+
+
+# ---------------------------------------------------------------- the checks
+
+def scores_shape(ctx: CheckContext, topic: str) -> Outcome:
+    """loss(X) with y=None returns finite scores of shape (N, C)."""
+    name = MODELS[topic]
+    arch = SMALL[topic]
+    model = build(ctx, topic, arch)
+    X, _ = data(ctx, arch)
+    scores = scores_of(model, X, name)
+    problem = shape_problem(scores, "scores", (arch.batch, arch.num_classes), subject=f"{name}.loss",
+                            hint="the last affine layer maps to num_classes: W_last has shape "
+                                 "(hidden_dims[-1], num_classes)")
+    if problem:
+        return problem
+    if not np.all(np.isfinite(scores)):
+        return failed(f"{name}.loss(X) returned scores with {int(np.sum(~np.isfinite(scores)))} NaN/inf values",
+                      hint="look for a division by zero or an exp() in the forward pass")
+    return passed(f"loss(X) returns scores of shape {scores.shape} for X of shape {X.shape}")
+
+
+def initial_loss(ctx: CheckContext, topic: str) -> Outcome:
+    """With reg=0 and tiny weights every class is equally likely: the loss is about log C."""
+    name = MODELS[topic]
+    arch = SMALL[topic]
+    model = build(ctx, topic, arch, weight_scale=1e-3)
+    X, y = data(ctx, arch)
+    loss, _ = loss_and_grads(model, X, y, name)
+    expected = float(np.log(arch.num_classes))
+    # The mean of N per-example losses wanders by ~std/sqrt(N) around its expectation;
+    # tiny weights make that spread tiny, so the floor of 2% governs for correct models.
+    spread = per_example_spread(model, X, y, name)
+    tol = 0.02 * expected + 3 * spread / np.sqrt(arch.batch)
+    if abs(loss - expected) <= tol:
+        return passed(f"loss {loss:.4g} with reg=0 and weight_scale=1e-3, expected log C = log "
+                      f"{arch.num_classes} = {expected:.4g} (tolerance {tol:.2g})", loss=loss, expected=expected)
+    message = (f"{name}: loss {loss:.4g} with reg=0 and weight_scale=1e-3 (N={arch.batch}), "
+               f"expected about log C = log {arch.num_classes} = {expected:.4g}")
+    hint = "the data loss is softmax_loss(scores, y)[0], averaged over the batch"
+    if abs(loss - arch.batch * expected) <= arch.batch * tol:
+        message += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
+        hint = "divide the summed loss by N, or use softmax_loss, which averages"
+    return failed(message, hint=hint, loss=loss, expected=expected, tolerance=tol)
+
+
+def per_example_spread(model: Any, X: np.ndarray, y: np.ndarray, name: str) -> float:
+    """Standard deviation of the per-example softmax losses of the model's own scores (0 if unavailable)."""
+    try:
+        scores = scores_of(model, X, name)
+    except (UserCodeError, NotImplementedYet):
+        return 0.0
+    if scores.ndim != 2 or scores.shape[0] != len(y) or scores.shape[1] <= int(y.max()):
+        return 0.0
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(np.std(-log_probs[np.arange(len(y)), y]))
+
+
+def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
+    """For the same weights, the loss with reg=1 exceeds the loss with reg=0 by the L2 penalty."""
+    name = MODELS[topic]
+    arch, reg = SMALL[topic], 1.0
+    plain = build(ctx, topic, arch)
+    regularised = build(ctx, topic, arch, reg=reg)
+    for key, value in plain.params.items():  # the same weights, whether or not the seed is honoured
+        regularised.params[key] = np.array(value, copy=True)
+    X, y = data(ctx, arch)
+    rise = loss_and_grads(regularised, X, y, name)[0] - loss_and_grads(plain, X, y, name)[0]
+    weights = weight_names(plain.params)
+    squares = {k: float(np.sum(np.asarray(plain.params[k]) ** 2)) for k in weights}
+    penalty = 0.5 * reg * sum(squares.values())
+    if rise <= 1e-12:
+        return failed(f"{name}: the loss with reg={reg:g} is {'equal to' if abs(rise) <= 1e-12 else 'below'} "
+                      f"the loss with reg=0 for the same weights (expected {penalty:.4g} higher)",
+                      hint=f"add the L2 penalty of every weight to the loss (and keep reg: self.reg = reg): "
+                           f"{REG_PENALTY}", rise=rise, expected=penalty)
+    for factor in (0.5, 1.0):  # the course's 0.5 * reg * ||W||^2, or reg * ||W||^2 (assignment 1)
+        if abs(rise - factor * reg * sum(squares.values())) <= 1e-6 * abs(rise):
+            return passed(f"loss rises by {rise:.4g} = {factor:g} * reg * sum(W**2) with reg={reg:g}",
+                          rise=rise)
+    missing = missing_weights(rise, reg, squares)
+    if missing:
+        return failed(f"{name}: the loss rises by {rise:.4g} with reg={reg:g}, expected {penalty:.4g}: "
+                      f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the penalty",
+                      hint=REG_PENALTY, rise=rise, expected=penalty, missing=missing)
+    return warned(f"{name}: the loss rises by {rise:.4g} with reg={reg:g}; the course's 0.5 * reg * sum(W**2) "
+                  f"is {penalty:.4g}", hint=f"the course's penalty is {REG_PENALTY}", rise=rise, expected=penalty)
+
+
+def missing_weights(rise: float, reg: float, squares: dict[str, float]) -> list[str]:
+    """Weights whose omission from the 0.5 (or 1) * reg * sum(W**2) penalty reproduces `rise`, or []."""
+    names = list(squares)
+    for size in range(len(names) - 1, 0, -1):
+        for kept in itertools.combinations(names, size):
+            for factor in (0.5, 1.0):
+                if abs(rise - factor * reg * sum(squares[k] for k in kept)) <= 1e-6 * abs(rise):
+                    return [k for k in names if k not in kept]
+    return []
+
+
+def model_gradcheck(ctx: CheckContext, topic: str, normalization: str | None = None,
+                    keep_ratio: float | None = None) -> Outcome:
+    """Every parameter's gradient (reg > 0, biases off zero) through the engine's gradcheck_model."""
+    from sanitykit.engine.gradcheck import gradcheck_model
+
+    arch = SMALL[topic]
+    model = build(ctx, topic, arch, reg=GRADCHECK_REG, normalization=normalization, keep_ratio=keep_ratio)
+    nudge_biases(model, ctx.rng)
+    X, y = data(ctx, arch)
+    with global_random_preserved():  # student dropout code may call np.random.seed
+        return gradcheck_model(model, X, y, seed=ctx.seed, subject=f"{MODELS[topic]}.loss").to_outcome()
+
+
+def init_check(ctx: CheckContext, topic: str) -> Outcome:
+    """Initial weights: not all zero, std ~ weight_scale; biases zero; gamma ones and beta zeros."""
+    name = MODELS[topic]
+    arch = LARGE[topic]
+    model = build(ctx, topic, arch)
+    problem = init_problem(name, model.params, arch.weight_scale)
+    if problem:
+        return problem
+    if topic == "fc_net":
+        try:
+            normalised = build(ctx, topic, arch, normalization="batchnorm")
+        except SkipCheck:
+            normalised = None
+        if normalised is not None:
+            problem = norm_init_problem(name, normalised.params)
+            if problem:
+                return problem
+    return passed(f"weights ~ N(0, {arch.weight_scale:g}^2), biases zero"
+                  + (", gamma ones, beta zeros" if topic == "fc_net" else ""))
+
+
+def init_problem(name: str, params: dict[str, Any], weight_scale: float) -> Outcome | None:
+    """A failed Outcome for all-zero weights, a std far from weight_scale, or nonzero biases."""
+    for key in weight_names(params):
+        w = np.asarray(params[key], dtype=np.float64)
+        if not np.any(w):
+            return failed(f"{name}: {key} is all zeros at initialisation",
+                          hint=f"zero weights give every hidden unit the same gradient, so they never differ: "
+                               f"{key} = weight_scale * np.random.randn(*shape)", weight=key)
+        std = float(w.std())
+        # The sample std of n normal values has relative spread ~1/sqrt(2n); 5 of those, plus 2%.
+        tol = 0.02 + 5 / np.sqrt(2 * w.size)
+        if abs(std / weight_scale - 1) > tol:
+            return failed(f"{name}: {key} has std {std:.3g} at initialisation, expected weight_scale = "
+                          f"{weight_scale:g} (ratio {std / weight_scale:.3g}, tolerance {tol:.2g})",
+                          hint=f"{key} = weight_scale * np.random.randn(*shape) (not np.random.rand, "
+                               f"and no other scaling)", weight=key, std=std, weight_scale=weight_scale)
+    for key, value in params.items():
+        if re.fullmatch(r"b\d+", key) and np.any(value):
+            return failed(f"{name}: {key} is not zero at initialisation (max |{key}| = "
+                          f"{float(np.max(np.abs(value))):.3g})", hint=f"{key} = np.zeros(size)", bias=key)
+    return None
+
+
+def norm_init_problem(name: str, params: dict[str, Any]) -> Outcome | None:
+    """A failed Outcome unless every gamma is ones and every beta zeros (FullyConnectedNet with batchnorm)."""
+    gammas = [k for k in params if k.startswith("gamma")]
+    betas = [k for k in params if k.startswith("beta")]
+    if not gammas or not betas:
+        return failed(f"{name} with batchnorm has no gamma/beta parameters (params: {', '.join(params)})",
+                      hint="for each hidden layer i: self.params[f'gamma{i}'] = np.ones(H); "
+                           "self.params[f'beta{i}'] = np.zeros(H)")
+    for key in gammas:
+        if not np.allclose(params[key], 1):
+            return failed(f"{name}: {key} is not all ones at initialisation",
+                          hint=f"self.params['{key}'] = np.ones(hidden_dim)")
+    for key in betas:
+        if np.any(params[key]):
+            return failed(f"{name}: {key} is not all zeros at initialisation",
+                          hint=f"self.params['{key}'] = np.zeros(hidden_dim)")
+    return None
+
+
+# ---------------------------------------------------------------- blame where it belongs
+
+# Stem of a layer -> the course's sandwich layers (layer_utils) built on it.
+SANDWICHES = {
+    "affine": ("affine_relu", "affine_bn_relu", "affine_ln_relu"),
+    "relu": ("affine_relu", "affine_bn_relu", "affine_ln_relu", "conv_relu", "conv_relu_pool", "conv_bn_relu"),
+    "batchnorm": ("affine_bn_relu",),
+    "layernorm": ("affine_ln_relu",),
+    "conv": ("conv_relu", "conv_relu_pool", "conv_bn_relu"),
+    "max_pool": ("conv_relu_pool",),
+    "spatial_batchnorm": ("conv_bn_relu",),
+}
+
+
+def failed_layer_checks(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(id, subject) of the layers.* and losses.* checks that failed or errored so far."""
+    found = []
+    for check_id, result in results.items():
+        status = result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
+        subject = result.get("subject") if isinstance(result, dict) else getattr(result, "subject", "")
+        if check_id.split(".")[0] in ("layers", "losses") and status in (FAIL, ERROR) and subject:
+            found.append((check_id, subject))
+    return found
+
+
+def layer_family(subject: str) -> list[str]:
+    """The names to substitute for a failed `subject`: its forward/backward pair and the sandwiches using it."""
+    match = re.fullmatch(r"(.+?)_(forward|backward)(_\w+)?", subject)
+    if not match:
+        return [subject]  # softmax_loss, svm_loss
+    stem, suffix = match.group(1), match.group(3) or ""
+    names = [subject, f"{stem}_forward{suffix}", f"{stem}_backward{suffix}", f"{stem}_forward", f"{stem}_backward"]
+    for sandwich in SANDWICHES.get(stem, ()):
+        names += [f"{sandwich}_forward", f"{sandwich}_backward"]
+    return list(dict.fromkeys(names))
+
+
+def substitutions(ctx: CheckContext, subjects: list[str]) -> dict[str, Any]:
+    """name -> reference object, for the failed layers' families that both the target and the reference have."""
+    import sanitykit.reference as reference
+
+    names = dict.fromkeys(n for s in subjects for n in layer_family(s))
+    return {n: getattr(reference, n) for n in names if hasattr(reference, n) and ctx.has(n)}
+
+
+def outcome_of(func: Callable[[CheckContext], Outcome], ctx: CheckContext) -> Outcome:
+    """func(ctx), with the user's exceptions as an `error` Outcome (NotImplementedYet and SkipCheck pass through)."""
+    try:
+        return func(ctx)
+    except UserCodeError as exc:
+        return errored(exc.reason)
+
+
+def with_blame(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+    """Wrap a model check: on failure after a layer's failure, rerun it with reference layers swapped in."""
+
+    def run(ctx: CheckContext) -> Outcome:
+        first = outcome_of(func, ctx)
+        culprits = failed_layer_checks(ctx.results) if first.status in (FAIL, ERROR) else []
+        replacements = substitutions(ctx, [subject for _, subject in culprits])
+        if not replacements:
+            return first
+        with ctx.target.swapped(replacements):
+            ctx.rng = np.random.default_rng(ctx.seed)  # the same inputs as the first run
+            second = outcome_of(func, ctx)
+        return blamed(first, second, culprits, sorted(replacements))
+
+    run.__name__, run.__doc__ = getattr(func, "__name__", "model_check"), func.__doc__
+    return run
+
+
+def blamed(first: Outcome, second: Outcome, culprits: list[tuple[str, str]], substituted: list[str]) -> Outcome:
+    """The verdict after the rerun with reference layers: skip if it passed then, else the model's own failure."""
+    details = {**second.details, "substituted": substituted, "with_your_layers": first.message}
+    relevant = [(i, s) for i, s in culprits if any(n in substituted for n in layer_family(s))]
+    subjects = ", ".join(dict.fromkeys(s for _, s in relevant))
+    ids = ", ".join(i for i, _ in relevant)
+    if second.status in (PASS, WARN):
+        # Skip, not warn: the model is right; the bug is graded once, under the layer's own check.
+        return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
+                       f"layers substituted ({', '.join(substituted)})", **details)
+    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference "
+            f"{', '.join(substituted)} substituted, so the bug is in the model itself")
+    return Outcome(second.status, second.message + note, second.hint, details)
+
+
+# ---------------------------------------------------------------- declarations
+
+def declare(topic: str) -> None:
+    """Declare the checks of one model (models.<topic>.scores_shape / initial_loss / reg_rises / gradcheck / init)."""
+    name = MODELS[topic]
+    first = f"models.{topic}.scores_shape"
+    after = (first,)  # a constructor that raises is one error, not one per check
+
+    def declare_one(aspect: str, title: str, func: Callable[[CheckContext], Outcome],
+                    depends_on: tuple[str, ...] = after) -> None:
+        check(f"models.{topic}.{aspect}", subject=name, title=title, depends_on=depends_on)(with_blame(func))
+
+    declare_one("scores_shape", "loss(X) returns scores of shape (N, C)",
+                lambda ctx: scores_shape(ctx, topic), depends_on=())
+    declare_one("initial_loss", "loss ~ log C with reg=0 and small weights", lambda ctx: initial_loss(ctx, topic))
+    declare_one("reg_rises", "loss rises with regularisation", lambda ctx: reg_rises(ctx, topic))
+    declare_one("gradcheck", "every parameter's gradient matches numerical gradients",
+                lambda ctx: model_gradcheck(ctx, topic))
+    if topic == "fc_net":
+        declare_one("gradcheck_batchnorm", "gradients match with batchnorm",
+                    lambda ctx: model_gradcheck(ctx, topic, normalization="batchnorm"))
+        declare_one("gradcheck_layernorm", "gradients match with layernorm",
+                    lambda ctx: model_gradcheck(ctx, topic, normalization="layernorm"))
+        declare_one("gradcheck_dropout", "gradients match with dropout (keep 0.5, fixed seed)",
+                    lambda ctx: model_gradcheck(ctx, topic, keep_ratio=0.5))
+    declare_one("init", "weights ~ weight_scale * randn, zero biases", lambda ctx: init_check(ctx, topic))
+
+
+for _topic in MODELS:
+    declare(_topic)
