@@ -62,6 +62,21 @@ def unpack(value: Any, names: Sequence[str], subject: str) -> tuple:
     return tuple(value)
 
 
+def call_stub_aware(fn: Callable, *args: Any, subject: str) -> Any:
+    """call_user, with the course's stub pattern read as "not implemented yet".
+
+    The starter code of dropout_forward ends with `out = out.astype(x.dtype, copy=False)`
+    after `out = None` and an empty TODO block, so the untouched stub raises AttributeError
+    on None instead of returning None.
+    """
+    try:
+        return call_user(fn, *args, subject=subject)
+    except UserCodeError as exc:
+        if "'NoneType' object has no attribute 'astype'" in exc.reason:
+            raise NotImplementedYet(subject, "its output is still None") from None
+        raise
+
+
 def forward_pair(ctx: Any, name: str, *args: Any) -> tuple[np.ndarray, Any]:
     """Call the user's forward `name(*args)` and return (out, cache) with out a float ndarray.
 
@@ -74,7 +89,7 @@ def forward_pair(ctx: Any, name: str, *args: Any) -> tuple[np.ndarray, Any]:
         args: the forward's arguments.
     """
     fn = ctx.fn(name)
-    out, cache = unpack(call_user(fn, *args, subject=name), ("out", "cache"), name)
+    out, cache = unpack(call_stub_aware(fn, *args, subject=name), ("out", "cache"), name)
     return expect_array(out, "out", subject=name), cache
 
 
@@ -90,7 +105,7 @@ def call_backward(ctx: Any, name: str, dout: np.ndarray, cache: Any,
         grad_names: names of the returned gradients, e.g. ("dx", "dw", "db").
     """
     fn = ctx.fn(name)
-    grads = unpack(call_user(fn, dout, cache, subject=name), grad_names, name)
+    grads = unpack(call_stub_aware(fn, dout, cache, subject=name), grad_names, name)
     return tuple(expect_array(g, n, subject=name) for g, n in zip(grads, grad_names))
 
 

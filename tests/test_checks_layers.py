@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import sanitykit.reference as R
 from sanitykit.checks.registry import DictTarget, catalogue
@@ -87,6 +86,21 @@ def test_stub_returning_none_is_not_implemented_and_dependents_skip():
     assert results["layers.affine.interface"].status == "skip"
     assert "not implemented" in results["layers.affine.interface"].message
     assert all(r.status == "skip" for r in results.values())
+
+
+def test_course_dropout_stub_is_not_implemented_yet():
+    def dropout_forward(x, dropout_param):  # the starter code, TODO blocks untouched
+        mask, out = None, None
+        if dropout_param["mode"] == "train":
+            pass
+        cache = (dropout_param, mask)
+        out = out.astype(x.dtype, copy=False)
+        return out, cache
+
+    results = run({"dropout_forward": dropout_forward}, only="layers.dropout.")
+    assert results["layers.dropout.interface"].status == "skip"
+    assert "not implemented yet" in results["layers.dropout.interface"].message
+    assert {r.status for r in results.values()} == {"skip"}
 
 
 def test_forward_returning_a_bare_array_is_an_error_naming_it():
