@@ -1,0 +1,83 @@
+from cs231n.layers import *
+
+
+def affine_relu_forward(x, w, b):
+    """Convenience layer that performs an affine transform followed by a ReLU."""
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    cache = (fc_cache, relu_cache)
+    return out, cache
+
+
+def affine_relu_backward(dout, cache):
+    """Backward pass for the affine-relu convenience layer."""
+    fc_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db
+
+
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    """affine - batchnorm - relu."""
+    a, fc_cache = affine_forward(x, w, b)
+    a_bn, bn_cache = batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(a_bn)
+    return out, (fc_cache, bn_cache, relu_cache)
+
+
+def affine_bn_relu_backward(dout, cache):
+    """Backward pass for affine - batchnorm - relu."""
+    fc_cache, bn_cache, relu_cache = cache
+    da_bn = relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = batchnorm_backward_alt(da_bn, bn_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
+    """affine - layernorm - relu."""
+    a, fc_cache = affine_forward(x, w, b)
+    a_ln, ln_cache = layernorm_forward(a, gamma, beta, ln_param)
+    out, relu_cache = relu_forward(a_ln)
+    return out, (fc_cache, ln_cache, relu_cache)
+
+
+def affine_ln_relu_backward(dout, cache):
+    """Backward pass for affine - layernorm - relu."""
+    fc_cache, ln_cache, relu_cache = cache
+    da_ln = relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = layernorm_backward(da_ln, ln_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """conv - relu."""
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    out, relu_cache = relu_forward(a)
+    return out, (conv_cache, relu_cache)
+
+
+def conv_relu_backward(dout, cache):
+    """Backward pass for conv - relu."""
+    conv_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, dw, db = conv_backward_naive(da, conv_cache)
+    return dx, dw, db
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """conv - relu - 2x2 max pool."""
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    s, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_naive(s, pool_param)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache):
+    """Backward pass for conv - relu - pool."""
+    conv_cache, relu_cache, pool_cache = cache
+    ds = max_pool_backward_naive(dout, pool_cache)
+    da = relu_backward(ds, relu_cache)
+    dx, dw, db = conv_backward_naive(da, conv_cache)
+    return dx, dw, db
