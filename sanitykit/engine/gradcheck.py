@@ -380,11 +380,13 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     u = _upstream(problem, out0, dout, rng)
     _restore_after(problem, pristine, result, "forward")
     _check_forward_deterministic(problem, out0, result)
-    grads = problem.gradients(u, fresh=False)
-    _restore_after(problem, pristine, result, "backward")
+    grads = [g.copy() for g in problem.gradients(u, fresh=False)]
+    mutated = _restore_after(problem, pristine, result, "backward", strict=False)
     _check_shapes(problem, grads, result)
     precision = _precision(problem, out0, grads, setup, result)
     _check_backward_deterministic(problem, u, grads, pristine, result)
+    if mutated:
+        _stop_mutated(problem, mutated, "backward", result)
     _check_nan(problem, grads, result)
     if problem.kind == "layer":
         _check_linearity(problem, u, grads, pristine, result)
@@ -452,17 +454,25 @@ def _check_output(problem, out0, result) -> None:
                             "random inputs", subject=problem.fname)
 
 
-def _restore_after(problem, pristine, result, which: str) -> None:
-    """Put the inputs back; say so when the user's code modified an array it was given."""
+def _restore_after(problem, pristine, result, which: str, strict: bool = True) -> str | None:
+    """Put the inputs back; return the name of one the user's code modified (stop if `strict`)."""
+    changed = None
     for name, x, p in zip(problem.names, problem.inputs, pristine):
         if not np.array_equal(x, p):
             np.copyto(x, p)
-            fn = problem.fname if which == "forward" else problem.bname
-            _stop(result, FAIL, "mutates_input",
-                  f"{fn} modified {name} in place (the array it was given changed)",
-                  f"an in-place operation on {name} or on an array of the cache that is {name} "
-                  "(x -= mean, x *= mask, np.maximum(x, 0, out=x))",
-                  f"work on a copy: write x = x - mean, not x -= mean")
+            changed = changed or name
+    if changed and strict:
+        _stop_mutated(problem, changed, which, result)
+    return changed
+
+
+def _stop_mutated(problem, name: str, which: str, result) -> None:
+    fn = problem.fname if which == "forward" else problem.bname
+    _stop(result, FAIL, "mutates_input",
+          f"{fn} modified {name} in place (the array it was given changed)",
+          f"an in-place operation on {name} or on the array of the cache that is {name} "
+          "(x -= mean, x *= mask, x[x <= 0] = 0)",
+          "work on a copy: write x = x - mean, not x -= mean")
 
 
 def _check_forward_deterministic(problem, out0, result) -> None:
@@ -518,7 +528,7 @@ def _precision(problem, out0, grads, setup, result) -> tuple[float, Thresholds, 
 
 def _check_backward_deterministic(problem, u, grads, pristine, result) -> None:
     again = problem.gradients(u, fresh=False)  # the same cache, as a training loop never does
-    _restore_after(problem, pristine, result, "backward")
+    _restore_after(problem, pristine, result, "backward", strict=False)
     for name, a, b in zip(problem.names, grads, again):
         if not np.array_equal(a, b, equal_nan=True):
             what = "the same cache" if problem.kind == "layer" else "the same parameters"

@@ -117,6 +117,10 @@ class LayerProblem:
             grads = (value,)
         if value is None or len(grads) == 0 or all(g is None for g in grads):
             raise NotImplementedYet(self.bname, "returned None")
+        if len(grads) < len(self.inputs) and not isinstance(value, (tuple, list)):
+            raise UserCodeError(f"{self.bname} returned {describe_value(value)}; expected a tuple "
+                                f"of {len(self.inputs)} gradients "
+                                f"({', '.join('d' + n for n in self.names)})", subject=self.bname)
         if len(grads) < len(self.inputs):
             raise UserCodeError(f"{self.bname} returned {len(grads)} gradient(s) for "
                                 f"{len(self.inputs)} inputs ({', '.join(self.names)})",

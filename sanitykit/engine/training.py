@@ -328,7 +328,8 @@ class LrBracket:
 
 
 def bracket_learning_rate(run_at: Callable[[float], TrainRun], *, low: float = 1e-7, high: float = 1e1,
-                          per_decade: int = 1, refine_steps: int = 3) -> LrBracket:
+                          per_decade: int = 1, refine_steps: int = 3,
+                          on_run: Callable[[TrainRun], None] | None = None) -> LrBracket:
     """Try log-spaced rates from low to high, then binary-search (in log space) both edges.
 
     Args:
@@ -336,12 +337,15 @@ def bracket_learning_rate(run_at: Callable[[float], TrainRun], *, low: float = 1
         low, high: range of rates, default 1e-7 .. 1e1.
         per_decade: grid points per decade, default 1.
         refine_steps: bisection steps at each edge, default 3 (an edge to ~10**(1/8)).
+        on_run: called with each finished run (a progress bar), default None.
     """
     runs: dict[float, TrainRun] = {}
 
     def verdict(lr: float) -> str:
         if lr not in runs:
             runs[lr] = run_at(lr)
+            if on_run is not None:
+                on_run(runs[lr])
         return runs[lr].verdict
 
     decades = round(math.log10(high / low))

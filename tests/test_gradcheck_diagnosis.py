@@ -1,0 +1,475 @@
+"""Planted bugs in tiny hand-written layers: gradcheck must name each pattern, in words."""
+import numpy as np
+import pytest
+
+import sanitykit as sk
+from sanitykit.engine.gradcheck import (assert_gradients_match, gradcheck, gradcheck_loss,
+                                        gradcheck_model)
+
+# ---------------------------------------------------------------- tiny correct layers
+
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+
+
+def sigmoid_forward(x):
+    out = 1 / (1 + np.exp(-x))
+    return out, out
+
+
+def conv_forward(x, w, b):
+    """3x3 convolution, stride 1, pad 1 (the naive loop of the course, vectorised over N and F)."""
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    n, _, hh, ww = x.shape
+    out = np.empty((n, w.shape[0], hh, ww))
+    for i in range(hh):
+        for j in range(ww):
+            out[:, :, i, j] = np.tensordot(xp[:, :, i:i + 3, j:j + 3], w, axes=([1, 2, 3], [1, 2, 3]))
+    return out + b[None, :, None, None], (x, w, b)
+
+
+def conv_backward(dout, cache):
+    x, w, b = cache
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(x.shape[2]):
+        for j in range(x.shape[3]):
+            d = dout[:, :, i, j]
+            dxp[:, :, i:i + 3, j:j + 3] += np.tensordot(d, w, axes=(1, 0))
+            dw += np.tensordot(d, xp[:, :, i:i + 3, j:j + 3], axes=(0, 0))
+    return dxp[:, :, 1:-1, 1:-1], dw, dout.sum(axis=(0, 2, 3))
+
+
+@pytest.fixture
+def affine_inputs():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+
+
+def by_name(result, name):
+    return next(r for r in result.per_input if r.name == name)
+
+
+# ------------------------------------------------------------------ correct layers pass
+
+@pytest.mark.parametrize("mode", ["auto", "fast", "full"])
+def test_correct_affine_passes_in_every_mode(affine_inputs, mode):
+    result = gradcheck(affine_forward, affine_backward, *affine_inputs, mode=mode)
+    assert result.status == "pass", str(result)
+    assert result.max_rel_error < 1e-7
+    assert [r.name for r in result.per_input] == ["x", "w", "b"]
+
+
+def test_inputs_are_never_modified_and_float32_is_checked_in_float64(affine_inputs):
+    x, w, b = (a.astype(np.float32) for a in affine_inputs)
+    before = [a.copy() for a in (x, w, b)]
+    result = gradcheck(affine_forward, affine_backward, x, w, b, mode="full")
+    assert result.status == "pass", str(result)
+    assert any("float32" in n and "float64 copy" in n for n in result.notes)
+    for a, a0 in zip((x, w, b), before):
+        assert np.array_equal(a, a0)
+
+
+def test_zero_gradient_bias_before_batchnorm_is_not_a_false_alarm():
+    """d(normalise(x @ w + b))/db is exactly 0: round-off in the numeric side must not fail."""
+    def forward(x, w, b):
+        a = x @ w + b
+        xhat = (a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + 1e-5)
+        return xhat, (a, xhat)
+
+    def backward(dout, cache):
+        a, xhat = cache
+        n = a.shape[0]
+        ivar = 1 / np.sqrt(a.var(axis=0) + 1e-5)
+        da = ivar / n * (n * dout - dout.sum(axis=0) - xhat * (dout * xhat).sum(axis=0))
+        return da @ w.T, x.T @ da, da.sum(axis=0)
+
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((6, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    for mode in ("auto", "full"):
+        result = gradcheck(forward, backward, x, w, b, mode=mode)
+        assert result.status == "pass", str(result)
+
+
+def test_relu_kink_is_a_warning_not_a_failure():
+    x = np.array([[1.0, -2.0, 3e-6], [-4e-6, 0.5, -0.7]])  # two values within h of the kink
+    result = gradcheck(relu_forward, relu_backward, x, mode="full")
+    assert result.status == "warn", str(result)
+    assert by_name(result, "x").pattern == "kink"
+    assert by_name(result, "x").kinks >= 1
+    assert "kink" in str(result)
+
+
+# ---------------------------------------------------------------- planted bugs
+
+def test_dw_divided_by_batch_size_again(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw / cache[0].shape[0], db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.status == "fail" and not result.ok
+    dw = by_name(result, "w")
+    assert dw.pattern == "batch_size"
+    assert "4 is the batch size N" in dw.diagnosis
+    assert "divided by N=4 again" in result.hint
+    assert by_name(result, "x").status == "pass"
+    assert repr(result).startswith("GradcheckResult(ok=False")
+    assert "dw[" in str(result)
+
+
+def test_factor_of_two(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return 2 * dx, dw, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    dx = by_name(result, "x")
+    assert dx.pattern == "factor"
+    assert "a factor of 2" in dx.diagnosis and "½·reg·‖W‖²" in dx.likely
+
+
+def test_sign_flipped(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return -dx, dw, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert by_name(result, "x").pattern == "sign"
+    assert "sign is flipped" in str(result)
+
+
+def test_dw_transposed():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, (dout.T @ x), db
+
+    result = gradcheck(affine_forward, backward, x, w, b)
+    assert by_name(result, "w").pattern == "transposed"
+    assert "transpose of the numerical gradient" in str(result)
+
+
+def test_dw_transposed_through_a_reshape(affine_inputs):
+    x, w, b = affine_inputs
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, (dout.T @ x).reshape(w.shape), db
+
+    result = gradcheck(affine_forward, backward, x, w, b)
+    assert by_name(result, "w").pattern == "transposed"
+    assert "reshaped back" in str(result)
+
+
+def test_db_never_written(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw, np.zeros_like(db)
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    db = by_name(result, "b")
+    assert db.pattern == "zeros" and db.rel_error == pytest.approx(1.0)
+    assert "db is all zeros" in str(result) and "never written" in result.hint
+
+
+def test_dx_in_the_wrong_shape():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+
+    def backward(dout, cache):
+        x, w, _ = cache
+        return dout @ w.T, x.reshape(3, -1).T @ dout, dout.sum(axis=0)  # dx not reshaped back
+
+    result = gradcheck(affine_forward, backward, x, w, b)
+    assert result.status == "fail" and result.pattern == "shape"
+    assert "dx has shape (3, 4), expected (3, 2, 2)" in result.message
+
+
+def test_gradients_returned_in_the_wrong_order_by_shape(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dw, dx, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.pattern == "swapped"
+    assert "wrong order" in result.hint and "return dx, dw, db" in result.hint
+
+
+def test_gradients_returned_in_the_wrong_order_same_shapes():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dw, dx, db
+
+    result = gradcheck(affine_forward, backward, x, w, b)
+    assert by_name(result, "x").pattern == "swapped"
+    assert "in each other's place" in str(result)
+
+
+def test_only_the_first_row_is_right(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        dx[1:] = dout[1:] @ cache[1].T[:, ::-1]  # rows 1.. use a scrambled w
+        return dx, dw, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    dx = by_name(result, "x")
+    assert dx.pattern == "rows"
+    assert "only the first row of dx" in dx.diagnosis
+
+
+def test_conv_backward_wrong_at_the_border():
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+
+    def backward(dout, cache):
+        dx, dw, db = conv_backward(dout, cache)
+        dx = dx.copy()
+        dx[:, :, [0, -1], :] *= 0.5  # as if the edge windows were counted once instead of twice
+        dx[:, :, :, [0, -1]] *= 0.5
+        return dx, dw, db
+
+    assert gradcheck(conv_forward, conv_backward, x, w, b).status == "pass"
+    result = gradcheck(conv_forward, backward, x, w, b)
+    dx = by_name(result, "x")
+    assert dx.pattern == "border"
+    assert "border pixels" in dx.diagnosis and "padding or stride" in dx.likely
+
+
+def test_relu_backward_without_the_mask():
+    x = np.random.default_rng(6).standard_normal((5, 4))
+    result = gradcheck(relu_forward, lambda dout, cache: dout.copy(), x, subject="relu_backward")
+    dx = by_name(result, "x")
+    assert dx.pattern == "mask"
+    assert "mask" in dx.likely and "relu_backward" in str(result)
+
+
+def test_backward_using_ones_instead_of_dout(affine_inputs):
+    def backward(dout, cache):
+        ones = np.ones_like(dout)
+        return affine_backward(ones, cache)
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.pattern == "ignores_dout"
+    assert "ignores dout" in result.message
+
+
+def test_backward_using_dout_elementwise_where_a_product_belongs():
+    """dx = mean(dout) * rowsum(w) equals dout @ w.T when dout is all ones, not otherwise."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 5))
+
+    def forward(x, w):
+        return x @ w, (x, w)
+
+    def backward(dout, cache):
+        x, w = cache
+        return dout.mean(axis=1, keepdims=True) * w.sum(axis=1), x.T @ dout
+
+    result = gradcheck(forward, backward, x, w)
+    assert by_name(result, "x").pattern == "ignores_dout"
+    assert by_name(result, "w").status == "pass"
+    assert "right for an upstream gradient of ones" in str(result)
+
+
+def test_list_instead_of_an_array_is_a_one_line_error():
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    result = gradcheck(relu_forward, lambda dout, cache: dout.tolist(), x, subject="relu_backward")
+    assert result.status == "error"
+    assert result.message == "relu_backward returned a list for dx; expected a numpy array"
+
+
+def test_nan_in_the_backward_pass(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        dw[0, 0] = np.nan
+        return dx, dw, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.status == "fail" and result.pattern == "nan"
+    assert "dw contains NaN" in result.message and "dw[0, 0]" in result.message
+
+
+def test_backward_that_mutates_its_cache():
+    x = np.random.default_rng(8).standard_normal((3, 4))
+
+    def backward(dout, cache):
+        out = cache
+        out *= 1 - out  # in place: the second call sees s(1-s) instead of s
+        return dout * out
+
+    result = gradcheck(sigmoid_forward, backward, x, subject="sigmoid_backward")
+    assert result.pattern == "nondeterministic_backward"
+    assert "modifies its cache" in result.hint
+
+
+def test_dropout_ignoring_its_seed():
+    x = np.random.default_rng(9).standard_normal((20, 10))
+
+    def dropout_forward(x, dropout_param):
+        mask = (np.random.rand(*x.shape) < dropout_param["p"]) / dropout_param["p"]
+        return x * mask, mask
+
+    result = gradcheck(dropout_forward, lambda dout, mask: dout * mask, x,
+                       args=({"p": 0.5, "seed": 123, "mode": "train"},))
+    assert result.pattern == "nondeterministic_forward"
+    assert "seed" in result.hint and "dropout_forward" in result.message
+
+
+# --------------------------------------------------------- bad output from the user's code
+
+def test_stub_raising_not_implemented_is_a_skip(affine_inputs):
+    def backward(dout, cache):
+        raise NotImplementedError
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.status == "skip" and "backward" in result.message
+
+
+def test_stub_returning_none_is_a_skip(affine_inputs):
+    result = gradcheck(affine_forward, lambda dout, cache: (None, None, None), *affine_inputs)
+    assert result.status == "skip"
+
+
+@pytest.mark.parametrize("returned, words", [
+    (lambda dout, cache: 3, "returned an int; expected a tuple of 3 gradients (dx, dw, db)"),
+    (lambda dout, cache: (np.ones((4, 5)), np.ones((5, 3))), "returned 2 gradient(s) for 3 inputs"),
+    (lambda dout, cache: 1 / 0, "ZeroDivisionError"),
+])
+def test_bad_returns_are_one_line_errors(affine_inputs, returned, words):
+    result = gradcheck(affine_forward, returned, *affine_inputs, subject="affine_backward")
+    assert result.status == "error", str(result)
+    assert words in result.message and "affine_backward" in result.message
+    assert "\n" not in result.message
+
+
+def test_forward_returning_nan_is_an_error(affine_inputs):
+    result = gradcheck(lambda x, w, b: (x @ w + np.nan, None), affine_backward, *affine_inputs)
+    assert result.status == "error" and "NaN" in result.message
+
+
+def test_assert_helper_raises_with_the_diagnosis(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw, -db
+
+    with pytest.raises(AssertionError, match="sign is flipped"):
+        assert_gradients_match(affine_forward, backward, *affine_inputs)
+    assert assert_gradients_match(affine_forward, affine_backward, *affine_inputs).ok
+
+
+# ---------------------------------------------------------------- loss and model modes
+
+def softmax_loss(x, y):
+    shifted = x - x.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    n = x.shape[0]
+    dx = np.exp(logp)
+    dx[np.arange(n), y] -= 1
+    return -logp[np.arange(n), y].mean(), dx / n
+
+
+def test_loss_mode_passes_and_finds_a_missing_division():
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((6, 4)) * 50, rng.integers(0, 4, 6)  # large scores: stable softmax
+    assert gradcheck_loss(softmax_loss, x, y).status == "pass"
+    result = gradcheck_loss(lambda x, y: (softmax_loss(x, y)[0], softmax_loss(x, y)[1] * 6),
+                            x / 50, y, subject="softmax_loss")
+    assert by_name(result, "x").pattern == "batch_size"
+    assert "missing" in result.hint
+
+
+class TinyModel:
+    """One affine layer and a softmax loss with 0.5·reg·‖W‖²; `reg_grad` scales the reg gradient."""
+
+    def __init__(self, reg=0.3, reg_grad=1.0, dtype=np.float64, fail=False):
+        rng = np.random.default_rng(11)
+        self.params = {"W1": rng.standard_normal((5, 3)).astype(dtype),
+                       "b1": rng.standard_normal(3).astype(dtype)}
+        self.reg, self.reg_grad, self.fail, self.calls = reg, reg_grad, fail, 0
+
+    def loss(self, X, y):
+        self.calls += 1
+        if self.fail and self.calls > 3:
+            raise ValueError("boom")
+        W, b = self.params["W1"], self.params["b1"]
+        loss, dscores = softmax_loss(X @ W + b, y)
+        loss += 0.5 * self.reg * np.sum(W * W)
+        grads = {"W1": X.T @ dscores + self.reg_grad * self.reg * W, "b1": dscores.sum(axis=0)}
+        return loss, grads
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.default_rng(12)
+    return rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+
+
+def test_model_mode_passes_and_restores_params(batch):
+    model = TinyModel()
+    before = {k: v.copy() for k, v in model.params.items()}
+    result = gradcheck_model(model, *batch, mode="full")
+    assert result.status == "pass", str(result)
+    assert [r.name for r in result.per_input] == ["W1", "b1"]
+    assert all(np.array_equal(model.params[k], v) for k, v in before.items())
+
+
+@pytest.mark.parametrize("reg_grad, word", [(0.0, "missing"), (2.0, "doubled")])
+def test_model_regularisation_missing_or_doubled(batch, reg_grad, word):
+    result = gradcheck_model(TinyModel(reg_grad=reg_grad), *batch)
+    w1 = by_name(result, "W1")
+    assert w1.pattern == "regularisation"
+    assert f"regularisation gradient is {word}" in w1.diagnosis
+    assert by_name(result, "b1").status == "pass"
+
+
+def test_model_params_restored_when_loss_raises(batch):
+    model = TinyModel(fail=True)
+    before = {k: v.copy() for k, v in model.params.items()}
+    result = gradcheck_model(model, *batch, mode="full")
+    assert result.status == "error" and "ValueError: boom" in result.message
+    assert all(np.array_equal(model.params[k], v) for k, v in before.items())
+
+
+def test_float32_model_asks_for_float64(batch):
+    result = gradcheck_model(TinyModel(dtype=np.float32), *batch)
+    assert result.status == "error" and "dtype=np.float64" in result.message
+
+
+# ----------------------------------------------------------------------------- views
+
+def test_outcome_and_views(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw / 4, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    outcome = result.to_outcome()
+    assert outcome.status == "fail" and outcome.hint == result.hint
+    assert outcome.details["max_rel_error"] == result.max_rel_error
+    assert "batch_size" in outcome.details["patterns"]
+    assert outcome.details["per_input"]["w"]["worst_index"] is not None
+    from rich.console import Console
+    console = Console(width=100, record=True, file=open("/dev/null", "w"), color_system=None)
+    console.print(result)
+    text = console.export_text()
+    assert "dw" in text and "batch_size" in text and "FAIL" in text
+    assert sk.gradcheck is gradcheck
