@@ -87,14 +87,17 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
         # `out = None`: that is "not written yet", not a crash of the student's code.
         if "'NoneType' object has no attribute 'astype'" in str(exc):
             raise NotImplementedYet(name, "its output is still None") from None
-        where = _user_frame(exc)
-        reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
-        raise UserCodeError(reason, subject=name, where=where) from None
+        raise _raised(name, exc) from None
     except RecursionError as exc:
         raise UserCodeError(f"{name} recursed without end (RecursionError)", subject=name) from None
     except MemoryError:
         raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name) from None
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-        where = _user_frame(exc)
-        reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
-        raise UserCodeError(reason, subject=name, where=where) from None
+        raise _raised(name, exc) from None
+
+
+def _raised(name: str, exc: BaseException) -> UserCodeError:
+    """`affine_forward raised ValueError: ... (at layers.py:12)` as a UserCodeError."""
+    where = _user_frame(exc)
+    reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
+    return UserCodeError(reason, subject=name, where=where)
