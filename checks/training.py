@@ -425,7 +425,7 @@ def activations_fc_net(ctx: CheckContext) -> Outcome:
     lines, problems, details = [], [], {}
     # He scale for equal widths: a correct ReLU net keeps its activation std across depth.
     settings = [(None, math.sqrt(2 / width))]
-    if _accepts_batchnorm(ctx.fn("FullyConnectedNet")):
+    if accepts_batchnorm(ctx.fn("FullyConnectedNet")):
         settings.append(("batchnorm", 1e-2))  # tiny weights: only batchnorm can hold the scale
     for normalization, scale in settings:
         model = fc_net(ctx, weight_scale=scale, hidden=(width,) * depth, input_dim=width,
@@ -457,7 +457,7 @@ def activations_fc_net(ctx: CheckContext) -> Outcome:
     return passed(message, **details)
 
 
-def _accepts_batchnorm(cls: Any) -> bool:
+def accepts_batchnorm(cls: Any) -> bool:
     return bool(tr.accepted_kwargs(cls, {"normalization": "batchnorm", "use_batchnorm": True}))
 
 

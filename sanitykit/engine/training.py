@@ -77,7 +77,9 @@ def sparkline(values: Sequence[float], *, width: int = 40, ascii_only: bool = Fa
     if finite.size == 0:
         return "!" * values.size
     low, high = float(finite.min()), float(finite.max())
-    span = high - low or 1.0
+    if high - low <= 1e-3 * max(abs(high), abs(low)):  # flat: do not magnify rounding into a ramp
+        return "".join(bars[len(bars) // 2] if math.isfinite(v) else "!" for v in values)
+    span = high - low
     levels = ((np.nan_to_num(values, nan=low) - low) / span * (len(bars) - 1)).round()
     return "".join(bars[int(np.clip(level, 0, len(bars) - 1))] if math.isfinite(v) else "!"
                    for level, v in zip(levels, values))
