@@ -1,0 +1,144 @@
+"""The losses suite: passes on the reference, names each planted loss bug."""
+import numpy as np
+import pytest
+
+import sanitykit.reference as reference
+from sanitykit.checks.registry import REGISTRY, CheckContext, DictTarget, SkipCheck, catalogue
+from sanitykit.engine.usercode import NotImplementedYet
+
+
+def run(check_id, **objects):
+    catalogue(["losses"])
+    return REGISTRY[check_id].func(CheckContext(DictTarget(objects), seed=0))
+
+
+def log_softmax(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+# ---------------------------------------------------------------- planted bugs
+
+def softmax_summed(x, y):
+    """Correct except that loss and dx are summed over N, not averaged."""
+    n = x.shape[0]
+    log_probs = log_softmax(x)
+    dx = np.exp(log_probs)
+    dx[np.arange(n), y] -= 1
+    return -log_probs[np.arange(n), y].sum(), dx
+
+
+def softmax_no_max(x, y):
+    """exp of the raw scores: overflows for scores around 1e3."""
+    n = x.shape[0]
+    probs = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    dx = probs.copy()
+    dx[np.arange(n), y] -= 1
+    return -np.log(probs[np.arange(n), y]).mean(), dx / n
+
+
+def softmax_old_starter(x, y):
+    """Shifts by the max but takes log of the probabilities (underflow to log 0 for spread scores)."""
+    n = x.shape[0]
+    probs = np.exp(x - x.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    dx = probs.copy()
+    dx[np.arange(n), y] -= 1
+    return -np.sum(np.log(probs[np.arange(n), y])) / n, dx / n
+
+
+def softmax_dx_not_averaged(x, y):
+    """The right loss, but dx forgets the 1/N."""
+    n = x.shape[0]
+    log_probs = log_softmax(x)
+    dx = np.exp(log_probs)
+    dx[np.arange(n), y] -= 1
+    return -log_probs[np.arange(n), y].mean(), dx
+
+
+def svm_margin_zero(x, y):
+    """Hinge loss with margin 0 instead of 1."""
+    n = x.shape[0]
+    margins = np.maximum(0, x - x[np.arange(n), y][:, None])
+    margins[np.arange(n), y] = 0
+    dx = (margins > 0).astype(float)
+    dx[np.arange(n), y] -= dx.sum(axis=1)
+    return margins.sum() / n, dx / n
+
+
+def svm_counts_correct_class(x, y):
+    """Forgets to zero the correct class's margin (always 1)."""
+    n = x.shape[0]
+    margins = np.maximum(0, x - x[np.arange(n), y][:, None] + 1)
+    return margins.sum() / n, np.zeros_like(x)
+
+
+def softmax_stub(x, y):
+    loss, dx = None, None
+    return loss, dx
+
+
+# ---------------------------------------------------------------- tests
+
+def test_every_losses_check_passes_on_the_reference():
+    target = DictTarget.from_modules(reference)
+    specs = catalogue(["losses"])
+    assert {s.id for s in specs} >= {f"losses.{k}.{a}" for k in ("softmax", "svm")
+                                     for a in ("value", "gradcheck", "initial", "stability")}
+    for spec in specs:
+        outcome = spec.func(CheckContext(target, seed=0))
+        assert outcome.status == "pass", (spec.id, outcome)
+
+
+def test_softmax_summed_over_n_is_named_in_value_and_initial():
+    value = run("losses.softmax.value", softmax_loss=softmax_summed)
+    assert value.status == "fail"
+    assert "summed rather than averaged" in value.hint
+    initial = run("losses.softmax.initial", softmax_loss=softmax_summed)
+    assert initial.status == "fail"
+    assert "summed rather than averaged over N" in initial.message
+    # 50 examples: the loss is 50 log C instead of log C.
+    assert initial.details["loss"] == pytest.approx(50 * np.log(10), rel=1e-2)
+
+
+def test_softmax_without_max_subtraction_fails_stability_with_the_rewrite():
+    outcome = run("losses.softmax.stability", softmax_loss=softmax_no_max)
+    assert outcome.status == "fail"
+    assert "subtract the row max: shifted = x - x.max(axis=1, keepdims=True)" in outcome.hint
+    # Still right at ordinary scores: only stability is affected.
+    assert run("losses.softmax.value", softmax_loss=softmax_no_max).status == "pass"
+
+
+def test_old_starter_softmax_underflow_is_a_warning():
+    outcome = run("losses.softmax.stability", softmax_loss=softmax_old_starter)
+    assert outcome.status == "warn"
+    assert "underflows" in outcome.message
+
+
+def test_softmax_dx_without_1_over_n_fails_gradcheck():
+    assert run("losses.softmax.value", softmax_loss=softmax_dx_not_averaged).status == "pass"
+    assert run("losses.softmax.gradcheck", softmax_loss=softmax_dx_not_averaged).status == "fail"
+
+
+def test_svm_margin_zero_is_named():
+    value = run("losses.svm.value", svm_loss=svm_margin_zero)
+    assert value.status == "fail"
+    assert "margin of 1 is missing" in value.hint
+    initial = run("losses.svm.initial", svm_loss=svm_margin_zero)
+    assert initial.status == "fail"
+    assert "C - 1" in initial.message
+
+
+def test_svm_counting_the_correct_class_is_named():
+    # Near-zero scores: every margin is 1, so the correct class adds exactly 1 per example (C, not C - 1).
+    initial = run("losses.svm.initial", svm_loss=svm_counts_correct_class)
+    assert initial.status == "fail"
+    assert initial.details["loss"] == pytest.approx(10, rel=1e-2)
+    assert "correct class" in initial.hint
+
+
+def test_stub_and_absent_loss_are_not_failures():
+    with pytest.raises(NotImplementedYet):
+        run("losses.softmax.value", softmax_loss=softmax_stub)
+    with pytest.raises(SkipCheck):
+        run("losses.svm.value")

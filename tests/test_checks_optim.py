@@ -1,0 +1,145 @@
+"""The optim suite: passes on the reference, names each planted update-rule bug."""
+import numpy as np
+
+import sanitykit.reference as reference
+from sanitykit.checks.registry import REGISTRY, CheckContext, DictTarget, catalogue
+
+
+def run(check_id, **objects):
+    catalogue(["optim"])
+    return REGISTRY[check_id].func(CheckContext(DictTarget(objects), seed=0))
+
+
+# ---------------------------------------------------------------- planted bugs
+
+def sgd_momentum_sign_error(w, dw, config=None):
+    """v accumulates +lr*dw and is added: every step goes uphill."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+    v = config["momentum"] * v + config["learning_rate"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def sgd_momentum_opposite_velocity(x, dx, config=None):
+    """Equivalent convention (v = mu*v + lr*dx; x -= v), course-year argument names (x, dx)."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(x))
+    v = config["momentum"] * v + config["learning_rate"] * dx
+    config["velocity"] = v
+    return x - v, config
+
+
+def adam_without_bias_correction(w, dw, config=None):
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+        config.setdefault(key, value)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("t", 0)
+    config["t"] += 1
+    config["m"] = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+    config["v"] = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw**2
+    return w - config["learning_rate"] * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config
+
+
+def adam_t_before_increment(w, dw, config=None):
+    """Older course convention: t starts at 1 and is used before being incremented."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+        config.setdefault(key, value)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("t", 1)
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b2 * config["v"] + (1 - b2) * dw**2
+    mt, vt = config["m"] / (1 - b1**t), config["v"] / (1 - b2**t)
+    config["t"] = t + 1
+    return w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+
+def rmsprop_not_storing_cache(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("cache", np.zeros_like(w))
+    cache = config["decay_rate"] * config["cache"] + (1 - config["decay_rate"]) * dw**2
+    return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+
+
+def sgd_ignoring_learning_rate(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    return w - 1e-2 * dw, config
+
+
+def sgd_without_defaults(w, dw, config=None):
+    return w - config["learning_rate"] * dw, config
+
+
+# ---------------------------------------------------------------- tests
+
+def test_every_optim_check_passes_on_the_reference():
+    target = DictTarget.from_modules(reference)
+    specs = catalogue(["optim"])
+    assert "optim.adam.bias_correction" in {s.id for s in specs}
+    for spec in specs:
+        outcome = spec.func(CheckContext(target, seed=0))
+        assert outcome.status == "pass", (spec.id, outcome)
+
+
+def test_momentum_sign_error_goes_uphill():
+    progress = run("optim.sgd_momentum.progress", sgd_momentum=sgd_momentum_sign_error)
+    assert progress.status == "fail"
+    assert "uphill" in progress.message
+    assert "momentum'] * v - config['learning_rate'] * dw" in progress.hint
+    assert run("optim.sgd_momentum.step", sgd_momentum=sgd_momentum_sign_error).status == "fail"
+
+
+def test_equivalent_velocity_sign_and_x_dx_names_pass():
+    for aspect in ("defaults", "state", "progress"):
+        outcome = run(f"optim.sgd_momentum.{aspect}", sgd_momentum=sgd_momentum_opposite_velocity)
+        assert outcome.status == "pass", (aspect, outcome)
+
+
+def test_adam_without_bias_correction_is_named_with_its_factor():
+    outcome = run("optim.adam.bias_correction", adam=adam_without_bias_correction)
+    assert outcome.status == "fail"
+    assert "neither m nor v is bias-corrected" in outcome.message
+    # (1 - beta1) / sqrt(1 - beta2) = 0.1 / 0.0316
+    assert abs(outcome.details["step_over_lr"] - 0.1 / np.sqrt(0.001)) < 0.05
+    assert run("optim.adam.step", adam=adam_without_bias_correction).status == "fail"
+
+
+def test_adam_old_t_convention_is_accepted_and_named():
+    step = run("optim.adam.step", adam=adam_t_before_increment)
+    assert step.status == "pass" and "before its increment" in step.message
+    assert run("optim.adam.bias_correction", adam=adam_t_before_increment).status == "pass"
+
+
+def test_rmsprop_not_storing_cache_fails_state():
+    assert run("optim.rmsprop.defaults", rmsprop=rmsprop_not_storing_cache).status == "pass"
+    state = run("optim.rmsprop.state", rmsprop=rmsprop_not_storing_cache)
+    assert state.status == "fail"
+    assert "still all zeros" in state.message
+    assert "config['cache'] = cache" in state.hint
+
+
+def test_ignored_learning_rate_is_named():
+    outcome = run("optim.sgd.progress", sgd=sgd_ignoring_learning_rate)
+    assert outcome.status == "fail"
+    assert "learning rate is ignored" in outcome.hint
+
+
+def test_rule_crashing_without_config_is_an_error_not_a_crash():
+    from sanitykit.engine.usercode import UserCodeError
+    import pytest
+
+    with pytest.raises(UserCodeError, match="sgd raised TypeError"):
+        run("optim.sgd.defaults", sgd=sgd_without_defaults)
