@@ -225,6 +225,9 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
         name_map: conventional name -> the user's name (`{"affine_forward": "my_affine"}`).
         progress: called as progress(done, total, result) after each check.
     """
+    # A lone string is one suite or one glob, not a sequence of letters.
+    suites = [suites] if isinstance(suites, str) else suites
+    only = [only] if isinstance(only, str) else only
     loaded = as_target(target, name_map, timeout)
     specs = select(catalogue(tuple(suites) if suites else None), only)
     results = run_checks(loaded, specs, seed, timeout, progress)
