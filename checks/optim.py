@@ -143,7 +143,10 @@ def optim_step(ctx: CheckContext, rule: str) -> Outcome:
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w, one step from explicit state")
     if first.status == "fail":
-        return failed(f"{rule}: {first.message}", hint=step_hint(rule, got[0] - w, expected[0] - w),
+        # sgd and momentum are linear in dw: the part of the step due to dw alone shows a sign error.
+        without_dw = CheckContext.ref(rule)(w, np.zeros_like(dw), copy_config(config))[0] - w
+        return failed(f"{rule}: {first.message}",
+                      hint=step_hint(rule, got[0] - w - without_dw, expected[0] - w - without_dw),
                       **first.details)
     third = compare_arrays(got[1] - w, expected[1] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w after three steps")
@@ -154,11 +157,11 @@ def optim_step(ctx: CheckContext, rule: str) -> Outcome:
 
 
 def step_hint(rule: str, step: np.ndarray, expected: np.ndarray) -> str:
-    """The likely mistake behind a wrong first step."""
+    """The likely mistake behind a wrong first step (step, expected: the parts due to dw)."""
     if not np.any(step):
-        return f"w is returned unchanged: compute the update and return it ({UPDATE[rule]})"
-    if rel_error(step, -expected) < STEP_TOL:
-        return f"the step goes the wrong way (uphill): {UPDATE[rule]}"
+        return f"the gradient does not move w: compute the update and return it ({UPDATE[rule]})"
+    if rule in ("sgd", "sgd_momentum") and rel_error(step, -expected) < STEP_TOL:
+        return f"the gradient term has the wrong sign (it pushes w uphill): {UPDATE[rule]}"
     return f"the course's update is: {UPDATE[rule]}"
 
 

@@ -99,7 +99,9 @@ def test_momentum_sign_error_goes_uphill():
     assert progress.status == "fail"
     assert "uphill" in progress.message
     assert "momentum'] * v - config['learning_rate'] * dw" in progress.hint
-    assert run("optim.sgd_momentum.step", sgd_momentum=sgd_momentum_sign_error).status == "fail"
+    step = run("optim.sgd_momentum.step", sgd_momentum=sgd_momentum_sign_error)
+    assert step.status == "fail"
+    assert "wrong sign" in step.hint
 
 
 def test_equivalent_velocity_sign_and_x_dx_names_pass():
