@@ -210,3 +210,29 @@ def test_check_runs_the_catalogue_on_a_dict_target_of_the_reference():
     assert report.checks and all(r.id.startswith("layers.affine.") for r in report.checks)
     assert report.ok, [r for r in report.checks if not r.ok]
     assert set(report.to_dict()["loading"]) >= {"conventions", "substitutions", "shims", "problems"}
+
+
+def test_an_enclosing_alarm_survives_a_check_with_its_own_limit():
+    import signal
+    import time
+
+    import pytest
+
+    fired = []
+
+    def outer(signum, frame):
+        fired.append(signum)
+        raise TimeoutError("outer limit")
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.4)
+        run(spec("layers.a.ok", lambda ctx: passed()), timeout=5.0)
+        with pytest.raises(TimeoutError):
+            give_up = time.monotonic() + 10  # bound the wait so a regression fails instead of hanging
+            while time.monotonic() < give_up:
+                pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired
