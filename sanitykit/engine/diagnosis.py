@@ -231,20 +231,24 @@ def find_channels(c: Comparison) -> Finding | None:
 
 
 def find_border(c: Comparison) -> Finding | None:
-    if len(c.shape) != 4 or min(c.shape[2:]) < 3:
+    if len(c.shape) != 4 or min(c.shape[2:]) < 3 or c.wrong.sum() < 2:
         return None
     _, _, hh, ww = c.coords()
-    border = (hh == 0) | (ww == 0) | (hh == c.shape[2] - 1) | (ww == c.shape[3] - 1)
-    if not border.any() or border.all() or not c.wrong.any():
+    edges = {"top row": hh == 0, "bottom row": hh == c.shape[2] - 1,
+             "left column": ww == 0, "right column": ww == c.shape[3] - 1}
+    border = np.any(list(edges.values()), axis=0)
+    if border.all() or np.any(c.wrong & ~border):
         return None
-    if np.any(c.wrong & ~border) or c.wrong[border].mean() < 0.5:
+    # Which edges are wrong: most of their probed elements differ.
+    bad = [name for name, on in edges.items() if on.any() and c.wrong[on].mean() >= 0.5]
+    if not bad:
         return None
     return Finding(
-        "border", f"{c.grad} is wrong only at the border pixels "
-        f"({int(c.wrong.sum())} of {int(border.sum())} probed border elements); the interior is right",
+        "border", f"{c.grad} is wrong only at the border pixels ({', '.join(bad)}; "
+        f"{int(c.wrong.sum())} probed elements); the interior is right",
         "padding or stride is handled wrongly in the backward pass: the padded gradient is "
         "cropped at the wrong offset, or windows at the edge are skipped",
-        f"compute the gradient on the padded array, then crop it with [:, :, pad:-pad, pad:-pad]")
+        "compute the gradient on the padded array, then crop it with [:, :, pad:-pad, pad:-pad]")
 
 
 def find_regularisation(c: Comparison, weights: np.ndarray | None, reg: float | None) -> Finding | None:
@@ -284,6 +288,13 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
         if found is not None:
             return found
     frac = c.wrong.mean() if c.wrong.size else 0.0
+    if c.wrong.any() and np.all(c.analytic[c.wrong] == 0):
+        return Finding(
+            "zeros", f"{c.grad} is 0 at all {int(c.wrong.sum())} wrong elements "
+            f"({100 * frac:.0f}% of those probed), where the numerical gradient is not",
+            f"part of {c.grad} is never written: a loop's range misses those elements, "
+            "or they are overwritten with zeros",
+            f"check which elements of {c.grad} your loops reach")
     return Finding(
         "unknown", f"{int(c.wrong.sum())} of {c.wrong.size} probed elements of {c.grad} are wrong "
         f"({100 * frac:.0f}%), without a simple pattern (no constant factor, sign, transpose or mask)",
