@@ -1,0 +1,152 @@
+"""What runs inside a submission's own process: limits, load, check, hand back plain dicts.
+
+Started by the parent as `python -m sanitykit.front.grading.child JOB.json`. The
+child writes one JSON object per line to the job's events file, flushed as it
+goes, so whatever it managed before a crash, a kill or an `os._exit` survives:
+
+    {"event": "start"}
+    {"event": "target_error", "reason": "..."}          the target could not be loaded
+    {"event": "loaded", "loading": {...}, "numpy_restored": [...], "output": "..."}
+    {"event": "check", "result": {...}}                 each check as it finishes
+    {"event": "report", "report": {...}}                Report.to_dict()
+
+Only the standard library is imported before the limits are set.
+"""
+from __future__ import annotations
+
+import faulthandler
+import inspect
+import json
+import os
+import resource
+import sys
+from typing import Any, Callable, TextIO
+
+# numpy namespaces a student's module could patch for the whole process (np.dot = ...).
+GUARDED_NUMPY = ("numpy", "numpy.random", "numpy.linalg")
+
+
+def set_limits(memory_mb: int, cpu_seconds: int) -> None:
+    """Limit this process's address space and CPU time (the parent owns the wall clock).
+
+    Args:
+        memory_mb: RLIMIT_AS in MB; a bigger allocation raises MemoryError.
+        cpu_seconds: RLIMIT_CPU soft limit (SIGXCPU); the hard limit is a little later (SIGKILL).
+    """
+    memory = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    # A core dump of a 768 MB process per segfault would fill the grader's disk.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class Events:
+    """The events file: one JSON object per line, flushed at once."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self.stream.write(json.dumps({"event": event, **fields}, default=str) + "\n")
+        self.stream.flush()
+
+
+def numpy_snapshot() -> dict[str, dict[str, Any]]:
+    """The public attributes of numpy's main namespaces, to put back after student code."""
+    import importlib
+
+    return {name: dict(vars(importlib.import_module(name))) for name in GUARDED_NUMPY}
+
+
+def restore_numpy(snapshot: dict[str, dict[str, Any]]) -> list[str]:
+    """Put back every numpy attribute a student replaced; the names put back.
+
+    New attributes are left alone: numpy itself adds lazily imported submodules.
+
+    Args:
+        snapshot: from numpy_snapshot().
+    """
+    restored = []
+    for module_name, saved in snapshot.items():
+        namespace = vars(sys.modules[module_name])
+        for key, value in saved.items():
+            if namespace.get(key, _MISSING) is not value:
+                namespace[key] = value
+                restored.append(f"{module_name}.{key}")
+    return restored
+
+
+_MISSING = object()
+
+
+def run_check(target: Any, job: dict[str, Any], on_result: Callable[[Any], None]) -> Any:
+    """Call the library's `check` on the loaded target; stream results when it can.
+
+    Args:
+        target: the LoadedTarget.
+        job: the job dict (seed, check_timeout, suites, only).
+        on_result: called with each CheckResult as it finishes.
+    """
+    from sanitykit.front.runner import check
+
+    kwargs: dict[str, Any] = {"seed": job["seed"], "timeout": job["check_timeout"],
+                              "suites": job.get("suites") or None, "only": job.get("only") or None}
+    if "progress" in inspect.signature(check).parameters:
+        kwargs["progress"] = lambda done, total, result: on_result(result)
+    return check(target, **kwargs)
+
+
+def grade_in_process(job: dict[str, Any], events: Events) -> None:
+    """Load the submission and run its checks, reporting through `events`.
+
+    Args:
+        job: from the parent (target, seed, check_timeout, suites, only).
+        events: where every step is written.
+    """
+    snapshot = numpy_snapshot()
+    from sanitykit.front.loading import TargetError, load_target
+
+    try:
+        target = load_target(job["target"], timeout=job["check_timeout"])
+    except TargetError as exc:
+        events.emit("target_error", reason=str(exc))
+        return
+    restored = restore_numpy(snapshot)
+    events.emit("loaded", loading=target.loading_info(), numpy_restored=restored,
+                output=target.import_output[-4000:])
+
+    def on_result(result: Any) -> None:
+        events.emit("check", result=result.to_dict())
+        # A student function that patched numpy while running must not bend the next check.
+        put_back = restore_numpy(snapshot)
+        if put_back:
+            events.emit("numpy_restored", names=put_back, after=result.id)
+
+    report = run_check(target, job, on_result)
+    events.emit("report", report=report.to_dict())
+
+
+def main(argv: list[str]) -> None:
+    """Entry point: read the job, set the limits, grade, and leave without running student atexit code."""
+    with open(argv[1], encoding="utf-8") as handle:
+        job = json.load(handle)
+    set_limits(job["memory_mb"], job["cpu_seconds"])
+    faulthandler.enable()  # a segfault prints where it happened into the captured stderr
+    with open(job["events"], "a", encoding="utf-8") as stream:
+        events = Events(stream)
+        events.emit("start", pid=os.getpid())
+        try:
+            grade_in_process(job, events)
+        except MemoryError:
+            events.emit("crash", reason="ran out of memory (MemoryError) outside any check")
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, never re-raised
+            events.emit("crash", reason=f"{type(exc).__name__}: {str(exc)[:300]}")
+        stream.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit: a student's non-daemon thread or atexit handler must not keep us alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,66 @@
+"""One submission's grading result: data only (outputs.py writes it, cli.py shows it)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanitykit.engine.results import ERROR, FAIL
+from sanitykit.front.grading.rubric import CheckScore
+
+GRADED, ERRORED = "graded", "error"
+
+
+@dataclass
+class SubmissionResult:
+    """A submission after grading.
+
+    Args:
+        name: the submission's name (class.csv, output folder).
+        status: "graded" when its process finished, "error" when it could not be graded to the end.
+        reasons: what went wrong at the submission level, in words with the limit.
+        scores: one CheckScore per graded check.
+        report: the report.json content (DESIGN.md format plus a "grading" block).
+        fingerprint: what a rerun compares (files, rubric, limits, version, seed).
+        output: what the submission printed outside the checks' capture (bounded).
+        duration_s: wall-clock seconds of its process.
+        reused: True when taken from a previous run (unchanged submission).
+    """
+
+    name: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    scores: list[CheckScore] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    output: str = ""
+    duration_s: float = 0.0
+    reused: bool = False
+
+    @property
+    def score(self) -> float:
+        return round(sum(s.score for s in self.scores), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(s.check.points for s in self.scores), 4)
+
+    def suite_scores(self) -> dict[str, float]:
+        """Score per suite (family), in catalogue order."""
+        totals: dict[str, float] = {}
+        for s in self.scores:
+            totals[s.check.suite] = round(totals.get(s.check.suite, 0.0) + s.score, 4)
+        return totals
+
+    def missed(self) -> list[CheckScore]:
+        """Graded checks that failed or errored."""
+        return [s for s in self.scores if s.status in (FAIL, ERROR)]
+
+    def error_summary(self) -> str:
+        """The `errors` column: submission-level reasons, then how many checks errored."""
+        parts = list(self.reasons)
+        errored = [s for s in self.scores if s.status == ERROR]
+        if errored and not any(r.startswith("not run") for r in parts):
+            first = errored[0]
+            message = first.message.splitlines()[0] if first.message else ""
+            parts.append(f"{len(errored)} check(s) errored, first {first.check.id}: {message}"[:300])
+        return "; ".join(parts)

@@ -1,0 +1,233 @@
+"""Grading a class: each submission in its own process and scratch folder, results saved as they come.
+
+`grade_submission` prepares one hand-in, runs its child (supervise.py) and turns
+whatever the child left into a SubmissionResult. `grade_class` runs `jobs` of them at
+once, skips the unchanged ones, writes each result the moment it is ready, and on
+Ctrl-C kills the children and keeps everything already written.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sanitykit import __version__
+from sanitykit.engine.results import ERROR, STATUSES
+from sanitykit.front.grading import outputs
+from sanitykit.front.grading.limits import Limits
+from sanitykit.front.grading.result import ERRORED, GRADED, SubmissionResult
+from sanitykit.front.grading.rubric import GradedCheck, Rubric, score_checks
+from sanitykit.front.grading.submissions import Submission, SubmissionError, content_digest, materialize
+from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MESSAGE, ChildRun,
+                                               Supervisor, end_reason)
+
+NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
+IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
+
+
+@dataclass(frozen=True)
+class GradingPlan:
+    """Everything that is the same for every submission of a run.
+
+    Args:
+        rubric: the rubric (its text is part of the fingerprint).
+        graded: the checks it grades, with points.
+        limits: the resolved limits.
+    """
+
+    rubric: Rubric
+    graded: tuple[GradedCheck, ...]
+    limits: Limits
+    catalogue_ids: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.suite for c in self.graded))
+
+    @property
+    def only(self) -> list[str] | None:
+        """Check ids to run when the rubric grades part of its suites; None to run them whole."""
+        graded = {c.id for c in self.graded}
+        in_suites = {i for i in self.catalogue_ids if i.split(".")[0] in self.suites}
+        return None if not in_suites or in_suites <= graded else sorted(graded)
+
+    def fingerprint(self, digest: str) -> str:
+        """What decides a submission's scores: its files, the rubric, the limits, the version."""
+        data = json.dumps({"files": digest, "rubric": self.rubric.fingerprint_data(),
+                           "graded": [[c.id, c.points, c.visibility] for c in self.graded],
+                           "limits": self.limits.fingerprint_data(), "sanitykit": __version__},
+                          sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- one submission
+
+def write_job(scratch: Path, target: Path, plan: GradingPlan) -> tuple[Path, Path]:
+    """Write the child's job file; (job file, events file), both outside the student's copy."""
+    events = scratch / "events.jsonl"
+    job = {"target": str(target), "seed": plan.limits.seed, "check_timeout": plan.limits.check_timeout,
+           "memory_mb": plan.limits.memory_mb, "cpu_seconds": plan.limits.cpu_seconds,
+           "suites": list(plan.suites), "only": plan.only, "events": str(events)}
+    job_file = scratch / "job.json"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    return job_file, events
+
+
+def check_results(run: ChildRun) -> dict[str, dict[str, Any]]:
+    """Check id -> check dict: the final report's, else those streamed before the child stopped."""
+    report = run.last("report")
+    if report is not None:
+        return {c["id"]: c for c in report["report"].get("checks", [])}
+    return {e["result"]["id"]: e["result"] for e in run.events if e.get("event") == "check"}
+
+
+def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> list[str]:
+    """Submission-level reasons of a child that finished: import problems, numpy patched, memory."""
+    found = []
+    loaded = run.last("loaded") or {}
+    for problem in loaded.get("loading", {}).get("problems", []):
+        where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem.get("file", "")
+        found.append(IMPORT_MESSAGE.format(module=problem["module"], where=where, message=problem["message"]))
+    restored = loaded.get("numpy_restored", []) + [n for e in run.events if e.get("event") == "numpy_restored"
+                                                    for n in e["names"]]
+    if restored:
+        found.append(NUMPY_MESSAGE.format(names=", ".join(dict.fromkeys(restored))))
+    out_of_memory = [cid for cid, r in results.items() if r.get("status") == ERROR and "MemoryError" in r.get("message", "")]
+    if out_of_memory:
+        found.append(MEMORY_ERROR_MESSAGE.format(memory_mb=limits.memory_mb, flag=limits.flag("memory_mb"),
+                                                 where=", ".join(out_of_memory[:3])))
+    return found
+
+
+def build_report(submission: Submission, run: ChildRun | None, plan: GradingPlan,
+                 results: dict[str, dict[str, Any]], missing: str) -> dict[str, Any]:
+    """report.json: the child's report when it finished; else one rebuilt from what it streamed.
+
+    Every graded check appears: one the child never reported is `error` with `missing`.
+    """
+    final = run.last("report") if run else None
+    if final is not None:
+        report = dict(final["report"])
+    else:
+        loaded = (run.last("loaded") if run else None) or {}
+        report = {"sanitykit_version": __version__, "target": submission.name, "seed": plan.limits.seed,
+                  "loading": loaded.get("loading", {"conventions": {}, "substitutions": [], "shims": [],
+                                                     "problems": []})}
+    checks = list(results.values())
+    for graded in plan.graded:
+        if graded.id not in results:
+            checks.append({"id": graded.id, "suite": graded.suite, "subject": "", "status": ERROR,
+                           "title": graded.title, "message": missing, "hint": "", "details": {},
+                           "duration_s": 0.0})
+    report["target"] = submission.name  # not the scratch path, which is gone
+    report["checks"] = checks
+    report["summary"] = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
+    return report
+
+
+def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supervisor,
+                     fingerprint: str = "") -> SubmissionResult:
+    """Grade one submission in a scratch copy and its own process; never raises for the student's doing.
+
+    Args:
+        submission: the hand-in.
+        plan: rubric, graded checks, limits.
+        supervisor: starts and tracks the child.
+        fingerprint: stored with the result for reruns.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix=f"sanitykit-{submission.name[:20]}-"))
+    run: ChildRun | None = None
+    try:
+        try:
+            target = materialize(submission, scratch)
+        except (SubmissionError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, SubmissionError) else f"could not be copied: {exc}"
+        else:
+            job_file, events = write_job(scratch, target, plan)
+            run = supervisor.run(job_file, events, target, plan.limits)
+            reason = end_reason(run, plan.limits)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = check_results(run) if run else {}
+    missing = NOT_RUN_MESSAGE.format(reason=reason) if reason else "not reported by the runner"
+    reasons = ([reason] if reason else []) + (notes(run, results, plan.limits) if run else [])
+    report = build_report(submission, run, plan, results, missing)
+    scores = score_checks(plan.graded, results, missing)
+    result = SubmissionResult(submission.name, ERRORED if reason else GRADED, reasons, scores, report,
+                              fingerprint, run.output if run else "", run.duration_s if run else 0.0)
+    report["grading"] = outputs.grading_block(result, plan.limits)
+    return result
+
+
+# ---------------------------------------------------------------- the class
+
+def reusable(submission: Submission, out: Path, plan: GradingPlan, fingerprint: str) -> SubmissionResult | None:
+    """The stored result of an unchanged submission (same files, rubric, limits, version), or None."""
+    stored = outputs.load_stored(out, submission.name)
+    if stored is None or stored.get("fingerprint") != fingerprint:
+        return None
+    results = {cid: {"status": status, "message": message} for cid, (status, message) in stored["checks"].items()}
+    scores = score_checks(plan.graded, results, stored.get("missing", "not run"))
+    return SubmissionResult(submission.name, stored["status"], list(stored["reasons"]), scores,
+                            fingerprint=fingerprint, reused=True)
+
+
+def grade_class(submissions: Sequence[Submission], plan: GradingPlan, out: Path, *, force: bool = False,
+                on_start: Callable[[str], None] | None = None,
+                on_done: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+    """Grade every submission, `plan.limits.jobs` at once; write each result as it finishes.
+
+    Unchanged submissions are reused unless `force`. On KeyboardInterrupt the children are
+    killed, class.csv is written for the finished ones, and the interrupt goes on up.
+
+    Args:
+        submissions: from submissions.discover.
+        plan: rubric, graded checks and limits.
+        out: the results folder.
+        force: regrade even unchanged submissions.
+        on_start: called with a name when its process starts (progress).
+        on_done: called with each result, after it is written.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    finished: list[SubmissionResult] = []
+    todo: list[tuple[Submission, str]] = []
+    for submission in submissions:
+        fingerprint = plan.fingerprint(content_digest(submission)) if submission.path.exists() else ""
+        previous = None if force else reusable(submission, out, plan, fingerprint)
+        if previous is not None:
+            finished.append(previous)
+            if on_done:
+                on_done(previous)
+        else:
+            todo.append((submission, fingerprint))
+
+    supervisor = Supervisor()
+
+    def job(submission: Submission, fingerprint: str) -> SubmissionResult:
+        if on_start:
+            on_start(submission.name)
+        return grade_submission(submission, plan, supervisor, fingerprint)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=plan.limits.jobs, thread_name_prefix="grade")
+    try:
+        futures = [pool.submit(job, s, f) for s, f in todo]
+        for future in concurrent.futures.as_completed(futures):
+            result = future.result()
+            outputs.write_submission(out, result, plan)
+            finished.append(result)
+            if on_done:
+                on_done(result)
+    except BaseException:
+        # Ctrl-C (or a sanitykit bug): stop the children; what is written stays written.
+        supervisor.kill_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        outputs.write_class_csv(out, sorted(finished, key=lambda r: r.name), plan)
+    return sorted(finished, key=lambda r: r.name)
