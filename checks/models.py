@@ -79,14 +79,21 @@ class RegInLoss:
 
 
 def parameters(fn: Callable) -> dict[str, inspect.Parameter] | None:
-    """fn's parameters by name, or None when it takes **kwargs or cannot be inspected."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return None
-    return dict(params)
+    """fn's parameters by name, or None when it takes **kwargs or cannot be inspected.
+
+    For a class whose __init__ forwards (*args, **kwargs) to its base, the first class in
+    the MRO with explicit parameters speaks for it.
+    """
+    candidates = [k.__init__ for k in fn.__mro__ if "__init__" in vars(k)] if inspect.isclass(fn) else [fn]
+    for candidate in candidates:
+        try:
+            params = dict(inspect.signature(candidate).parameters)
+        except (TypeError, ValueError):
+            return None
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            params.pop("self", None)
+            return params
+    return None
 
 
 def constructor_kwargs(cls: Any, wanted: dict[str, Any], *, normalization: str | None,

@@ -1,0 +1,209 @@
+"""The models suite: passes on the reference, names planted model bugs, moves a layer's blame to the layer."""
+import textwrap
+
+import numpy as np
+import pytest
+
+import sanitykit.reference as reference
+from sanitykit.checks.registry import REGISTRY, CheckContext, DictTarget, SkipCheck, catalogue
+from sanitykit.engine.results import CheckResult
+from sanitykit.reference import FullyConnectedNet, TwoLayerNet
+
+
+def run(check_id, target=None, results=None, **objects):
+    catalogue(["models"])
+    target = target if target is not None else DictTarget(objects)
+    return REGISTRY[check_id].func(CheckContext(target, seed=0, results=results or {}))
+
+
+def layer_failure(check_id="layers.affine.gradcheck", subject="affine_backward"):
+    return {check_id: CheckResult(check_id, "layers", subject, "fail", "gradients", "dx is wrong")}
+
+
+# ---------------------------------------------------------------- planted bugs
+
+class NetWithoutRegGradient(FullyConnectedNet):
+    """Adds the penalty to the loss but forgets reg * W in the weight gradients."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        loss, grads = out
+        return loss, {k: g - self.reg * self.params[k] if k.startswith("W") else g for k, g in grads.items()}
+
+
+class ZeroInitNet(TwoLayerNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+
+class SummedLossNet(TwoLayerNet):
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        return out if y is None else (out[0] * X.shape[0], out[1])
+
+
+class LastLayerOnlyRegNet(TwoLayerNet):
+    """Penalises W2 only (0.5 * reg * ||W2||^2)."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        return out[0] - 0.5 * self.reg * np.sum(self.params["W1"] ** 2), out[1]
+
+
+class OldStyleNet(FullyConnectedNet):
+    """2016-17 arguments: `dropout` as a drop probability, `use_batchnorm`, no normalization."""
+
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout=0, use_batchnorm=False,
+                 reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
+        super().__init__(hidden_dims, input_dim, num_classes, dropout_keep_ratio=1 - dropout if dropout else 1,
+                         normalization="batchnorm" if use_batchnorm else None, reg=reg,
+                         weight_scale=weight_scale, dtype=dtype, seed=seed)
+
+
+class BrokenConstructorNet:
+    def __init__(self, hidden_dims, input_dim=10, num_classes=10, **kwargs):
+        self.params = {"W1": np.zeros((input_dim, hidden_dims))}  # hidden_dims is a list: TypeError
+
+
+# A student module: its own (buggy) affine_backward, used by its TwoLayerNet through module globals.
+STUDENT_MODULE = '''
+import numpy as np
+from sanitykit.reference.layers import affine_forward, relu_forward, relu_backward, softmax_loss
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout / x.shape[0]   # planted: divided by N again
+    return dx, dw, dout.sum(axis=0)
+
+
+class TwoLayerNet:
+    def __init__(self, input_dim=3*32*32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
+        self.reg = reg
+        self.params = {"W1": weight_scale * np.random.randn(input_dim, hidden_dim), "b1": np.zeros(hidden_dim),
+                       "W2": weight_scale * np.random.randn(hidden_dim, num_classes), "b2": np.zeros(num_classes)}
+
+    def loss(self, X, y=None):
+        p = self.params
+        a, a_cache = affine_forward(X, p["W1"], p["b1"])
+        h, r_cache = relu_forward(a)
+        scores, s_cache = affine_forward(h, p["W2"], p["b2"])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        loss += 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+        grads = {}
+        dh, grads["W2"], grads["b2"] = affine_backward(dscores, s_cache)
+        _, grads["W1"], grads["b1"] = affine_backward(relu_backward(dh, r_cache), a_cache)
+        grads["W1"] += self.reg * p["W1"]
+        grads["W2"] += self.reg * p["W2"] * OWN_BUG
+        return loss, grads
+
+
+OWN_BUG = 1.0
+'''
+
+
+@pytest.fixture
+def student_target(tmp_path):
+    """The student module loaded as sanitykit loads real targets (swapping rebinds its globals)."""
+    from sanitykit.front.loading import load_target
+
+    def load(own_bug=False):
+        folder = tmp_path / ("own_bug" if own_bug else "layer_bug")
+        folder.mkdir()
+        source = STUDENT_MODULE.replace("OWN_BUG = 1.0", "OWN_BUG = 0.0") if own_bug else STUDENT_MODULE
+        (folder / "student.py").write_text(textwrap.dedent(source))
+        return load_target(folder / "student.py")
+
+    return load
+
+
+# ---------------------------------------------------------------- tests
+
+def test_every_models_check_passes_on_the_reference():
+    target = DictTarget.from_modules(reference)
+    specs = catalogue(["models"])
+    ids = {s.id for s in specs}
+    assert {"models.fc_net.gradcheck_batchnorm", "models.fc_net.gradcheck_layernorm",
+            "models.fc_net.gradcheck_dropout", "models.fc_net.init", "models.cnn.gradcheck",
+            "models.two_layer_net.reg_rises"} <= ids
+    state = np.random.get_state()[1].copy()
+    for spec in specs:
+        outcome = spec.func(CheckContext(target, seed=0))
+        assert outcome.status == "pass", (spec.id, outcome)
+    assert np.array_equal(np.random.get_state()[1], state), "a check touched numpy's global random state"
+
+
+def test_missing_regularisation_gradient_fails_gradcheck():
+    outcome = run("models.fc_net.gradcheck", FullyConnectedNet=NetWithoutRegGradient)
+    assert outcome.status == "fail"
+    assert "dW1" in outcome.message and "regularisation" in outcome.message
+    # The loss itself is right: only the gradient check sees this bug.
+    assert run("models.fc_net.reg_rises", FullyConnectedNet=NetWithoutRegGradient).status == "pass"
+
+
+def test_zero_initialisation_is_named():
+    outcome = run("models.two_layer_net.init", TwoLayerNet=ZeroInitNet)
+    assert outcome.status == "fail"
+    assert "W1 is all zeros" in outcome.message
+    assert "weight_scale * np.random.randn" in outcome.hint
+
+
+def test_loss_summed_over_the_batch_is_named():
+    outcome = run("models.two_layer_net.initial_loss", TwoLayerNet=SummedLossNet)
+    assert outcome.status == "fail"
+    assert "summed rather than averaged over N" in outcome.message
+
+
+def test_weight_missing_from_the_penalty_is_named():
+    outcome = run("models.two_layer_net.reg_rises", TwoLayerNet=LastLayerOnlyRegNet)
+    assert outcome.status == "fail"
+    assert outcome.details["missing"] == ["W1"]
+
+
+def test_old_constructor_arguments_are_detected():
+    assert run("models.fc_net.gradcheck_batchnorm", FullyConnectedNet=OldStyleNet).status == "pass"
+    assert run("models.fc_net.gradcheck_dropout", FullyConnectedNet=OldStyleNet).status == "pass"
+    with pytest.raises(SkipCheck, match="no layernorm option"):
+        run("models.fc_net.gradcheck_layernorm", FullyConnectedNet=OldStyleNet)
+
+
+def test_constructor_that_raises_is_a_one_line_error():
+    outcome = run("models.fc_net.scores_shape", FullyConnectedNet=BrokenConstructorNet)
+    assert outcome.status == "error"
+    assert "FullyConnectedNet raised TypeError" in outcome.message
+    assert "\n" not in outcome.message
+
+
+def test_layer_bug_is_not_graded_again_as_a_model_bug(student_target):
+    target = student_target()
+    alone = run("models.two_layer_net.gradcheck", target=target)
+    assert alone.status == "fail"  # without a failed layer check there is no one else to blame
+    blamed = run("models.two_layer_net.gradcheck", target=target, results=layer_failure())
+    assert blamed.status == "skip", blamed
+    assert ("fails only because of affine_backward (see layers.affine.gradcheck); "
+            "passes with sanitykit's reference layers substituted") in blamed.message
+    assert "affine_backward" in blamed.details["substituted"]
+    # The swap is undone: the user's own affine_backward is back in place.
+    assert target.get("affine_backward") is not reference.affine_backward
+
+
+def test_model_bug_still_fails_with_reference_layers(student_target):
+    outcome = run("models.two_layer_net.gradcheck", target=student_target(own_bug=True), results=layer_failure())
+    assert outcome.status == "fail"
+    assert "still fails with sanitykit's reference" in outcome.message
+    assert "affine_backward" in outcome.details["substituted"]
+
+
+def test_unrelated_layer_failure_changes_nothing():
+    outcome = run("models.fc_net.gradcheck", FullyConnectedNet=NetWithoutRegGradient,
+                  results=layer_failure("layers.conv.gradcheck", "conv_backward_naive"))
+    assert outcome.status == "fail"
+    assert "substituted" not in outcome.details
