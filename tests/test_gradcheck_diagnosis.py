@@ -473,3 +473,27 @@ def test_outcome_and_views(affine_inputs):
     text = console.export_text()
     assert "dw" in text and "batch_size" in text and "FAIL" in text
     assert sk.gradcheck is gradcheck
+
+
+def test_h_sweep_shows_round_off_growing_for_float32_code(affine_inputs):
+    from sanitykit.engine.gradcheck import h_sweep
+
+    def forward32(x, w, b):
+        return affine_forward(x.astype(np.float32), w.astype(np.float32), b.astype(np.float32))
+
+    def backward32(dout, cache):
+        return tuple(g.astype(np.float64) for g in affine_backward(dout.astype(np.float32), cache))
+
+    sweep = dict(h_sweep(forward32, backward32, *affine_inputs, steps=(1e-2, 1e-6)))
+    assert sweep[1e-6] > 10 * sweep[1e-2]  # float32 round-off dominates at tiny h
+
+
+def test_float32_code_widens_thresholds_with_a_note(affine_inputs):
+    def forward32(x, w, b):
+        out, cache = affine_forward(*(a.astype(np.float32) for a in (x, w, b)))
+        return out, cache
+
+    result = gradcheck(forward32, affine_backward, *affine_inputs)
+    assert result.ok, str(result)
+    assert any("your code casts" in n for n in result.notes)
+    assert result.thresholds.suspicious == pytest.approx(1e-2)

@@ -31,7 +31,7 @@ from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, subject_
 
 __all__ = ["gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult", "InputResult",
            "Thresholds", "assert_gradients_match", "assert_loss_gradient_matches",
-           "assert_model_gradients_match", "DEFAULT_BUDGET"]
+           "assert_model_gradients_match", "DEFAULT_BUDGET", "h_sweep"]
 
 MODES = ("auto", "fast", "full")
 DEFAULT_BUDGET = 200    # coordinates per input probed by auto's localisation when sampling
@@ -301,6 +301,29 @@ def assert_model_gradients_match(model, X, y, **kw) -> GradcheckResult:
     if not result.ok:
         raise AssertionError(str(result))
     return result
+
+
+def h_sweep(forward, backward, *inputs, steps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7), **kw) -> list:
+    """max_rel_error for several steps h: tells truncation from round-off on a borderline error.
+
+    An error that falls as h shrinks is truncation (a kink or strong curvature nearby); one that
+    grows as h shrinks is round-off (float32 inside the code, or a huge output sum).
+
+    Args:
+        forward, backward, inputs: as for gradcheck.
+        steps: the values of h to try.
+        kw: other gradcheck options (the mode is always "full").
+    Returns:
+        [(h, max_rel_error), ...] in the order of `steps`.
+    """
+    kw["mode"] = "full"
+    sweep = []
+    for h in steps:
+        result = gradcheck(forward, backward, *inputs, h=h, **kw)
+        # The raw course error, without the round-off allowance the verdict grants.
+        raw = [float(np.nanmax(r.errors)) for r in result.per_input if r.errors is not None]
+        sweep.append((h, max(raw) if raw else result.max_rel_error))
+    return sweep
 
 
 # ------------------------------------------------------------------------------ set-up

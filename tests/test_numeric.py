@@ -1,0 +1,55 @@
+"""numeric.py: the course's rel_error and central differences against hand-derived gradients."""
+import numpy as np
+import pytest
+
+from sanitykit.engine.numeric import (directional_differences, numerical_gradient,
+                                      one_sided_differences, rel_error)
+
+
+def test_rel_error_is_the_course_formula():
+    assert rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    with pytest.raises(ValueError):
+        rel_error(np.zeros(2), np.zeros(3))
+
+
+def test_numerical_gradient_of_a_cubic_matches_the_derivative_and_restores_x():
+    x = np.array([[0.5, -1.0], [2.0, 0.3]])
+    before = x.copy()
+    grad = numerical_gradient(lambda z: np.sum(z ** 3), x)
+    assert rel_error(grad, 3 * before ** 2) < 1e-8
+    assert np.array_equal(x, before)
+
+
+def test_one_sided_differences_bracket_the_relu_kink_and_average_to_the_derivative():
+    x = np.array([2.0, 4e-6, -1.0])
+    u = np.array([1.0, 1.0, 1.0])
+    f = lambda: np.maximum(x, 0)  # noqa: E731 - evaluate() reads the perturbed x
+    out0 = f()
+    d_plus, d_minus = one_sided_differences(f, x, np.arange(3), out0, u, 1e-5)
+    assert d_plus == pytest.approx([1.0, 1.0, 0.0])
+    assert d_minus == pytest.approx([1.0, 0.4, 0.0])  # the kink at 0 lies in [x - h, x]
+    assert np.array_equal(x, [2.0, 4e-6, -1.0])
+
+
+def test_directional_difference_of_a_quadratic_is_the_inner_product():
+    rng = np.random.default_rng(0)
+    x, v, u = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
+    before = x.copy()
+    f = lambda: x ** 2  # noqa: E731
+    d_plus, d_minus = directional_differences(f, x, v, f(), u, 1e-5)
+    assert 0.5 * (d_plus + d_minus) == pytest.approx(np.dot(2 * before * u, v), rel=1e-8)
+    assert np.array_equal(x, before)
+
+
+def test_one_sided_differences_restore_x_when_f_raises():
+    x = np.ones(3)
+
+    def f():
+        if x[1] != 1.0:
+            raise ValueError("boom")
+        return x.copy()
+
+    with pytest.raises(ValueError):
+        one_sided_differences(f, x, [0, 1], f(), np.ones(3), 1e-5)
+    assert np.array_equal(x, np.ones(3))
