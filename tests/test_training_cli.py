@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import sanitykit.front.training_cli as training_cli  # registers the commands on the app
+import sanitykit.front.cli_training as cli_training  # registers the commands on the app
 from sanitykit.engine import training as tr
 from sanitykit.front.cli import app
 
@@ -65,7 +65,7 @@ def test_lr_plot_puts_diverged_runs_on_the_top_row():
         run = tr.TrainRun(lr)
         run.losses = losses
         runs.append(run)
-    lines = training_cli.lr_plot(runs, width=21, height=5, ascii_only=True).splitlines()
+    lines = cli_training.lr_plot(runs, width=21, height=5, ascii_only=True).splitlines()
     assert lines[0].endswith("x")           # diverged at the largest rate, top right
     assert lines[0].split("|")[1][0] == "o"  # no progress at the initial loss, top left
     assert lines[4].split("|")[1][10] == "*"  # the lowest loss, bottom row, middle column
@@ -73,4 +73,4 @@ def test_lr_plot_puts_diverged_runs_on_the_top_row():
 
 @pytest.mark.parametrize("value, cells", [(0.5, 12), (1.0, 24), (2.0, 25)])
 def test_bar_length_is_proportional(value, cells):
-    assert len(training_cli.bar(value, 1.0)) == cells
+    assert len(cli_training.bar(value, 1.0)) == cells

@@ -2,7 +2,7 @@
 ratios, activation statistics across depth, and a coarse-to-fine search.
 
 Pure computations that return result objects; the checks (sanitykit.checks.training)
-turn them into verdicts and the front (sanitykit.front.training_cli) draws them.
+turn them into verdicts and the front (sanitykit.front.cli_training) draws them.
 Every function takes a seed or a `np.random.Generator`; the global numpy random state
 is only ever borrowed (saved, seeded, restored) around student code that insists on it.
 """
