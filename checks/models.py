@@ -448,37 +448,67 @@ def outcome_of(func: Callable[[CheckContext], Outcome], ctx: CheckContext) -> Ou
         return errored(exc.reason)
 
 
+MAX_NARROWING = 8  # culprit layers tried one at a time to name the responsible ones
+
+
+def rerun(func: Callable[[CheckContext], Outcome], ctx: CheckContext, replacements: dict[str, Any]) -> Outcome:
+    """func(ctx) again, on the same inputs, with `replacements` bound in the user's modules."""
+    with ctx.target.swapped(replacements):
+        ctx.rng = np.random.default_rng(ctx.seed)
+        return outcome_of(func, ctx)
+
+
 def with_blame(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
     """Wrap a model check: on failure after a layer's failure, rerun it with reference layers swapped in."""
 
     def run(ctx: CheckContext) -> Outcome:
         first = outcome_of(func, ctx)
-        culprits = failed_layer_checks(ctx.results) if first.status in (FAIL, ERROR) else []
+        if first.status not in (FAIL, ERROR):
+            return first
+        culprits = [(i, s) for i, s in failed_layer_checks(ctx.results) if substitutions(ctx, [s])]
         replacements = substitutions(ctx, [subject for _, subject in culprits])
         if not replacements:
             return first
-        with ctx.target.swapped(replacements):
-            ctx.rng = np.random.default_rng(ctx.seed)  # the same inputs as the first run
-            second = outcome_of(func, ctx)
-        return blamed(first, second, culprits, sorted(replacements))
+        second = rerun(func, ctx, replacements)
+        if second.status not in (PASS, WARN):
+            return still_failing(first, second, culprits, sorted(replacements))
+        return blamed(first, second, responsible(func, ctx, culprits), sorted(replacements))
 
     run.__name__, run.__doc__ = getattr(func, "__name__", "model_check"), func.__doc__
     return run
 
 
+def responsible(func: Callable[[CheckContext], Outcome], ctx: CheckContext,
+                culprits: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The failed layers whose reference alone makes the check pass (all of them when none does alone).
+
+    A buggy dropout_forward does not explain a failure of the model without dropout: name only
+    the layers that matter, so the student knows which one to fix first.
+    """
+    subjects = list(dict.fromkeys(s for _, s in culprits))
+    if len(subjects) == 1 or len(subjects) > MAX_NARROWING:
+        return culprits
+    alone = {s for s in subjects if rerun(func, ctx, substitutions(ctx, [s])).status in (PASS, WARN)}
+    return [(i, s) for i, s in culprits if s in (alone or set(subjects))]
+
+
 def blamed(first: Outcome, second: Outcome, culprits: list[tuple[str, str]], substituted: list[str]) -> Outcome:
-    """The verdict after the rerun with reference layers: skip if it passed then, else the model's own failure."""
-    details = {**second.details, "substituted": substituted, "with_your_layers": first.message}
-    relevant = [(i, s) for i, s in culprits if any(n in substituted for n in layer_family(s))]
-    subjects = ", ".join(dict.fromkeys(s for _, s in relevant))
-    ids = ", ".join(i for i, _ in relevant)
-    if second.status in (PASS, WARN):
-        # Skip, not warn: the model is right; the bug is graded once, under the layer's own check.
-        return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
-                       f"layers substituted ({', '.join(substituted)})", **details)
-    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference "
-            f"{', '.join(substituted)} substituted, so the bug is in the model itself")
-    return Outcome(second.status, second.message + note, second.hint, details)
+    """Skip, not warn: the model is right; the bug is graded once, under the layer's own check."""
+    subjects = ", ".join(dict.fromkeys(s for _, s in culprits))
+    ids = ", ".join(i for i, _ in culprits)
+    return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
+                   f"layers substituted", substituted=substituted, with_your_layers=first.message,
+                   responsible=[s for _, s in culprits])
+
+
+def still_failing(first: Outcome, second: Outcome, culprits: list[tuple[str, str]],
+                  substituted: list[str]) -> Outcome:
+    """The model's own failure, measured with the reference layers, saying which were substituted."""
+    subjects = ", ".join(dict.fromkeys(s for _, s in culprits))
+    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference layers "
+            f"substituted for {subjects} (and the layers built on them), so the bug is in the model itself")
+    return Outcome(second.status, second.message + note, second.hint,
+                   {**second.details, "substituted": substituted, "with_your_layers": first.message})
 
 
 # ---------------------------------------------------------------- declarations

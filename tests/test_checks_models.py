@@ -204,7 +204,7 @@ def test_layer_bug_is_not_graded_again_as_a_model_bug(student_target):
 def test_model_bug_still_fails_with_reference_layers(student_target):
     outcome = run("models.two_layer_net.gradcheck", target=student_target(own_bug=True), results=layer_failure())
     assert outcome.status == "fail"
-    assert "still fails with sanitykit's reference" in outcome.message
+    assert "still fails with sanitykit's reference layers substituted for affine_backward" in outcome.message
     assert "affine_backward" in outcome.details["substituted"]
 
 
@@ -213,3 +213,12 @@ def test_unrelated_layer_failure_changes_nothing():
                   results=layer_failure("layers.conv.gradcheck", "conv_backward_naive"))
     assert outcome.status == "fail"
     assert "substituted" not in outcome.details
+
+
+def test_blame_names_only_the_layer_that_explains_the_failure(student_target):
+    results = {**layer_failure(), **layer_failure("layers.relu.gradcheck", "relu_backward")}
+    outcome = run("models.two_layer_net.gradcheck", target=student_target(), results=results)
+    assert outcome.status == "skip"
+    assert outcome.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck)")
+    assert outcome.details["responsible"] == ["affine_backward"]
+    assert {"affine_backward", "relu_backward"} <= set(outcome.details["substituted"])
