@@ -222,3 +222,21 @@ def test_blame_names_only_the_layer_that_explains_the_failure(student_target):
     assert outcome.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck)")
     assert outcome.details["responsible"] == ["affine_backward"]
     assert {"affine_backward", "relu_backward"} <= set(outcome.details["substituted"])
+
+
+class AssignmentOneTwoLayerNet:
+    """Assignment 1's API: (input_size, hidden_size, output_size, std) and loss(X, y, reg)."""
+
+    def __init__(self, input_size, hidden_size, output_size, std=1e-4):
+        self.net = TwoLayerNet(input_size, hidden_size, output_size, weight_scale=std)
+        self.params = self.net.params
+
+    def loss(self, X, y=None, reg=0.0):
+        self.net.reg = reg
+        return self.net.loss(X, y)
+
+
+def test_assignment_one_two_layer_net_is_checked_through_its_own_api():
+    for aspect in ("scores_shape", "initial_loss", "reg_rises", "gradcheck", "init"):
+        outcome = run(f"models.two_layer_net.{aspect}", TwoLayerNet=AssignmentOneTwoLayerNet)
+        assert outcome.status == "pass", (aspect, outcome)
