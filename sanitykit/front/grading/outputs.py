@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from sanitykit.engine.results import ERROR, FAIL
 from sanitykit.front.grading.limits import Limits
-from sanitykit.front.grading.result import ERRORED, SubmissionResult
+from sanitykit.front.grading.result import ERRORED, NOT_RUN, SubmissionResult
 from sanitykit.front.grading.rubric import CREDITED
 
 if TYPE_CHECKING:
@@ -172,6 +172,9 @@ def histogram(results: Sequence[SubmissionResult], bins: int = 10) -> list[tuple
 def most_failed(results: Sequence[SubmissionResult], limit: int = 10) -> list[tuple[str, int, int]]:
     """The checks most often failed or errored across the class: (check id, failed, errored).
 
+    A check not run because its submission's process stopped says nothing about the
+    topic, so it is not counted.
+
     Args:
         results: the class.
         limit: how many to return (default 10).
@@ -182,7 +185,7 @@ def most_failed(results: Sequence[SubmissionResult], limit: int = 10) -> list[tu
         for s in r.scores:
             if s.status == FAIL:
                 failed[s.check.id] += 1
-            elif s.status == ERROR:
+            elif s.status == ERROR and not s.message.startswith(NOT_RUN):
                 errored[s.check.id] += 1
     ids = sorted(set(failed) | set(errored), key=lambda i: (-(failed[i] + errored[i]), i))
     return [(i, failed[i], errored[i]) for i in ids[:limit]]

@@ -8,6 +8,8 @@ from sanitykit.engine.results import ERROR, FAIL
 from sanitykit.front.grading.rubric import CheckScore
 
 GRADED, ERRORED = "graded", "error"
+# Prefix of the message of a graded check the submission's process never reached.
+NOT_RUN = "not run: "
 
 
 @dataclass
@@ -58,8 +60,9 @@ class SubmissionResult:
     def error_summary(self) -> str:
         """The `errors` column: submission-level reasons, then how many checks errored."""
         parts = list(self.reasons)
-        errored = [s for s in self.scores if s.status == ERROR]
-        if errored and not any(r.startswith("not run") for r in parts):
+        # Checks "not run" because the process stopped are already told by the reason.
+        errored = [s for s in self.scores if s.status == ERROR and not s.message.startswith(NOT_RUN)]
+        if errored:
             first = errored[0]
             message = first.message.splitlines()[0] if first.message else ""
             parts.append(f"{len(errored)} check(s) errored, first {first.check.id}: {message}"[:300])

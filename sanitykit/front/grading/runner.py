@@ -28,6 +28,8 @@ from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MES
 
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
+PRINTED_MESSAGE = ("printed {size:.1f} MB outside the checks' capture; report.json keeps its beginning "
+                   "and end")
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,13 @@ def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> 
     if restored:
         found.append(NUMPY_MESSAGE.format(names=", ".join(dict.fromkeys(restored))))
     out_of_memory = [cid for cid, r in results.items() if r.get("status") == ERROR and "MemoryError" in r.get("message", "")]
+    out_of_memory += [f"importing {p['module']}" for p in loaded.get("loading", {}).get("problems", [])
+                      if "MemoryError" in p.get("message", "")]
     if out_of_memory:
         found.append(MEMORY_ERROR_MESSAGE.format(memory_mb=limits.memory_mb, flag=limits.flag("memory_mb"),
                                                  where=", ".join(out_of_memory[:3])))
+    if run.dropped_output:
+        found.append(PRINTED_MESSAGE.format(size=run.dropped_output / 2**20))
     return found
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sanitykit.front.grading.limits import OUTPUT_KEEP, Limits
+from sanitykit.front.grading.result import NOT_RUN
 
 # Message templates (the tests import them): a limit in words, with the option that sets it.
 TIMEOUT_MESSAGE = "stopped after {seconds:g} s (per-submission limit, {flag})"
@@ -31,7 +32,7 @@ EXIT_MESSAGE = ("the submission's code ended the grading process (exit code {cod
                 "sys.exit) while {phase}")
 TARGET_MESSAGE = "could not be loaded: {reason}"
 CRASH_MESSAGE = "grading stopped while {phase}: {reason}"
-NOT_RUN_MESSAGE = "not run: {reason}"
+NOT_RUN_MESSAGE = NOT_RUN + "{reason}"
 
 SIGNAL_WORDS = {
     signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error", signal.SIGFPE: "arithmetic fault",
@@ -55,6 +56,7 @@ class ChildRun:
         timed_out: True when the parent killed it at the wall-clock limit.
         output: the child's own stdout and stderr, head and tail kept.
         duration_s: wall-clock seconds.
+        dropped_output: bytes of output not kept (beyond the head).
     """
 
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -62,6 +64,7 @@ class ChildRun:
     timed_out: bool = False
     output: str = ""
     duration_s: float = 0.0
+    dropped_output: int = 0
 
     def last(self, name: str) -> dict[str, Any] | None:
         found = [e for e in self.events if e.get("event") == name]
@@ -169,7 +172,7 @@ class Supervisor:
                 self._live.pop(proc.pid, None)
         output = trap.text()
         return ChildRun(read_events(events_file), proc.returncode, timed_out, output,
-                        time.monotonic() - start)
+                        time.monotonic() - start, trap.dropped)
 
 
 def kill_group(pid: int) -> None:
