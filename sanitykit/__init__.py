@@ -4,7 +4,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "rel_error", "numerical_gradient", "gradcheck", "gradcheck_loss",
-           "gradcheck_model", "check"]
+           "gradcheck_model", "GradcheckResult", "assert_gradients_match",
+           "assert_loss_gradient_matches", "assert_model_gradients_match", "h_sweep", "check"]
 
 
 def __getattr__(name: str):
@@ -12,7 +13,9 @@ def __getattr__(name: str):
     if name in ("rel_error", "numerical_gradient"):
         from sanitykit.engine import numeric
         return getattr(numeric, name)
-    if name in ("gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult"):
+    if name in ("gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult",
+                "assert_gradients_match", "assert_loss_gradient_matches",
+                "assert_model_gradients_match", "h_sweep"):
         from sanitykit.engine import gradcheck
         return getattr(gradcheck, name)
     if name == "check":

@@ -53,3 +53,14 @@ def test_one_sided_differences_restore_x_when_f_raises():
     with pytest.raises(ValueError):
         one_sided_differences(f, x, [0, 1], f(), np.ones(3), 1e-5)
     assert np.array_equal(x, np.ones(3))
+
+
+def test_forward_returning_its_input_is_checked_not_zeroed():
+    # Test-mode dropout returns x itself; the perturbation must not leak into the saved output.
+    import sanitykit as sk
+
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    identity = lambda x: x  # noqa: E731
+    assert sk.rel_error(sk.numerical_gradient(identity, x, dout=np.ones_like(x)), np.ones_like(x)) < 1e-8
+    result = sk.gradcheck(lambda x: (x, None), lambda dout, cache: dout, x, mode="full")
+    assert result.status == "pass", str(result)

@@ -39,9 +39,9 @@ def numerical_gradient(f: Callable, x: np.ndarray, dout=None, h: float = 1e-5) -
         old = x[idx]
         try:
             x[idx] = old + h
-            plus = np.asarray(f(x), dtype=np.float64)
+            plus = np.array(f(x), dtype=np.float64)  # copies: f may return x itself
             x[idx] = old - h
-            minus = np.asarray(f(x), dtype=np.float64)
+            minus = np.array(f(x), dtype=np.float64)
         finally:
             x[idx] = old
         diff = plus - minus
@@ -75,24 +75,22 @@ def one_sided_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, fla
     if not np.shares_memory(flat, x):
         raise ValueError("one_sided_differences needs a contiguous array")
     u = np.asarray(dout, dtype=np.float64).reshape(-1)
-    ref = np.asarray(out0, dtype=np.float64).reshape(-1)
+    # A copy: a forward may return x itself (test-mode dropout), which we are about to perturb.
+    ref = np.array(out0, dtype=np.float64).reshape(-1)
     n = len(flat_indices)
     d_plus = np.empty(n)
     d_minus = np.empty(n)
     for k, j in enumerate(flat_indices):
         old = flat[j]
         try:
+            # Each output is reduced at once, before the next perturbation: an output that
+            # aliases x (or a buffer the forward reuses) must not change under our feet.
             flat[j] = old + h
-            plus = evaluate()
+            d_plus[k] = np.dot(evaluate().reshape(-1) - ref, u)
             flat[j] = old - h
-            minus = evaluate()
+            d_minus[k] = np.dot(ref - evaluate().reshape(-1), u)
         finally:
             flat[j] = old
-        # An output buffer reused between calls would alias plus and minus.
-        if plus is minus:
-            raise ValueError("forward returned the same array object twice; copy its output")
-        d_plus[k] = np.dot(plus.reshape(-1) - ref, u)
-        d_minus[k] = np.dot(ref - minus.reshape(-1), u)
     return d_plus / h, d_minus / h
 
 
@@ -112,7 +110,7 @@ def directional_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, v
     """
     saved = x.copy()
     u = np.asarray(dout, dtype=np.float64).reshape(-1)
-    ref = np.asarray(out0, dtype=np.float64).reshape(-1)
+    ref = np.array(out0, dtype=np.float64).reshape(-1)  # a copy, as above
     try:
         np.add(saved, h * v, out=x)
         plus = np.array(evaluate(), dtype=np.float64).reshape(-1)
