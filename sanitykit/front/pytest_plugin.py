@@ -16,6 +16,7 @@ import os
 import traceback
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -282,12 +283,16 @@ class CheckItem(pytest.Item):
             pytest.skip(f"{self.check_id} was not run for {report.target}")
         self.user_properties.append(("status", result.status))
         if result.status == SKIP:
-            pytest.skip(result.message or "skipped")
+            # Reported at the item (the target), not at this line of the plugin.
+            raise pytest.skip.Exception(result.message or "skipped", _use_item_location=True)
         if result.status == WARN:
             from sanitykit.front.render.text import diagnosis_text
 
-            warnings.warn(SanitykitWarning(f"{self.check_id} [{self.name_of_target}]: "
-                                           + diagnosis_text(result, report.target, report.seed)))
+            # Located at the target, not at this line of the plugin.
+            warnings.warn_explicit(SanitykitWarning(
+                f"{self.check_id} [{self.name_of_target}]: "
+                + diagnosis_text(result, report.target, report.seed)),
+                SanitykitWarning, filename=self.load_from, lineno=0)
         if result.status in (FAIL, ERROR):
             raise CheckFailed(result, report.target, report.seed)
 
@@ -304,7 +309,9 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
-        return self.path, None, f"{self.check_id} [{self.name_of_target}]"
+        # Line 0: pytest needs a number to place skips; the target is the place, not a line.
+        target = Path(self.load_from)
+        return (target if target.exists() else self.path), 0, f"{self.check_id} [{self.name_of_target}]"
 
 
 def failure_repr(failure: CheckFailed, location: str):
