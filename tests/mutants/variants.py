@@ -1,0 +1,171 @@
+"""Correct implementations written differently from the reference: the suite must raise no alarm on them.
+
+Each is what real students hand in: other loop orders, the compact batchnorm formula, the
+probabilities form of softmax, `>=` at the ReLU kink, eps in another place that agrees within
+tolerance, np.random.binomial masks. Warnings are allowed; fail and error are false alarms.
+"""
+from __future__ import annotations
+
+from .cases import Variant
+from .generator import Edit
+
+L, FAST, OPTIM = "layers.py", "fast_layers.py", "optim.py"
+
+
+def variant(id: str, description: str, file: str, old: str, new: str) -> Variant:
+    return Variant(id, description, (Edit(file, old, new),))
+
+
+BATCHNORM_BACKWARD_COMPACT = '''    xhat, xmu, ivar, sqrtvar, gamma = cache
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * xhat, axis=0)
+    dx = (gamma * ivar / N) * (N * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+'''
+
+CONV_FORWARD_LOOPS = '''    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    h0, w0 = i * stride, j * stride
+                    out[n, f, i, j] = np.sum(x_pad[n, :, h0:h0 + HH, w0:w0 + WW] * w[f]) + b[f]
+    return out, (x, w, b, conv_param)
+'''
+
+CONV_BACKWARD_LOOPS = '''    N, C, H, W = x.shape
+    F = w.shape[0]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = np.zeros_like(b)
+    for n in range(N):
+        for f in range(F):
+            db[f] += dout[n, f].sum()
+            for i in range(H_out):
+                for j in range(W_out):
+                    h0, w0 = i * stride, j * stride
+                    dw[f] += x_pad[n, :, h0:h0 + HH, w0:w0 + WW] * dout[n, f, i, j]
+                    dx_pad[n, :, h0:h0 + HH, w0:w0 + WW] += w[f] * dout[n, f, i, j]
+    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw, db
+'''
+
+SOFTMAX_PROBS = '''    N = x.shape[0]
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(N), y]))
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return loss, dx
+'''
+
+SOFTMAX_LOGSUMEXP = '''    N = x.shape[0]
+    m = x.max(axis=1, keepdims=True)
+    logsumexp = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
+    log_probs = x - logsumexp
+    loss = -np.sum(log_probs[np.arange(N), y]) / N
+    dx = np.exp(log_probs)
+    dx[np.arange(N), y] -= 1
+    return loss, dx / N
+'''
+
+SVM_LOOPS = '''    N, C = x.shape
+    loss = 0.0
+    dx = np.zeros_like(x)
+    for i in range(N):
+        for j in range(C):
+            if j == y[i]:
+                continue
+            margin = x[i, j] - x[i, y[i]] + 1
+            if margin > 0:
+                loss += margin
+                dx[i, j] += 1
+                dx[i, y[i]] -= 1
+    return loss / N, dx / N
+'''
+
+MAX_POOL_BACKWARD_MASK = '''    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    mask = window == np.max(window)
+                    dx[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw] += mask * dout[n, c, i, j]
+    return dx
+'''
+
+ADAM_COURSE = '''    config["t"] += 1
+    config["m"] = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+    config["v"] = config["beta2"] * config["v"] + (1 - config["beta2"]) * (dw * dw)
+    mt = config["m"] / (1 - config["beta1"] ** config["t"])
+    vt = config["v"] / (1 - config["beta2"] ** config["t"])
+    next_w = w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"])
+    return next_w, config
+'''
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("reference", "the reference itself, as a student tree", ()),
+    variant("relu_backward_ge", "ReLU backward with >= at 0 (the other side of the kink)", L,
+            "return np.where(x > 0, dout, 0)", "return dout * (x >= 0)"),
+    variant("relu_forward_where", "ReLU forward as x * (x > 0)", L,
+            "out = np.maximum(0, x)\n    return out, x", "out = x * (x > 0)\n    return out, x"),
+    variant("affine_np_dot", "affine backward with np.dot and explicit N", L,
+            "    x, w, b = cache\n    dx = (dout @ w.T).reshape(x.shape)\n    dw = x.reshape(x.shape[0], -1).T @ dout\n",
+            "    x, w, b = cache\n    N = x.shape[0]\n    dx = np.dot(dout, w.T).reshape(*x.shape)\n"
+            "    dw = np.dot(x.reshape(N, -1).T, dout)\n"),
+    variant("batchnorm_backward_compact", "batchnorm_backward in the one-line closed form", L,
+            "    xhat, xmu, ivar, sqrtvar, gamma = cache\n    N = dout.shape[0]\n    dbeta = dout.sum(axis=0)\n",
+            BATCHNORM_BACKWARD_COMPACT + "    dbeta = dout.sum(axis=0)\n"),
+    Variant("batchnorm_std_variable",
+            "batchnorm train mode with np.var and std = np.sqrt(var + eps) computed once",
+            (Edit(L, "        xmu = x - mu\n        var = (xmu ** 2).mean(axis=0)  # biased variance, np.var's default\n"
+                     "        sqrtvar = np.sqrt(var + eps)\n        ivar = 1 / sqrtvar\n        xhat = xmu * ivar\n",
+                  "        var = np.var(x, axis=0)\n        std = np.sqrt(var + eps)\n        xmu = x - mu\n"
+                  "        sqrtvar = std\n        ivar = 1.0 / std\n        xhat = (x - mu) / std\n"),
+             Edit(L, "xhat = (x - running_mean) / np.sqrt(running_var + eps)",
+                  "xhat = (x - running_mean) * (running_var + eps) ** -0.5"))),
+    variant("conv_forward_loops", "naive conv with four loops n, f, i, j", L,
+            "    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n    out = np.zeros"
+            "((N, F, H_out, W_out), dtype=np.result_type(x, w, b))\n    for i in range(H_out):\n"
+            "        for j in range(W_out):\n"
+            "            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]\n"
+            "            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b\n"
+            "    return out, (x, w, b, conv_param)\n",
+            CONV_FORWARD_LOOPS),
+    variant("conv_backward_loops", "naive conv backward with loops n, f, i, j", L,
+            "    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n"
+            "    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(dout, w))\n",
+            CONV_BACKWARD_LOOPS + "    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n"
+            "    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(dout, w))\n"),
+    variant("max_pool_backward_mask", "max pool backward with an equality mask, four loops", L,
+            "    x, pool_param = cache\n    ph, pw, stride = pool_param[\"pool_height\"], pool_param[\"pool_width\"], "
+            "pool_param[\"stride\"]\n    N, C, H_out, W_out = dout.shape\n    dx = np.zeros_like(x, dtype=np.result_type(dout, x))\n",
+            MAX_POOL_BACKWARD_MASK + "    dx = np.zeros_like(x, dtype=np.result_type(dout, x))\n"),
+    variant("softmax_probabilities", "softmax via normalised probabilities and np.mean", L,
+            "    N = x.shape[0]\n    rows = np.arange(N)\n    # Subtracting the row max",
+            SOFTMAX_PROBS + "    rows = np.arange(N)\n    # Subtracting the row max"),
+    variant("softmax_logsumexp", "softmax via an explicit log-sum-exp", L,
+            "    N = x.shape[0]\n    rows = np.arange(N)\n    # Subtracting the row max",
+            SOFTMAX_LOGSUMEXP + "    rows = np.arange(N)\n    # Subtracting the row max"),
+    variant("svm_loops", "svm loss with explicit loops over examples and classes", L,
+            "    N = x.shape[0]\n    rows = np.arange(N)\n    margins =",
+            SVM_LOOPS + "    N = x.shape[0]\n    rows = np.arange(N)\n    margins ="),
+    variant("dropout_binomial", "dropout mask from np.random.binomial, seeded through np.random.seed", L,
+            "        seed = dropout_param.get(\"seed\")\n"
+            "        uniform = np.random.RandomState(seed).rand(*x.shape) if seed is not None else np.random.rand(*x.shape)\n"
+            "        # The mask carries the 1/p so test mode needs no scaling; cast so float32 stays float32.\n"
+            "        mask = ((uniform < p) / p).astype(x.dtype, copy=False)\n",
+            "        if \"seed\" in dropout_param:\n            np.random.seed(dropout_param[\"seed\"])\n"
+            "        mask = np.random.binomial(1, p, size=x.shape) / p\n"),
+    variant("adam_course_style", "Adam updating config in place, t incremented first (the course's solution style)", OPTIM,
+            "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n", ADAM_COURSE + "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n"),
+)
