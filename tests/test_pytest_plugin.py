@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from sanitykit.checks import catalogue
+from sanitykit.checks.registry import REGISTRY
 
 pytest_plugins = ["pytester"]
 
@@ -41,6 +42,7 @@ def affine_check_count() -> int:
 # Counted at import: pytester restores sys.modules after each test, and importing the
 # catalogue's modules a second time would declare every check twice.
 N_AFFINE = affine_check_count()
+N_ALL = len(catalogue())
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ STATUS = {"interface": "pass", "forward": "warn", "gradcheck": "error"}
 
 def fake_check(target, suites=None, only=None, seed=0, timeout=30.0, name_map=None, progress=None):
     with open("runs.txt", "a") as runs:
-        runs.write(target + "\\n")
+        runs.write(target + " " + ",".join(only or ["*"]) + "\\n")
     results = []
     for spec in runner.select(runner.catalogue(suites), only):
         status = STATUS.get(spec.id.split(".")[2], "skip")
@@ -159,7 +161,17 @@ def test_skip_warn_and_error_statuses_and_one_run_per_target(project):
     ])
     if skips:
         result.stdout.fnmatch_lines(["SKIPPED [[]1[]] good.py:1: affine_forward is not implemented yet"])
-    assert (project.path / "runs.txt").read_text().splitlines() == ["good.py", "buggy.py"]
+    runs = (project.path / "runs.txt").read_text().splitlines()
+    assert [run.split()[0] for run in runs] == ["good.py", "buggy.py"]
+
+
+def test_keyword_selection_runs_only_the_selected_checks_and_their_dependencies(project):
+    project.makeconftest(FAKE_RUNNER_CONFTEST)
+    result = project.runpytest_subprocess("--sanitykit", "good.py", "-k", "layers.affine.gradcheck")
+    result.assert_outcomes(failed=1, deselected=N_ALL + 1 - 1)
+    target, only = (project.path / "runs.txt").read_text().split()
+    wanted = {"layers.affine.gradcheck"} | set(REGISTRY["layers.affine.gradcheck"].depends_on)
+    assert (target, set(only.split(","))) == ("good.py", wanted)
 
 
 def test_a_target_that_cannot_be_loaded_fails_its_items_with_one_line(project):

@@ -86,6 +86,7 @@ class Settings:
 
 SETTINGS = pytest.StashKey[Settings]()
 REPORTS = pytest.StashKey[dict]()
+WANTED = pytest.StashKey[dict]()  # target location -> ids to run (selected items + dependencies)
 
 
 def split_words(values: list[str]) -> tuple[str, ...]:
@@ -224,6 +225,31 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.extend(session.genitems(root))
 
 
+def with_dependencies(ids: set[str]) -> set[str]:
+    """`ids` and, transitively, the checks they depend on (so a skip still says why)."""
+    from sanitykit.checks.registry import REGISTRY
+
+    wanted, todo = set(), list(ids)
+    while todo:
+        check_id = todo.pop()
+        if check_id not in wanted:
+            wanted.add(check_id)
+            spec = REGISTRY.get(check_id)
+            todo.extend(spec.depends_on if spec else ())
+    return wanted
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After -k / -m / --lf: run only what is left of each target (and its dependencies).
+    if session.config.stash.get(SETTINGS, None) is None:
+        return
+    selected: dict[str, set[str]] = {}
+    for item in session.items:
+        if isinstance(item, CheckItem):
+            selected.setdefault(item.load_from, set()).add(item.check_id)
+    session.config.stash[WANTED] = {loc: with_dependencies(ids) for loc, ids in selected.items()}
+
+
 # ---------------------------------------------------------------- running and reporting
 
 class CheckFailed(Exception):
@@ -246,10 +272,11 @@ def run_target(config: pytest.Config, location: str):
         from sanitykit.front.loading import TargetError
         from sanitykit.front.runner import check
 
+        wanted = config.stash.get(WANTED, {}).get(location)
         try:
             reports[location] = check(location, suites=settings.suites or None,
-                                      only=settings.only or None, seed=settings.seed,
-                                      timeout=settings.timeout)
+                                      only=sorted(wanted) if wanted else settings.only or None,
+                                      seed=settings.seed, timeout=settings.timeout)
         except TargetError as exc:
             reports[location] = TargetUnusable(f"sanitykit could not load the target: {exc}")
         except Exception as exc:  # noqa: BLE001 - shown once per item, with where it came from
