@@ -201,9 +201,14 @@ def test_rerun_skips_unchanged_and_force_redoes(tmp_path):
     changed = grade(*args)
     assert changed.output.count("unchanged, kept") == 1
     assert float(rows_of(out)["ben"]["score"]) == 10.0
+    before = json.loads((out / "ben" / "report.json").read_text())["checks"]
     forced = grade(*args, "--force")
     assert forced.output.count("unchanged, kept") == 0
     assert float(rows_of(out)["ann"]["score"]) == 10.0
+    # Same seed, same verdicts and diagnoses.
+    after = json.loads((out / "ben" / "report.json").read_text())["checks"]
+    assert [(c["id"], c["status"], c["message"]) for c in after] == \
+        [(c["id"], c["status"], c["message"]) for c in before]
 
 
 def test_a_changed_rubric_regrades(tmp_path):

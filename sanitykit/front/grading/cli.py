@@ -91,13 +91,13 @@ def show_class(results, plan, out: Path) -> None:
     for r in results:
         table.add_row(r.name, f"{r.score:g}/{r.max_score:g}", r.status, r.error_summary()[:120] or "-")
     console.print(table, markup=False, highlight=False)
-    console.print("\nscores (% of max)")
+    console.print("\nscores (% of max)", markup=False, highlight=False)
     top = max((n for _, _, n in histogram(results)), default=0) or 1
     for low, high, n in histogram(results):
         console.print(f"  {low:5.0f}-{high:<4.0f} {'#' * round(20 * n / top):20} {n}", markup=False, highlight=False)
     failed = most_failed(results)
     if failed:
-        console.print("\nchecks most often missed (what to re-teach)")
+        console.print("\nchecks most often missed (what to re-teach)", markup=False, highlight=False)
         for check_id, n_fail, n_error in failed:
             console.print(f"  {check_id:45} {n_fail} failed, {n_error} errored", markup=False, highlight=False)
     console.print(f"\nwrote {out / 'class.csv'} and one folder per submission in {out}/", markup=False,
@@ -160,9 +160,7 @@ def grade_command(
 ) -> None:
     """Grade a whole class, each submission in its own process with time and memory limits.
 
-    Exit code 0 when every submission was graded to the end (students' failures are
-    in the scores), 1 when some could not be (crash, limit; class.csv says why), 2 when
-    the command line or the rubric is wrong.
+    Exit code 0 when every submission was graded to the end (students' failures are in the scores), 1 when some could not be (crash, limit; class.csv says why), 2 when the command line or the rubric is wrong.
     """
     from sanitykit.front.grading.limits import LimitError
     from sanitykit.front.grading.rubric import RubricError, default_rubric_text
