@@ -524,3 +524,14 @@ def test_swapped_gradients_do_not_report_a_zero_error(affine_inputs):
     x, w, b = affine_inputs
     result = gradcheck(affine_forward, backward, x, w, b)
     assert result.status == "fail" and result.max_rel_error == 1.0
+
+
+def test_dropout_backward_returning_dout_is_a_mask_bug():
+    from sanitykit.reference import dropout_forward
+
+    x = np.random.default_rng(4).standard_normal((6, 6))
+    result = gradcheck(dropout_forward, lambda dout, cache: dout, x,
+                       args=({"mode": "train", "p": 0.5, "seed": 1},))
+    assert result.patterns == ["mask"]
+    assert "mask is not applied" in result.message
+    assert "0.5 × numerical" in result.message

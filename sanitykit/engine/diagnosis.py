@@ -182,10 +182,12 @@ def find_transposed(c: Comparison) -> Finding | None:
 def find_mask(c: Comparison) -> Finding | None:
     zero = np.abs(c.numeric) <= 1e-10 * max(1.0, float(np.abs(c.numeric).max()))
     wrong = c.wrong
-    if not wrong.any() or not zero.any() or np.any(wrong & ~zero):
+    if not wrong.any() or not zero.any():
         return None
-    if wrong.sum() < 0.5 * zero.sum():  # most of the masked elements must be affected
+    if wrong.sum() - np.sum(wrong & ~zero) < 0.5 * zero.sum():  # most masked elements affected
         return None
+    if np.any(wrong & ~zero):
+        return _mask_and_scale(c, zero)
     return Finding(
         "mask", f"{c.grad} is wrong only where the numerical gradient is 0 "
         f"({int(wrong.sum())} elements): the gradient flows where the forward pass blocked it",
@@ -242,6 +244,23 @@ def find_channels(c: Comparison) -> Finding | None:
         "rows", f"channels {_list(wrong)} of {c.grad} are wrong; channels {_list(right)} are right",
         "a loop over channels or filters skips or overwrites some of them",
         "check the range and the indices of your loop over channels / filters")
+
+
+def _mask_and_scale(c: Comparison, zero: np.ndarray) -> Finding | None:
+    """Wrong where the forward blocked the gradient, and off by one factor where it passed.
+
+    The dropout backward that returns dout: no mask, and no 1/p on the kept units.
+    """
+    passed = ~zero
+    r = _ratio(c.analytic[passed], c.numeric[passed])
+    if r is None or _near(r, 1.0, 1e-4):
+        return None
+    return Finding(
+        "mask", f"{c.grad} is nonzero where the numerical gradient is 0 ({int(zero.sum())} "
+        f"elements: the mask is not applied), and elsewhere it is {r:.4g} × numerical",
+        "the backward pass ignores the forward's mask and its scale: for inverted dropout "
+        f"{c.grad} must be dout * mask, where mask already holds the 1/p",
+        f"keep the scaled mask in the cache and return {c.grad} = dout * mask")
 
 
 def find_border(c: Comparison) -> Finding | None:
