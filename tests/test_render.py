@@ -231,3 +231,12 @@ def test_gradescope_rubric_mistakes_name_the_entry():
         gradescope_dict(small_report(), {"layers.*": {"pts": 2}})
     with pytest.raises(ValueError, match="visibility 'public'"):
         gradescope_dict(small_report(), {"layers.*": {"points": 1, "visibility": "public"}})
+
+
+def test_report_renders_in_jupyter_as_html_and_text():
+    import sanitykit as sk
+
+    report = sk.check("sanitykit.reference", suites=["losses"], only=["losses.softmax.value"])
+    bundle = report._repr_mimebundle_()
+    assert "losses.softmax.value" in bundle["text/plain"]
+    assert "<pre" in bundle["text/html"] and "losses.softmax.value" in bundle["text/html"]

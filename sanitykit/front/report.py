@@ -79,14 +79,10 @@ class Report:
         yield from render_report_rich(self, console, options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # Jupyter: rich's own notebook rendering, via its console.
-        from rich.jupyter import _render_segments  # noqa: F401  (presence check)
-        from rich.console import Console
+        # Jupyter: rich's own notebook view (HTML plus text), imported only when asked.
+        from rich.jupyter import JupyterMixin
 
-        console = Console(force_jupyter=True, record=True)
-        with console.capture():
-            console.print(self)
-        return {"text/plain": console.export_text(), "text/html": console.export_html(inline_styles=True)}
+        return JupyterMixin._repr_mimebundle_(self, include or [], exclude or [])
 
     def __repr__(self) -> str:
         s = self.summary
