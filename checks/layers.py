@@ -16,6 +16,7 @@ from sanitykit.checks.common import (
     forward_pair, call_backward, global_random_preserved, inputs_unchanged, randn, shape_problem,
     snapshot,
 )
+from sanitykit.checks.blame import with_blame
 from sanitykit.checks.registry import CheckContext, check
 from sanitykit.engine.results import Outcome, failed, passed
 from sanitykit.engine.usercode import UserCodeError
@@ -282,28 +283,54 @@ def behaviour(id: str, **kwargs: Any) -> Callable:
     return keep
 
 
+# Sandwich topic -> the layers it is built from (layer_utils calls them by global name).
+SANDWICH_PARTS = {
+    "affine_relu": ("affine", "relu"),
+    "affine_bn_relu": ("affine", "batchnorm", "relu"),
+    "conv_relu": ("conv", "conv_fast", "relu"),
+    "conv_relu_pool": ("conv", "conv_fast", "relu", "max_pool", "max_pool_fast"),
+}
+
+
+def _blamed(layer: Layer, compute: Callable[[CheckContext], Outcome],
+            owner: str) -> Callable[[CheckContext], Outcome]:
+    """A sandwich's check, blamed on a part whose own check failed (the plain check otherwise).
+
+    affine_relu_backward with a buggy affine_backward fails its gradient check too: it is rerun
+    with the reference parts bound in the user's layer_utils, and skipped if it then passes.
+    """
+    parts = SANDWICH_PARTS.get(layer.topic)
+    if parts is None:
+        return compute
+    by_topic = {entry.topic: entry for entry in LAYERS}
+    subjects = [name for part in parts for name in (by_topic[part].forward, by_topic[part].backward)]
+    return with_blame(subjects=subjects, exclude=(layer.forward, layer.backward), owner=owner)(compute)
+
+
 def _declare(layer: Layer) -> None:
     """Register interface, forward, behaviour checks and gradcheck for `layer`.
 
     Dropout has no forward check against the reference: its mask is random, so the
-    behaviour checks (keep ratio, scaling, seed) take its place.
+    behaviour checks (keep ratio, scaling, seed) take its place. A sandwich's checks are
+    blamed on its failed parts (checks/blame.py).
     """
     interface_id = f"layers.{layer.topic}.interface"
     check(interface_id, subject=layer.forward,
           title="returns (out, cache); shape, float64, no input mutation" +
                 (", deterministic" if layer.deterministic else ""),
-          )(lambda ctx: _interface(layer, ctx))
+          )(_blamed(layer, lambda ctx: _interface(layer, ctx), layer.forward))
     if layer.topic != "dropout":
         check(f"layers.{layer.topic}.forward", subject=layer.forward,
               title="matches the reference on random inputs", depends_on=(interface_id,),
-              )(lambda ctx: _forward(layer, ctx))
+              )(_blamed(layer, lambda ctx: _forward(layer, ctx), layer.forward))
     for behaviour_id, kwargs, func in _BEHAVIOUR.get(layer.topic, ()):
         kwargs.setdefault("depends_on", (interface_id,))
         check(behaviour_id, **kwargs)(func)
     depends = (interface_id, "layers.dropout.seed") if layer.topic == "dropout" else (interface_id,)
     check(f"layers.{layer.topic}.gradcheck", subject=layer.backward,
           title="gradient of every input matches finite differences", depends_on=depends,
-          needs=(layer.forward, layer.backward))(lambda ctx: _gradcheck(layer, ctx, layer.backward))
+          needs=(layer.forward, layer.backward),
+          )(_blamed(layer, lambda ctx: _gradcheck(layer, ctx, layer.backward), layer.backward))
     if layer.topic == "batchnorm":
         check("layers.batchnorm.gradcheck_alt", subject="batchnorm_backward_alt",
               title="batchnorm_backward_alt's gradients match finite differences",

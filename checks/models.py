@@ -5,10 +5,10 @@ Constructor arguments differ across course years (`dropout` / `dropout_keep_rati
 `use_batchnorm` / `normalization`, assignment 1's `input_size, hidden_size, output_size,
 std` with `loss(X, y, reg)`): the signature is inspected and only accepted names are passed.
 
-Blame where it belongs: when a model check fails and one of the user's layers (or losses)
-already failed its own check, the model check is rerun with sanitykit's reference versions
-of those layers swapped into the user's modules. Passing then means the model is fine and
-the failure is the layer's: the check is `skip`, so one bug is graded once.
+Blame where it belongs (checks/blame.py): when a model check fails and one of the user's
+layers (or losses) already failed its own check, the model check is rerun with sanitykit's
+reference versions of those layers swapped into the user's modules. Passing then means the
+model is fine and the failure is the layer's: the check is `skip`, so one bug is graded once.
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from typing import Any, Callable
 import numpy as np
 
 from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
+from sanitykit.checks.blame import with_blame
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
-from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, errored, failed, passed, skipped, warned
+from sanitykit.engine.results import Outcome, failed, passed, warned
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
 MODELS = {"fc_net": "FullyConnectedNet", "two_layer_net": "TwoLayerNet", "cnn": "ThreeLayerConvNet"}
@@ -395,122 +396,6 @@ def norm_init_problem(name: str, params: dict[str, Any]) -> Outcome | None:
     return None
 
 
-# ---------------------------------------------------------------- blame where it belongs
-
-# Stem of a layer -> the course's sandwich layers (layer_utils) built on it.
-SANDWICHES = {
-    "affine": ("affine_relu", "affine_bn_relu", "affine_ln_relu"),
-    "relu": ("affine_relu", "affine_bn_relu", "affine_ln_relu", "conv_relu", "conv_relu_pool", "conv_bn_relu"),
-    "batchnorm": ("affine_bn_relu",),
-    "layernorm": ("affine_ln_relu",),
-    "conv": ("conv_relu", "conv_relu_pool", "conv_bn_relu"),
-    "max_pool": ("conv_relu_pool",),
-    "spatial_batchnorm": ("conv_bn_relu",),
-}
-
-
-def failed_layer_checks(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """(id, subject) of the layers.* and losses.* checks that failed or errored so far."""
-    found = []
-    for check_id, result in results.items():
-        status = result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
-        subject = result.get("subject") if isinstance(result, dict) else getattr(result, "subject", "")
-        if check_id.split(".")[0] in ("layers", "losses") and status in (FAIL, ERROR) and subject:
-            found.append((check_id, subject))
-    return found
-
-
-def layer_family(subject: str) -> list[str]:
-    """The names to substitute for a failed `subject`: its forward/backward pair and the sandwiches using it."""
-    match = re.fullmatch(r"(.+?)_(forward|backward)(_\w+)?", subject)
-    if not match:
-        return [subject]  # softmax_loss, svm_loss
-    stem, suffix = match.group(1), match.group(3) or ""
-    names = [subject, f"{stem}_forward{suffix}", f"{stem}_backward{suffix}", f"{stem}_forward", f"{stem}_backward"]
-    for sandwich in SANDWICHES.get(stem, ()):
-        names += [f"{sandwich}_forward", f"{sandwich}_backward"]
-    return list(dict.fromkeys(names))
-
-
-def substitutions(ctx: CheckContext, subjects: list[str]) -> dict[str, Any]:
-    """name -> reference object, for the failed layers' families that both the target and the reference have."""
-    import sanitykit.reference as reference
-
-    names = dict.fromkeys(n for s in subjects for n in layer_family(s))
-    return {n: getattr(reference, n) for n in names if hasattr(reference, n) and ctx.has(n)}
-
-
-def outcome_of(func: Callable[[CheckContext], Outcome], ctx: CheckContext) -> Outcome:
-    """func(ctx), with the user's exceptions as an `error` Outcome (NotImplementedYet and SkipCheck pass through)."""
-    try:
-        return func(ctx)
-    except UserCodeError as exc:
-        return errored(exc.reason)
-
-
-MAX_NARROWING = 8  # culprit layers tried one at a time to name the responsible ones
-
-
-def rerun(func: Callable[[CheckContext], Outcome], ctx: CheckContext, replacements: dict[str, Any]) -> Outcome:
-    """func(ctx) again, on the same inputs, with `replacements` bound in the user's modules."""
-    with ctx.target.swapped(replacements):
-        ctx.rng = np.random.default_rng(ctx.seed)
-        return outcome_of(func, ctx)
-
-
-def with_blame(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
-    """Wrap a model check: on failure after a layer's failure, rerun it with reference layers swapped in."""
-
-    def run(ctx: CheckContext) -> Outcome:
-        first = outcome_of(func, ctx)
-        if first.status not in (FAIL, ERROR):
-            return first
-        culprits = [(i, s) for i, s in failed_layer_checks(ctx.results) if substitutions(ctx, [s])]
-        replacements = substitutions(ctx, [subject for _, subject in culprits])
-        if not replacements:
-            return first
-        second = rerun(func, ctx, replacements)
-        if second.status not in (PASS, WARN):
-            return still_failing(first, second, culprits, sorted(replacements))
-        return blamed(first, second, responsible(func, ctx, culprits), sorted(replacements))
-
-    run.__name__, run.__doc__ = getattr(func, "__name__", "model_check"), func.__doc__
-    return run
-
-
-def responsible(func: Callable[[CheckContext], Outcome], ctx: CheckContext,
-                culprits: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The failed layers whose reference alone makes the check pass (all of them when none does alone).
-
-    A buggy dropout_forward does not explain a failure of the model without dropout: name only
-    the layers that matter, so the student knows which one to fix first.
-    """
-    subjects = list(dict.fromkeys(s for _, s in culprits))
-    if len(subjects) == 1 or len(subjects) > MAX_NARROWING:
-        return culprits
-    alone = {s for s in subjects if rerun(func, ctx, substitutions(ctx, [s])).status in (PASS, WARN)}
-    return [(i, s) for i, s in culprits if s in (alone or set(subjects))]
-
-
-def blamed(first: Outcome, second: Outcome, culprits: list[tuple[str, str]], substituted: list[str]) -> Outcome:
-    """Skip, not warn: the model is right; the bug is graded once, under the layer's own check."""
-    subjects = ", ".join(dict.fromkeys(s for _, s in culprits))
-    ids = ", ".join(i for i, _ in culprits)
-    return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
-                   f"layers substituted", substituted=substituted, with_your_layers=first.message,
-                   responsible=[s for _, s in culprits])
-
-
-def still_failing(first: Outcome, second: Outcome, culprits: list[tuple[str, str]],
-                  substituted: list[str]) -> Outcome:
-    """The model's own failure, measured with the reference layers, saying which were substituted."""
-    subjects = ", ".join(dict.fromkeys(s for _, s in culprits))
-    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference layers "
-            f"substituted for {subjects} (and the layers built on them), so the bug is in the model itself")
-    return Outcome(second.status, second.message + note, second.hint,
-                   {**second.details, "substituted": substituted, "with_your_layers": first.message})
-
-
 # ---------------------------------------------------------------- declarations
 
 def declare(topic: str) -> None:
@@ -521,7 +406,8 @@ def declare(topic: str) -> None:
 
     def declare_one(aspect: str, title: str, func: Callable[[CheckContext], Outcome],
                     depends_on: tuple[str, ...] = after) -> None:
-        check(f"models.{topic}.{aspect}", subject=name, title=title, depends_on=depends_on)(with_blame(func))
+        check(f"models.{topic}.{aspect}", subject=name, title=title, depends_on=depends_on)(
+            with_blame(owner="the model")(func))
 
     declare_one("scores_shape", "loss(X) returns scores of shape (N, C)",
                 lambda ctx: scores_shape(ctx, topic), depends_on=())

@@ -4,6 +4,10 @@ Each check builds the user's FullyConnectedNet on a small seeded problem (Gaussi
 blobs, standardised, D=16, C=5), runs a short computation from sanitykit.engine.training
 and turns its result into a verdict. Sizes are chosen so the whole suite runs in
 seconds on the reference network.
+
+Blame where it belongs (checks/blame.py): a model that trains badly only because one of the
+user's layers (or losses, or optimizers) is wrong is retried with sanitykit's reference
+version of the failed functions; if it then trains, the check is skipped and names them.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sanitykit.checks.blame import BUILDING_BLOCKS, with_blame
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
 from sanitykit.engine import training as tr
 from sanitykit.engine.results import Outcome, failed, passed, warned
@@ -24,6 +29,10 @@ OVERFIT_EXAMPLES, OVERFIT_ITERS = 30, 100
 # Per-rule learning rates that overfit 30 examples within 100 full-batch steps on the reference.
 USER_RULES = {"sgd_momentum": 1e-1, "rmsprop": 1e-2, "adam": 1e-2}
 RERUN = "rerun: sanitykit check TARGET --only '{}' --seed {}"
+# The model checks are blamed on the user's failed layers and losses ...
+MODEL_BLAME = with_blame(owner="your FullyConnectedNet")
+# ... and the run with the user's own update rules on a failed optimizer as well.
+OPTIM_BLAME = with_blame(suites=(*BUILDING_BLOCKS, "optim"), owner="your FullyConnectedNet or optimizers")
 
 
 # ---------------------------------------------------------------- the problem and the model
@@ -64,6 +73,7 @@ def _rerun(check_id: str, ctx: CheckContext) -> str:
 
 @check("training.fc_net.initial_loss", subject="FullyConnectedNet",
        title="softmax loss is about log C at small weights without regularisation")
+@MODEL_BLAME
 def initial_loss(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     X, y = data["X_train"], data["y_train"]
@@ -102,6 +112,7 @@ def _initial_loss_hint(loss: float, num_examples: int, score_std: float) -> str:
 
 @check("training.fc_net.reg_rises", subject="FullyConnectedNet",
        title="the loss rises with regularisation by 0.5 * reg * sum(W**2)")
+@MODEL_BLAME
 def reg_rises(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     X, y = data["X_train"][:50], data["y_train"][:50]
@@ -129,6 +140,7 @@ def reg_rises(ctx: CheckContext) -> Outcome:
 
 @check("training.fc_net.init_symmetry", subject="FullyConnectedNet",
        title="weights random, biases zero, hidden units differ after one step")
+@MODEL_BLAME
 def init_symmetry(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     model = fc_net(ctx)
@@ -170,6 +182,7 @@ def _overfit_data(ctx: CheckContext) -> tuple[np.ndarray, np.ndarray]:
 
 @check("training.fc_net.overfit", subject="FullyConnectedNet",
        title="overfits 30 examples (reference Solver and Adam)")
+@MODEL_BLAME
 def overfit(ctx: CheckContext) -> Outcome:
     X, y = _overfit_data(ctx)
     model = fc_net(ctx)
@@ -196,6 +209,7 @@ def overfit(ctx: CheckContext) -> Outcome:
 @check("training.fc_net.overfit_user_optim", subject="FullyConnectedNet",
        title="your optimizers (and Solver) train the model like the reference ones",
        depends_on=("training.fc_net.overfit",), needs=("FullyConnectedNet",))
+@OPTIM_BLAME
 def overfit_user_optim(ctx: CheckContext) -> Outcome:
     X, y = _overfit_data(ctx)
     rules = {name: ctx.target.get(name) for name in USER_RULES if ctx.has(name)}
@@ -235,8 +249,10 @@ def _compare_rule(ctx: CheckContext, name: str, rule: Any, X: np.ndarray,
     info = dict(train_acc=acc, verdict=run.verdict, departs_at=departs)
     if departs is None and acc < 0.99:
         # Same curve as the reference rule: the optimizer is right, the model trains slowly with it.
-        line += (f"\n  the reference {name} follows the same curve on your model: not the "
-                 "optimizer's fault (check the gradient scale with the models suite)")
+        line += (f"\n  your {name} follows the reference {name} step for step on your model, so "
+                 f"{name} is right; the slow training at lr {lr:g} is the model's (check its gradients "
+                 "with the models suite) or the learning rate's, not the optimizer's")
+        info["follows_reference"] = True
         return line, None, info
     if departs is not None:
         at = departs
@@ -305,6 +321,7 @@ def bracket_for(ctx: CheckContext, rule: Any, *, X: np.ndarray, y: np.ndarray,
 
 @check("training.fc_net.lr_bracket", subject="FullyConnectedNet",
        title="some learning rate from 1e-7 to 1e1 makes progress; the bracket is reported")
+@MODEL_BLAME
 def lr_bracket(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     X, y = data["X_train"][:BRACKET_EXAMPLES], data["y_train"][:BRACKET_EXAMPLES]
@@ -329,6 +346,7 @@ def lr_bracket(ctx: CheckContext) -> Outcome:
 
 @check("training.fc_net.update_ratio", subject="FullyConnectedNet",
        title="every weight moves by a sensible fraction of itself per SGD step")
+@MODEL_BLAME
 def update_ratio(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     lr = 1e-1
@@ -360,6 +378,7 @@ def update_ratio(ctx: CheckContext) -> Outcome:
 
 @check("training.fc_net.input_baseline", subject="FullyConnectedNet",
        title="training on zeroed inputs ends clearly worse than on the real inputs")
+@MODEL_BLAME
 def input_baseline(ctx: CheckContext) -> Outcome:
     data = problem(ctx.seed)
     X, y = data["X_train"][:100], data["y_train"][:100]
@@ -403,6 +422,7 @@ def profile_line(profile: tr.DepthProfile) -> str:
 @check("training.activations.depth", subject="relu_forward",
        title="a deep stack of your layers shows the known picture for each init",
        needs=("affine_forward", "relu_forward"))
+@with_blame(subjects=("affine_forward", "relu_forward", "tanh_forward"), owner="your layers")
 def activations_depth(ctx: CheckContext) -> Outcome:
     tanh = ctx.target.get("tanh_forward") or ctx.ref("tanh_forward")
     profiles = depth_profiles(ctx.fn("affine_forward"), ctx.fn("relu_forward"), tanh, ctx.seed)
@@ -423,6 +443,7 @@ def activations_depth(ctx: CheckContext) -> Outcome:
 
 @check("training.activations.fc_net", subject="FullyConnectedNet",
        title="activations keep their scale through your FullyConnectedNet (and batchnorm)")
+@MODEL_BLAME
 def activations_fc_net(ctx: CheckContext) -> Outcome:
     width, depth = 100, 5
     X = ctx.rng.standard_normal((200, width))

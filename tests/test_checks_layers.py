@@ -374,3 +374,61 @@ def test_max_pool_with_swapped_window_sides_is_diagnosed():
                  only="layers.max_pool.output_shape")["layers.max_pool.output_shape"]
     assert result.status == "fail"
     assert "swapped" in result.hint
+
+
+# ---------------------------------------------------------------- sandwiches: blame where it belongs
+
+SANDWICH_MODULE = '''
+import numpy as np
+from sanitykit.reference.layers import affine_forward, relu_forward, relu_backward
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout / x.shape[0]   # planted: divided by N again
+    return dx, dw, dout.sum(axis=0)
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache) if OWN_BUG == 0 else dout   # OWN_BUG: relu skipped
+    return affine_backward(da, fc_cache)
+
+
+OWN_BUG = 0
+'''
+
+
+def run_sandwich(tmp_path, own_bug: bool) -> dict:
+    """The affine and affine_relu checks, run in order on the student module loaded as a real target."""
+    from sanitykit.front.loading import load_target
+
+    source = SANDWICH_MODULE.replace("OWN_BUG = 0", "OWN_BUG = 1") if own_bug else SANDWICH_MODULE
+    (tmp_path / "student.py").write_text(source)
+    target = load_target(tmp_path / "student.py")
+    specs = [s for s in dependencies_first(catalogue(["layers"]))
+             if s.id.startswith(("layers.affine.", "layers.relu.", "layers.affine_relu."))]
+    return {r.id: r for r in run_checks(target, specs, timeout=None)}
+
+
+def test_sandwich_failing_only_through_its_layer_is_blamed_on_the_layer(tmp_path):
+    results = run_sandwich(tmp_path, own_bug=False)
+    assert results["layers.affine.gradcheck"].status == "fail"
+    sandwich = results["layers.affine_relu.gradcheck"]
+    assert sandwich.status == "skip", sandwich.message
+    assert sandwich.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck); "
+                                       "passes with sanitykit's reference affine_backward substituted")
+
+
+def test_sandwich_with_its_own_bug_still_fails(tmp_path):
+    sandwich = run_sandwich(tmp_path, own_bug=True)["layers.affine_relu.gradcheck"]
+    assert sandwich.status == "fail"
+    assert "still fails with sanitykit's reference affine_backward substituted" in sandwich.message
+    assert "the bug is in affine_relu_backward itself" in sandwich.message

@@ -184,3 +184,136 @@ def test_mean_fitted_on_all_data_is_diagnosed():
 def test_fc_net_checks_skip_without_a_model():
     with pytest.raises(SkipCheck):
         run("training.fc_net.overfit", DictTarget({}))
+
+
+# ---------------------------------------------------------------- blame where it belongs
+
+# A student module: a buggy affine_backward (dw divided by N again, as in the demo), used by
+# its own sandwich helper and FullyConnectedNet through module globals.
+STUDENT_MODULE = '''
+import numpy as np
+from sanitykit.reference.layers import affine_forward, relu_forward, relu_backward, softmax_loss
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout / x.shape[0]   # planted: divided by N again
+    return dx, dw, dout.sum(axis=0)
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+
+
+class FullyConnectedNet:
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0,
+                 weight_scale=1e-2, dtype=np.float32, seed=None):
+        self.reg, self.num_layers = reg, len(hidden_dims) + 1
+        dims = [input_dim, *hidden_dims, num_classes]
+        self.params = {}
+        for i in range(self.num_layers):
+            self.params[f"W{i + 1}"] = weight_scale * np.random.randn(dims[i], dims[i + 1])
+            self.params[f"b{i + 1}"] = np.zeros(dims[i + 1])
+
+    def loss(self, X, y=None):
+        out, caches = X, []
+        for i in range(1, self.num_layers):
+            out, cache = affine_relu_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+            caches.append(cache)
+        last = self.num_layers
+        scores, last_cache = affine_forward(out, self.params[f"W{last}"], self.params[f"b{last}"])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, last_cache)
+        for i in range(self.num_layers - 1, 0, -1):
+            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dout, caches[i - 1])
+        for i in range(1, self.num_layers + 1):
+            loss += 0.5 * self.reg * np.sum(self.params[f"W{i}"] ** 2)
+            grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
+        return loss, grads
+'''
+
+
+@pytest.fixture
+def student_target(tmp_path):
+    """The student module loaded as sanitykit loads real targets (swapping rebinds its globals)."""
+    from sanitykit.front.loading import load_target
+
+    (tmp_path / "student.py").write_text(STUDENT_MODULE)
+    return load_target(tmp_path / "student.py")
+
+
+def failure(check_id, subject):
+    from sanitykit.engine.results import CheckResult
+
+    return {check_id: CheckResult(check_id, check_id.split(".")[0], subject, "fail", "title", "wrong")}
+
+
+def run_with(check_id, target, results):
+    spec = next(s for s in catalogue(["training"]) if s.id == check_id)
+    return spec.func(CheckContext(target, seed=0, results=results))
+
+
+def test_layer_bug_that_stops_training_is_blamed_on_the_layer(student_target):
+    # dW 100x too small on 100 examples: plain SGD finds no rate that trains the weights.
+    alone = run("training.fc_net.lr_bracket", student_target)
+    assert alone.status == "fail"
+    blamed = run_with("training.fc_net.lr_bracket", student_target,
+                      failure("layers.affine.gradcheck", "affine_backward"))
+    assert blamed.status == "skip", blamed
+    assert blamed.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck); "
+                                     "passes with sanitykit's reference affine_backward substituted")
+    # What the model calls is substituted too: the sandwich built on the failed layer.
+    assert {"affine_backward", "affine_relu_backward"} <= set(blamed.details["substituted"])
+    assert student_target.get("affine_backward") is not reference.affine_backward  # swap undone
+
+
+def test_unrelated_failure_leaves_a_training_failure_standing(student_target):
+    outcome = run_with("training.fc_net.lr_bracket", student_target,
+                       failure("layers.conv.gradcheck", "conv_backward_naive"))
+    assert outcome.status == "fail"
+
+
+def test_failed_optimizer_takes_the_blame_for_the_user_optimizer_run():
+    target = reference_target(adam=adam_without_bias_correction)
+    outcome = run_with("training.fc_net.overfit_user_optim", target, failure("optim.adam.step", "adam"))
+    assert outcome.status == "skip", outcome
+    assert outcome.message.startswith("fails only because of adam (see optim.adam.step)")
+
+
+class SlowNet(reference.FullyConnectedNet):
+    """Weight gradients 100x too small (as with dw divided by N again): trains, but slowly."""
+
+    def loss(self, X, y=None):
+        result = super().loss(X, y)
+        if y is None:
+            return result
+        loss, grads = result
+        return loss, {k: g / 100 if k.startswith("W") else g for k, g in grads.items()}
+
+
+def test_correct_optimizer_on_a_slow_model_is_not_blamed():
+    outcome = run("training.fc_net.overfit_user_optim", reference_target(FullyConnectedNet=SlowNet))
+    assert outcome.status == "pass", outcome.message
+    assert outcome.details["sgd_momentum"]["train_acc"] < 0.99  # the model does train slowly
+    assert outcome.details["sgd_momentum"]["follows_reference"]
+    assert "sgd_momentum is right" in outcome.message and "not the optimizer's" in outcome.message
+
+
+def test_buggy_adam_is_still_caught_on_a_slow_model():
+    target = reference_target(FullyConnectedNet=SlowNet, adam=adam_without_bias_correction)
+    outcome = run("training.fc_net.overfit_user_optim", target)
+    assert outcome.status == "fail"
+    assert outcome.details["adam"]["departs_at"] is not None
+    assert outcome.details["sgd_momentum"]["departs_at"] is None
+    assert "adam departs from the reference" in outcome.hint

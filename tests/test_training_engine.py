@@ -106,6 +106,13 @@ def test_curve_departure_names_the_first_step():
     assert tr.curve_departure([1.0, float("nan")], [1.0, 0.9]) == 1
 
 
+def test_curve_departure_ignores_rounding_once_both_curves_have_converged():
+    # Both runs reach ~1e-8 from 1.6: a factor 2 at that level is rounding, not a different rule.
+    assert tr.curve_departure([1.6, 0.5, 1e-3, 2e-8], [1.6, 0.5, 1e-3, 1e-8]) is None
+    # Before convergence a 3% gap is still a departure.
+    assert tr.curve_departure([1.6, 0.515, 1e-3], [1.6, 0.5, 1e-3]) == 1
+
+
 def test_depth_regime_thresholds_on_geometric_std_factor():
     def stats(stds):
         return [tr.LayerStats(i + 1, 0.0, s, 0.0, 0.0) for i, s in enumerate(stds)]

@@ -282,16 +282,24 @@ def _step(update_rule: Callable, w: np.ndarray, dw: np.ndarray, config: dict, ru
     return np.asarray(next_w, dtype=np.float64), config if config is not None else {}
 
 
-def curve_departure(losses: Sequence[float], reference: Sequence[float], *, tol: float = 0.02) -> int | None:
+def curve_departure(losses: Sequence[float], reference: Sequence[float], *, tol: float = 0.02,
+                    floor: float = 1e-3) -> int | None:
     """The first step where two loss curves differ by more than tol (relative), or None.
+
+    Once the reference has converged (its loss below floor x its first loss), rounding in a
+    correct rule moves the tiny remaining loss by more than 2% of itself without meaning
+    anything: there the tolerance is relative to floor x the first loss instead.
 
     Args:
         losses: the curve under test.
         reference: the curve of the reference run on the same model, data and batches.
         tol: relative tolerance, default 2%.
+        floor: fraction of the reference's first loss below which differences are not judged
+            relative to the (tiny) loss itself.
     """
+    scale = floor * abs(reference[0]) if len(reference) else 0.0
     for t, (a, b) in enumerate(zip(losses, reference)):
-        if not (math.isfinite(a) and abs(a - b) <= tol * max(abs(b), 1e-12)):
+        if not (math.isfinite(a) and abs(a - b) <= tol * max(abs(b), scale, 1e-12)):
             return t
     if len(losses) < len(reference):  # stopped early: diverged
         return len(losses)

@@ -1,0 +1,194 @@
+"""Blame where it belongs: one bug is graded once, under the check of the function that has it.
+
+A check that runs several of the user's functions together (a sandwich layer, a model, a
+training run) also fails when one of its building blocks is wrong. When that building block
+already failed its own check (layers.*, losses.*, optim.*), the composite check is rerun on
+the same inputs with sanitykit's reference version of the failed functions bound in the
+user's modules (`ctx.target.swapped`). If it then passes, the composite is fine: the check
+is `skip` "fails only because of X (see <check id>)". If it still fails, the failure is its
+own, measured with the reference building blocks, and the message says what was substituted.
+
+Use `with_blame(...)` to wrap a check function, or `blame(ctx, compute, ...)` directly.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from sanitykit.checks.registry import CheckContext
+from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, errored, skipped
+from sanitykit.engine.usercode import UserCodeError
+
+BUILDING_BLOCKS = ("layers", "losses")  # suites whose failures a composite check may be blamed on
+MAX_NARROWING = 8  # culprits tried one at a time to name the responsible ones
+
+# Stem of a layer -> the course's sandwich layers (layer_utils) built on it.
+SANDWICHES = {
+    "affine": ("affine_relu", "affine_bn_relu", "affine_ln_relu"),
+    "relu": ("affine_relu", "affine_bn_relu", "affine_ln_relu", "conv_relu", "conv_relu_pool", "conv_bn_relu"),
+    "batchnorm": ("affine_bn_relu",),
+    "layernorm": ("affine_ln_relu",),
+    "conv": ("conv_relu", "conv_relu_pool", "conv_bn_relu"),
+    "max_pool": ("conv_relu_pool",),
+    "spatial_batchnorm": ("conv_bn_relu",),
+}
+
+
+def status_and_subject(result: Any) -> tuple[str | None, str]:
+    """(status, subject) of an earlier result, a CheckResult or its JSON dict."""
+    if isinstance(result, dict):
+        return result.get("status"), result.get("subject") or ""
+    return getattr(result, "status", None), getattr(result, "subject", "") or ""
+
+
+def failed_checks(results: dict[str, Any], suites: Iterable[str] = BUILDING_BLOCKS,
+                  subjects: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(id, subject) of the checks of `suites` that failed or errored so far.
+
+    Args:
+        results: ctx.results, earlier results by check id.
+        suites: the suites whose failures count.
+        subjects: only failures of these functions (None: any function).
+    """
+    suites, wanted = set(suites), None if subjects is None else set(subjects)
+    found = []
+    for check_id, result in results.items():
+        status, subject = status_and_subject(result)
+        if (check_id.split(".")[0] in suites and status in (FAIL, ERROR) and subject
+                and (wanted is None or subject in wanted)):
+            found.append((check_id, subject))
+    return found
+
+
+def layer_family(subject: str) -> list[str]:
+    """The names to substitute for a failed `subject`: its forward/backward pair and the sandwiches using it.
+
+    A model calls the sandwich helpers (affine_relu_backward ...) as often as the layers: their
+    reference versions go in too, so the model sees no user code built on the failed layer.
+    """
+    match = re.fullmatch(r"(.+?)_(forward|backward)(_\w+)?", subject)
+    if not match:
+        return [subject]  # softmax_loss, svm_loss, adam, Solver
+    stem, suffix = match.group(1), match.group(3) or ""
+    names = [subject, f"{stem}_forward{suffix}", f"{stem}_backward{suffix}", f"{stem}_forward", f"{stem}_backward"]
+    for sandwich in SANDWICHES.get(stem, ()):
+        names += [f"{sandwich}_forward", f"{sandwich}_backward"]
+    return list(dict.fromkeys(names))
+
+
+def substitutions(ctx: CheckContext, subjects: Iterable[str], exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """name -> reference object for the failed functions' families that both the target and the reference have.
+
+    Args:
+        ctx: the CheckContext.
+        subjects: the failed functions.
+        exclude: names never substituted (the function under test itself).
+    """
+    import sanitykit.reference as reference
+
+    skip = set(exclude)
+    names = dict.fromkeys(n for s in subjects for n in layer_family(s) if n not in skip)
+    return {n: getattr(reference, n) for n in names if hasattr(reference, n) and ctx.has(n)}
+
+
+def outcome_of(compute: Callable[[CheckContext], Outcome], ctx: CheckContext) -> Outcome:
+    """compute(ctx), the user's exceptions as an `error` Outcome (NotImplementedYet and SkipCheck pass through)."""
+    try:
+        return compute(ctx)
+    except UserCodeError as exc:
+        return errored(exc.reason)
+
+
+def rerun(compute: Callable[[CheckContext], Outcome], ctx: CheckContext, replacements: dict[str, Any]) -> Outcome:
+    """compute(ctx) again, on the same inputs (a fresh ctx.rng), with `replacements` bound in the user's modules."""
+    with ctx.target.swapped(replacements):
+        ctx.rng = np.random.default_rng(ctx.seed)
+        return outcome_of(compute, ctx)
+
+
+def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
+          suites: Iterable[str] = BUILDING_BLOCKS, subjects: Iterable[str] | None = None,
+          exclude: Iterable[str] = (), owner: str = "the model") -> Outcome:
+    """compute(ctx); on failure after a building block's own failure, judged again with the reference block.
+
+    Args:
+        ctx: the CheckContext (ctx.results holds the earlier results).
+        compute: the check's computation, ctx -> Outcome.
+        suites: suites whose failed checks may take the blame.
+        subjects: the functions this check depends on (None: any failed function; the
+            reruns then name the ones that matter).
+        exclude: names never substituted (the composite under test: its own check is this one).
+        owner: what has the bug when the reference blocks do not fix it, for the message.
+    """
+    first = outcome_of(compute, ctx)
+    if first.status not in (FAIL, ERROR):
+        return first
+    exclude = tuple(exclude)
+    culprits = [(i, s) for i, s in failed_checks(ctx.results, suites, subjects)
+                if s not in exclude and substitutions(ctx, [s], exclude)]
+    replacements = substitutions(ctx, [s for _, s in culprits], exclude)
+    if not replacements:
+        return first
+    second = rerun(compute, ctx, replacements)
+    ctx.rng = np.random.default_rng(ctx.seed)
+    if second.status not in (PASS, WARN):
+        return still_failing(first, second, culprits, sorted(replacements), owner)
+    return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements))
+
+
+def with_blame(**options: Any) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
+    """Decorator form of `blame`: `@with_blame(subjects=..., exclude=...)` under `@check(...)`."""
+    def wrap(compute: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+        @functools.wraps(compute)
+        def run(ctx: CheckContext) -> Outcome:
+            return blame(ctx, compute, **options)
+
+        return run
+
+    return wrap
+
+
+def responsible(compute: Callable[[CheckContext], Outcome], ctx: CheckContext,
+                culprits: list[tuple[str, str]], exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """The failed functions whose reference alone makes the check pass (all of them when none does alone).
+
+    A buggy dropout_forward does not explain a failure of the model without dropout: name only
+    the functions that matter, so the student knows which one to fix first.
+    """
+    subjects = list(dict.fromkeys(s for _, s in culprits))
+    if len(subjects) == 1 or len(subjects) > MAX_NARROWING:
+        return culprits
+    alone = {s for s in subjects
+             if rerun(compute, ctx, substitutions(ctx, [s], exclude)).status in (PASS, WARN)}
+    ctx.rng = np.random.default_rng(ctx.seed)
+    return [(i, s) for i, s in culprits if s in (alone or set(subjects))]
+
+
+def _named(culprits: list[tuple[str, str]]) -> tuple[str, str]:
+    """('affine_backward, adam', 'layers.affine.gradcheck, optim.adam.step'): each subject once, with its first check."""
+    first_id: dict[str, str] = {}
+    for check_id, subject in culprits:
+        first_id.setdefault(subject, check_id)
+    return ", ".join(first_id), ", ".join(first_id.values())
+
+
+def blamed(first: Outcome, culprits: list[tuple[str, str]], substituted: list[str]) -> Outcome:
+    """Skip, not warn: the composite is right; the bug is graded once, under the function's own check."""
+    subjects, ids = _named(culprits)
+    return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
+                   f"{subjects} substituted", substituted=substituted, with_yours=first.message,
+                   responsible=list(dict.fromkeys(s for _, s in culprits)))
+
+
+def still_failing(first: Outcome, second: Outcome, culprits: list[tuple[str, str]],
+                  substituted: list[str], owner: str) -> Outcome:
+    """The composite's own failure, measured with the reference building blocks, saying which were substituted."""
+    subjects, _ = _named(culprits)
+    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference {subjects} "
+            f"substituted (and what is built on {'it' if ', ' not in subjects else 'them'}), so the bug is in "
+            f"{owner} itself")
+    return Outcome(second.status, second.message + note, second.hint,
+                   {**second.details, "substituted": substituted, "with_yours": first.message})
