@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from sanitykit.checks.registry import CheckContext
-from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, errored, skipped
+from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome, errored, skipped
 from sanitykit.engine.usercode import UserCodeError
 
 BUILDING_BLOCKS = ("layers", "losses")  # suites whose failures a composite check may be blamed on
@@ -134,6 +134,11 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
         return first
     second = rerun(compute, ctx, replacements)
     ctx.rng = np.random.default_rng(ctx.seed)
+    if second.status == SKIP and second.message.startswith(BLAMED):
+        # With the reference blocks the check blames an earlier check of its own suite:
+        # both bugs are graded elsewhere.
+        return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements),
+                      also=second.message[len(BLAMED):])
     if second.status not in (PASS, WARN):
         return still_failing(first, second, culprits, sorted(replacements), owner)
     return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements))
@@ -175,11 +180,20 @@ def _named(culprits: list[tuple[str, str]]) -> tuple[str, str]:
     return ", ".join(first_id), ", ".join(first_id.values())
 
 
-def blamed(first: Outcome, culprits: list[tuple[str, str]], substituted: list[str]) -> Outcome:
-    """Skip, not warn: the composite is right; the bug is graded once, under the function's own check."""
+BLAMED = "fails only because of "
+
+
+def blamed(first: Outcome, culprits: list[tuple[str, str]], substituted: list[str], also: str = "") -> Outcome:
+    """Skip, not warn: the composite is right; the bug is graded once, under the function's own check.
+
+    Args:
+        also: the rest of a second "fails only because of ..." met with the reference blocks.
+    """
     subjects, ids = _named(culprits)
-    return skipped(f"fails only because of {subjects} (see {ids}); passes with sanitykit's reference "
-                   f"{subjects} substituted", substituted=substituted, with_yours=first.message,
+    why = f"{subjects} (see {ids})"
+    message = (f"{BLAMED}{why} and of {also}, with sanitykit's reference {subjects} substituted" if also else
+               f"{BLAMED}{why}; passes with sanitykit's reference {subjects} substituted")
+    return skipped(message, substituted=substituted, with_yours=first.message,
                    responsible=list(dict.fromkeys(s for _, s in culprits)))
 
 

@@ -241,3 +241,35 @@ def test_assignment_one_two_layer_net_is_checked_through_its_own_api():
     for aspect in ("scores_shape", "initial_loss", "reg_rises", "gradcheck", "init"):
         outcome = run(f"models.two_layer_net.{aspect}", TwoLayerNet=AssignmentOneTwoLayerNet)
         assert outcome.status == "pass", (aspect, outcome)
+
+
+def model_failure(check_id="models.fc_net.gradcheck"):
+    return {check_id: CheckResult(check_id, "models", "FullyConnectedNet", "fail", "gradients", "dW1 is wrong")}
+
+
+def test_regularisation_bug_is_graded_once_not_in_every_variant():
+    # Alone, each variant sees the missing reg * W (nobody else reports it).
+    assert run("models.fc_net.gradcheck_batchnorm", FullyConnectedNet=NetWithoutRegGradient).status == "fail"
+    for variant in ("gradcheck_batchnorm", "gradcheck_layernorm", "gradcheck_dropout"):
+        outcome = run(f"models.fc_net.{variant}", FullyConnectedNet=NetWithoutRegGradient, results=model_failure())
+        assert outcome.status == "skip", (variant, outcome)
+        assert outcome.message.startswith("fails only because of the regularisation gradient "
+                                          "(see models.fc_net.gradcheck)")
+
+
+class BatchnormGammaBugNet(NetWithoutRegGradient):
+    """Also forgets dgamma (a bug of the batchnorm path itself, visible at reg=0)."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        loss, grads = out
+        return loss, {k: 0 * g if k.startswith("gamma") else g for k, g in grads.items()}
+
+
+def test_variant_with_its_own_bug_still_fails_after_a_regularisation_failure():
+    outcome = run("models.fc_net.gradcheck_batchnorm", FullyConnectedNet=BatchnormGammaBugNet,
+                  results=model_failure())
+    assert outcome.status == "fail"
+    assert "dgamma1" in outcome.message
