@@ -13,6 +13,7 @@ import ast
 import contextlib
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import itertools
 import os
@@ -26,7 +27,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sanitykit.engine.usercode import CheckTimeout, describe_exception
+from sanitykit.front import conventions as measured
+from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
+from sanitykit.front.shims import (PYTHON2_MARKERS, ShimLoader, StandInFinder, python2_to_3,
+                                   uses_name_unbound)
 
 # The course API, found by name across the user's modules (a name map covers others).
 CONVENTIONAL_NAMES = (
@@ -232,7 +237,24 @@ def resolve_layout(spec: str | os.PathLike) -> Layout:
             config_dirs = (path,)
     if not any(p.suffix == ".py" for _, p in modules):
         raise TargetError(f"{shown}: no Python modules found in this folder")
+    if kind in ("package", "assignment"):
+        aliases = {**implicit_relative_aliases(modules, root), **aliases}
     return Layout(shown, kind, root, tuple(modules), aliases, description, config_dirs)
+
+
+def implicit_relative_aliases(modules: list[tuple[str, Path]], root: Path) -> dict[str, str]:
+    """Python 2's implicit relative imports: `import layers` inside cs231n/ means cs231n.layers.
+
+    Each module's last name becomes an import name of its own, when it is unique in the tree
+    and shadows neither the standard library nor a package already imported.
+    """
+    by_leaf: dict[str, list[str]] = {}
+    for dotted, _ in modules:
+        if "." in dotted:
+            by_leaf.setdefault(dotted.rpartition(".")[2], []).append(dotted)
+    unique = [leaf for leaf, owners in by_leaf.items() if len(owners) == 1]
+    safe = _safe_aliases(unique, root)
+    return {leaf: by_leaf[leaf][0] for leaf in safe}
 
 
 # ---------------------------------------------------------------- the import hook
@@ -271,27 +293,74 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_loader(fullname, _AliasLoader(private_name))
 
 
+class _UserModuleFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules of the private package and loads them through ShimLoader (Python 2 read as 3)."""
+
+    def __init__(self, private: str, root: Path, shims: list[str], python2_tree: bool):
+        self.private = private
+        self.root = root
+        self.shims = shims
+        self.python2_tree = python2_tree
+
+    def record(self, line: str) -> None:
+        if line not in self.shims:
+            self.shims.append(line)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith(self.private + "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        spec.loader = ShimLoader(fullname, spec.origin, self.record, self.python2_tree,
+                                 _shown_path(spec.origin, self.root))
+        return spec
+
+
+@dataclass
+class _Hooks:
+    """What the import hooks of one target need: its private package, aliases and shim record."""
+
+    private: str
+    aliases: dict[str, str]
+    root: Path
+    shims: list[str]
+    python2_tree: bool = False
+
+
 @contextlib.contextmanager
-def _aliases_installed(private: str, aliases: dict[str, str]) -> Iterator[None]:
+def _aliases_installed(private: str, aliases: dict[str, str], hooks: _Hooks | None = None) -> Iterator[None]:
     """Install the alias hook; afterwards remove it and every alias entry of sys.modules.
 
     Modules the user had imported under those names before (a notebook's own `cs231n`)
-    are put back untouched.
+    are put back untouched. With `hooks`, the user's modules are also read through the
+    shims, and `future` / `past` stand-ins answer when those packages are not installed.
     """
     def ours(key: str) -> bool:
         return key.partition(".")[0] in aliases
 
+    stand_ins = StandInFinder(hooks.shims if hooks else [])
+
+    def served(key: str) -> bool:
+        return getattr(sys.modules.get(key), "__sanitykit_shim__", False)
+
     saved = {k: v for k, v in sys.modules.items() if ours(k)}
     for key in saved:
         del sys.modules[key]
-    finder = _AliasFinder(private, aliases)
-    sys.meta_path.insert(0, finder)
+    finders = [_AliasFinder(private, aliases)]
+    if hooks is not None:
+        finders.append(_UserModuleFinder(private, hooks.root, hooks.shims, hooks.python2_tree))
+    for finder in reversed(finders):
+        sys.meta_path.insert(0, finder)
+    if hooks is not None:
+        sys.meta_path.append(stand_ins)  # last: an installed `future` always wins
     try:
         yield
     finally:
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(finder)
-        for key in [k for k in sys.modules if ours(k)]:
+        for finder in (*finders, stand_ins):
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(finder)
+        for key in [k for k in sys.modules if ours(k) or served(k)]:
             del sys.modules[key]
         sys.modules.update(saved)
 
@@ -427,7 +496,11 @@ class LoadedTarget:
     conventions: dict[str, Any] = field(default_factory=dict)
     substitutions: list[dict[str, Any]] = field(default_factory=list)
     shims: list[str] = field(default_factory=list)
+    convention_notes: list[str] = field(default_factory=list)
+    # Conventional names whose object is sanitykit's stand-in, not the user's: name -> why.
+    absent: dict[str, str] = field(default_factory=dict)
     _overrides: dict[str, Any] = field(default_factory=dict, repr=False)
+    _hooks: Any = field(default=None, repr=False)
 
     def user_name(self, name: str) -> str:
         return self.name_map.get(name, name)
@@ -441,6 +514,8 @@ class LoadedTarget:
         user_name = self.user_name(name)
         if user_name in self._overrides:
             return self._overrides[user_name]
+        if name in self.absent:
+            return None  # sanitykit's own stand-in: never checked as if it were the user's
         fallback = None
         for module in self.modules.values():
             obj = vars(module).get(user_name)
@@ -461,6 +536,10 @@ class LoadedTarget:
             if user_name in problem.names:
                 return problem.one_line()
         return None
+
+    def absent_note(self, name: str) -> str | None:
+        """Why `name` is not checked when a stand-in of sanitykit's takes its place, else None."""
+        return self.absent.get(name) if self.user_name(name) not in self._overrides else None
 
     def owns_file(self, filename: str) -> bool:
         """True when `filename` is one of the user's source files (blame for a traceback)."""
@@ -499,7 +578,7 @@ class LoadedTarget:
         if not self.private:
             yield
             return
-        with _aliases_installed(self.private, self.aliases):
+        with _aliases_installed(self.private, self.aliases, self._hooks):
             yield
 
     def loading_info(self) -> dict[str, Any]:
@@ -507,6 +586,7 @@ class LoadedTarget:
         info: dict[str, Any] = {
             "source": self.description,
             "conventions": dict(self.conventions),
+            "conventions_text": "; ".join(self.convention_notes),
             "substitutions": list(self.substitutions),
             "shims": list(self.shims),
             "problems": [p.to_dict() for p in self.problems],
@@ -524,10 +604,52 @@ class LoadedTarget:
                 del sys.modules[key]
 
 
-def import_layout(layout: Layout, timeout: float | None = 30.0) -> tuple[dict[str, types.ModuleType], list[ImportProblem], str, str]:
+def tree_is_python2(paths: list[Path]) -> bool:
+    """True when some module of the tree is Python 2: print statements, or xrange never imported.
+
+    Then `/` between integers floors in every module that does not import true division,
+    as it did when the tree was written (`H_out = 1 + (H + 2 * pad - HH) / stride`).
+    """
+    for path in paths:
+        try:
+            source = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not PYTHON2_MARKERS.search(source):
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            rewritten, done = python2_to_3(source)
+            if done:
+                return True
+            continue
+        if uses_name_unbound(tree, "xrange"):
+            return True
+    return False
+
+
+@dataclass
+class _Imported:
+    """What import_layout hands back (see there)."""
+
+    modules: dict[str, types.ModuleType]
+    problems: list[ImportProblem]
+    private: str
+    output: str
+    hooks: _Hooks
+    substitutions: list[dict[str, Any]]
+    absent: dict[str, str]
+
+    def __iter__(self):  # the first four, as the earlier tuple (modules, problems, private, output)
+        return iter((self.modules, self.problems, self.private, self.output))
+
+
+def import_layout(layout: Layout, timeout: float | None = 30.0) -> _Imported:
     """Import every module of `layout` under a fresh private package.
 
-    Returns (modules by user dotted name, problems, private package name, captured output).
+    Returns modules by user dotted name, problems, private package name, captured output,
+    the hooks (shims applied), the substitutions made and the names they hide.
 
     Args:
         layout: from resolve_layout.
@@ -539,15 +661,18 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> tuple[dict[st
     package.__package__ = private
     sys.modules[private] = package
 
-    modules: dict[str, types.ModuleType] = {}
-    problems: list[ImportProblem] = []
+    hooks = _Hooks(private, dict(layout.aliases), layout.root, [],
+                   tree_is_python2([p for _, p in layout.modules]))
+    imported = _Imported({}, [], private, "", hooks, [], {})
     output: list[str] = []
-    with _aliases_installed(private, layout.aliases):
-        for dotted, path in layout.modules:
+    with _aliases_installed(private, layout.aliases, hooks):
+        for dotted, path in substitute.helpers_first(layout.modules):
+            if f"{private}.{dotted}" in sys.modules and dotted in imported.modules:
+                continue
             try:
                 with fenced(timeout) as (buffer, _warnings):
                     try:
-                        modules[dotted] = importlib.import_module(f"{private}.{dotted}")
+                        imported.modules[dotted] = importlib.import_module(f"{private}.{dotted}")
                     finally:
                         text = buffer.getvalue()
                         if text:
@@ -556,8 +681,60 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> tuple[dict[st
                 raise
             except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
                 file, line, message = describe_import_failure(exc, path, layout.root)
-                problems.append(ImportProblem(dotted, file, line, message, defined_names(path)))
-    return modules, problems, private, "".join(output)
+                if substitute.is_fast_layers(dotted):
+                    _stand_in_for_fast_layers(imported, dotted, path, file, line, message)
+                    continue
+                imported.problems.append(ImportProblem(dotted, file, line, message, defined_names(path)))
+        _replace_broken_fast_layers(imported, layout.root, timeout)
+    imported.output = "".join(output)
+    return imported
+
+
+def _stand_in_for_fast_layers(imported: _Imported, dotted: str, path: Path, file: str,
+                              line: int | None, message: str) -> None:
+    """The course's fast_layers.py did not import: sanitykit's fast layers answer for it."""
+    private_name = f"{imported.private}.{dotted}"
+    module = substitute.stand_in_module(private_name, str(path))
+    sys.modules[private_name] = module
+    parent_name, _, leaf = private_name.rpartition(".")
+    if parent_name in sys.modules:
+        setattr(sys.modules[parent_name], leaf, module)
+    imported.modules[dotted] = module
+    where = f"{file}:{line}" if line else file
+    names = ", ".join(substitute.FAST_NAMES)
+    imported.substitutions.append({
+        "module": dotted, "file": file, "line": line, "names": list(substitute.FAST_NAMES),
+        "by": "sanitykit.reference.fast_layers",
+        "message": f"the course's fast_layers.py could not be imported ({message}); sanitykit's own "
+                   f"{names} are used by the modules that import it"})
+    for name in substitute.FAST_NAMES:
+        imported.absent[name] = (f"{name} is the course's (fast_layers.py), which could not be imported "
+                                 f"here ({where}: {message}); sanitykit's own stands in for it")
+
+
+def _replace_broken_fast_layers(imported: _Imported, root: Path, timeout: float | None) -> None:
+    """Probe the course's fast layers; rebind sanitykit's in place of any pair that fails here."""
+    for dotted, module in list(imported.modules.items()):
+        if not substitute.is_fast_layers(dotted) or getattr(module, "__sanitykit_substitute__", False):
+            continue
+        try:
+            with fenced(timeout):
+                broken = substitute.broken_pairs(module)
+        except BaseException as exc:  # noqa: BLE001 - a probe that hangs counts as broken
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            broken = [(pair, describe_exception(exc)) for pair in substitute.FAST_PAIRS]
+        file = _shown_path(getattr(module, "__file__", "") or dotted, root)
+        for pair, why in broken:
+            originals = {n: getattr(module, n) for n in pair}
+            changed = substitute.rebind(imported.modules, originals)
+            imported.substitutions.append({
+                "module": dotted, "file": file, "names": list(pair), "by": "sanitykit.reference.fast_layers",
+                "message": f"the course's {' / '.join(pair)} cannot run here ({why}); sanitykit's own are "
+                           f"used instead in {', '.join(changed)}"})
+            for name in pair:
+                imported.absent[name] = (f"{name} is the course's (fast_layers.py) and cannot run here "
+                                         f"({why}); sanitykit's own is used in its place")
 
 
 def _load_module_target(module: types.ModuleType, name: str, timeout: float | None) -> LoadedTarget:
@@ -620,10 +797,12 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
         target = _load_module_target(_import_dotted(spec, timeout), spec, timeout)
     else:
         layout = resolve_layout(spec)
-        modules, problems, private, output = import_layout(layout, timeout)
-        target = LoadedTarget(layout.spec, modules, problems, description=layout.description,
-                              root=layout.home,
-                              private=private, aliases=dict(layout.aliases), import_output=output)
+        imported = import_layout(layout, timeout)
+        target = LoadedTarget(layout.spec, imported.modules, imported.problems,
+                              description=layout.description, root=layout.home,
+                              private=imported.private, aliases=dict(layout.aliases),
+                              import_output=imported.output, substitutions=imported.substitutions,
+                              shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks)
         file_map, target.map_source = read_name_map(layout.config_dirs)
         target.name_map.update(file_map)
         if name_map and target.map_source:
@@ -631,4 +810,18 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
     if name_map:
         target.name_map.update(name_map)
         target.map_source = target.map_source or "--map"
+    measure_conventions(target, timeout)
     return target
+
+
+def measure_conventions(target: LoadedTarget, timeout: float | None = 30.0) -> None:
+    """Fill target.conventions and its sentences by measuring the user's code (see conventions.py)."""
+    try:
+        with target.imports_active(), fenced(timeout) as (buffer, _warnings):
+            found, notes = measured.measure(target.get)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - a convention we cannot measure stays the course's default
+        return
+    target.conventions.update(found)
+    target.convention_notes.extend(notes)

@@ -1,0 +1,128 @@
+"""sanitykit's own fast layers in place of the course's `fast_layers.py` when that cannot run here.
+
+The course's fast layers need a compiled Cython extension (`im2col_cython`), some years
+Python 2 or torch. When `fast_layers.py` does not import, a stand-in module with
+sanitykit.reference.fast_layers takes its place, so `layer_utils` and `cnn` (which import
+it) still load. When it imports but a fast function fails on a small probe, that pair is
+replaced wherever the course's function is bound: in fast_layers, layer_utils, cnn, and any
+user module that imported it. Only the course's own objects (by identity) are replaced, and
+every replacement is listed in the report; the student's functions are never touched.
+"""
+from __future__ import annotations
+
+import types
+from typing import Any, Callable
+
+import numpy as np
+
+HELPER_MODULES = ("im2col", "fast_layers")   # imported first: the rest of the tree imports them
+FAST_PAIRS = (("conv_forward_fast", "conv_backward_fast"),
+              ("max_pool_forward_fast", "max_pool_backward_fast"))
+FAST_NAMES = tuple(n for pair in FAST_PAIRS for n in pair)
+
+
+def is_fast_layers(dotted: str) -> bool:
+    return dotted.rpartition(".")[2] == "fast_layers"
+
+
+def helpers_first(modules: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    """The layout's modules with the course helpers moved to the front (stable otherwise)."""
+    rank = {name: i for i, name in enumerate(HELPER_MODULES)}
+
+    def key(item: tuple[str, Any]) -> int:
+        if getattr(item[1], "name", "") == "__init__.py":
+            return -1  # packages first: a helper's import would run them anyway
+        return rank.get(item[0].rpartition(".")[2], len(rank))
+
+    return tuple(sorted(modules, key=key))
+
+
+def stand_in_module(private_name: str, file: str) -> types.ModuleType:
+    """A module answering for the course's fast_layers with sanitykit's own fast layers."""
+    import sanitykit.reference.fast_layers as reference
+
+    module = types.ModuleType(private_name, "sanitykit: stand-in for the course's fast_layers.py")
+    module.__dict__.update({n: getattr(reference, n) for n in reference.__all__})
+    module.__file__ = file
+    module.__sanitykit_substitute__ = True
+    return module
+
+
+def _probe_conv(forward: Callable, backward: Callable) -> None:
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    from sanitykit.reference import conv_backward_fast, conv_forward_fast
+
+    for conv_param in ({"stride": 1, "pad": 1}, {"stride": 2, "pad": 1}):
+        out, cache = forward(x, w, b, conv_param)
+        ref_out, ref_cache = conv_forward_fast(x, w, b, conv_param)
+        dout = rng.standard_normal(ref_out.shape)
+        grads = backward(dout, cache)
+        _same(out, ref_out, "out")
+        for got, want, name in zip(grads, conv_backward_fast(dout, ref_cache), ("dx", "dw", "db")):
+            _same(got, want, name)
+
+
+def _probe_pool(forward: Callable, backward: Callable) -> None:
+    from sanitykit.reference import max_pool_backward_fast, max_pool_forward_fast
+
+    rng = np.random.default_rng(1)
+    # 2x2/2 on 4x4 takes the course's reshape path; 3x3/1 its im2col (Cython) path.
+    for shape, pool_param in (((2, 3, 4, 4), {"pool_height": 2, "pool_width": 2, "stride": 2}),
+                              ((2, 3, 5, 5), {"pool_height": 3, "pool_width": 3, "stride": 1})):
+        x = rng.permutation(int(np.prod(shape))).reshape(shape).astype(np.float64)
+        out, cache = forward(x, pool_param)
+        ref_out, ref_cache = max_pool_forward_fast(x, pool_param)
+        dout = rng.standard_normal(ref_out.shape)
+        _same(out, ref_out, "out")
+        _same(backward(dout, cache), max_pool_backward_fast(dout, ref_cache), "dx")
+
+
+def _same(got: Any, want: np.ndarray, name: str) -> None:
+    got = np.asarray(got)
+    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-6, atol=1e-8):
+        raise ValueError(f"{name} differs from the reference ({got.shape} vs {want.shape})")
+
+
+PROBES = {"conv_forward_fast": _probe_conv, "max_pool_forward_fast": _probe_pool}
+
+
+def broken_pairs(module: types.ModuleType) -> list[tuple[tuple[str, str], str]]:
+    """The fast pairs of the course's fast_layers module that fail a small probe: (pair, why)."""
+    from sanitykit.engine.usercode import describe_exception
+
+    broken = []
+    for forward_name, backward_name in FAST_PAIRS:
+        forward, backward = getattr(module, forward_name, None), getattr(module, backward_name, None)
+        if not callable(forward) or not callable(backward):
+            continue
+        state = np.random.get_state()
+        try:
+            with np.errstate(all="ignore"):
+                PROBES[forward_name](forward, backward)
+        except Exception as exc:  # noqa: BLE001 - whatever the course code does here, we replace it
+            broken.append(((forward_name, backward_name), describe_exception(exc)))
+        finally:
+            np.random.set_state(state)
+    return broken
+
+
+def rebind(modules: dict[str, types.ModuleType], originals: dict[str, Any]) -> list[str]:
+    """Bind sanitykit's fast layers wherever the course's `originals` (name -> object) are bound.
+
+    Returns the dotted names of the modules changed. Identity decides: a student's own
+    function of the same name is left alone.
+    """
+    import sanitykit.reference as reference
+
+    changed = []
+    for dotted, module in modules.items():
+        namespace = vars(module)
+        hit = False
+        for name, original in originals.items():
+            if namespace.get(name) is original:
+                namespace[name] = getattr(reference, name)
+                hit = True
+        if hit:
+            changed.append(dotted)
+    return changed
