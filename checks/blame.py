@@ -166,10 +166,14 @@ def responsible(compute: Callable[[CheckContext], Outcome], ctx: CheckContext,
     subjects = list(dict.fromkeys(s for _, s in culprits))
     if len(subjects) == 1 or len(subjects) > MAX_NARROWING:
         return culprits
-    alone = {s for s in subjects
-             if rerun(compute, ctx, substitutions(ctx, [s], exclude)).status in (PASS, WARN)}
+    alone = {s for s in subjects if explained(rerun(compute, ctx, substitutions(ctx, [s], exclude)))}
     ctx.rng = np.random.default_rng(ctx.seed)
     return [(i, s) for i, s in culprits if s in (alone or set(subjects))]
+
+
+def explained(outcome: Outcome) -> bool:
+    """The rerun passes, or is left only with a bug another check already reports."""
+    return outcome.status in (PASS, WARN) or (outcome.status == SKIP and outcome.message.startswith(BLAMED))
 
 
 def _named(culprits: list[tuple[str, str]]) -> tuple[str, str]:

@@ -273,3 +273,23 @@ def test_variant_with_its_own_bug_still_fails_after_a_regularisation_failure():
                   results=model_failure())
     assert outcome.status == "fail"
     assert "dgamma1" in outcome.message
+
+
+# The student module with the model's own regularisation bug switched on, and no further bug.
+def test_layer_and_regularisation_bugs_together_are_both_named(student_target):
+    results = {**layer_failure(), **layer_failure("layers.relu.gradcheck", "relu_backward"),
+               **model_failure("models.two_layer_net.gradcheck")}
+    outcome = blame_variant(student_target(own_bug=True), results)
+    assert outcome.status == "skip", outcome
+    assert outcome.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck) "
+                                      "and of the regularisation gradient (see models.two_layer_net.gradcheck)")
+    assert outcome.details["responsible"] == ["affine_backward"]
+
+
+def blame_variant(target, results):
+    """A variant-style check of the student's TwoLayerNet (its module has no normalisation options)."""
+    from sanitykit.checks.blame import blame
+    from sanitykit.checks.models import variant_gradcheck
+
+    ctx = CheckContext(target, seed=0, results=results)
+    return blame(ctx, lambda c: variant_gradcheck(c, "two_layer_net"))
