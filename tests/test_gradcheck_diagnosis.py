@@ -535,3 +535,33 @@ def test_dropout_backward_returning_dout_is_a_mask_bug():
     assert result.patterns == ["mask"]
     assert "mask is not applied" in result.message
     assert "0.5 × numerical" in result.message
+
+
+def test_softmax_dx_wrong_only_at_the_correct_class_is_named():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 5)), rng.integers(0, 5, 8)
+
+    def forgot_minus_one(x, y):
+        loss, dx = softmax_loss(x, y)
+        dx[np.arange(8), y] += 1 / 8  # undo the "- 1" at the correct class
+        return loss, dx
+
+    result = gradcheck_loss(forgot_minus_one, x, y)
+    assert result.patterns == ["correct_class"]
+    assert "dx[i, y[i]]" in result.message
+
+
+def test_conv_dx_cropped_from_the_corner_is_a_shift():
+    from sanitykit.reference import conv_backward_naive, conv_forward_naive
+
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+
+    def corner_crop(dout, cache):
+        dx, dw, db = conv_backward_naive(dout, cache)
+        dx_pad = np.pad(dx, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        return dx_pad[:, :, :5, :5], dw, db  # the bug: keeps the top/left padding
+
+    result = gradcheck(conv_forward_naive, corner_crop, x, w, b, args=({"stride": 1, "pad": 1},))
+    assert result.patterns == ["shifted"]
+    assert "pad:pad + H" in result.hint

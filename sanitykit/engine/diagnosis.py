@@ -45,6 +45,9 @@ class Comparison:
         full: every coordinate was probed.
         batch_size: N, the first dimension of the layer's first input, when known.
         kind: "layer", "loss" or "model": a loss has no dout, so 1/N means something else.
+        labels: y of a classification loss (N,), when the loss was called with one.
+        analytic_all: the whole analytic gradient (the backward returns every element even
+            when only a sample was probed numerically).
     """
 
     name: str
@@ -56,6 +59,8 @@ class Comparison:
     full: bool
     batch_size: int | None = None
     kind: str = "layer"
+    labels: np.ndarray | None = None
+    analytic_all: np.ndarray | None = None
 
     @property
     def grad(self) -> str:
@@ -263,6 +268,48 @@ def _mask_and_scale(c: Comparison, zero: np.ndarray) -> Finding | None:
         f"keep the scaled mask in the cache and return {c.grad} = dout * mask")
 
 
+def find_correct_class(c: Comparison) -> Finding | None:
+    """A classification loss whose dx is wrong exactly at the entries dx[i, y[i]]."""
+    if c.labels is None or len(c.shape) != 2 or not c.wrong.any():
+        return None
+    rows, cols = np.unravel_index(c.flat_indices, c.shape)
+    at_label = cols == c.labels[rows]
+    if np.any(c.wrong & ~at_label) or c.wrong[at_label].mean() < 0.5:
+        return None
+    return Finding(
+        "correct_class", f"{c.grad} is wrong only at the correct-class entries {c.grad}[i, y[i]] "
+        f"({int(c.wrong.sum())} of them); every other entry is right",
+        "the term of the correct class is missing or wrong: softmax needs dx[i, y[i]] -= 1; "
+        "the SVM needs dx[i, y[i]] -= (number of classes with a positive margin)",
+        f"after filling {c.grad} row by row, fix the entries {c.grad}[np.arange(N), y]")
+
+
+def find_shifted(c: Comparison) -> Finding | None:
+    """dx of a padded conv equals the numerical dx moved by a few pixels: a wrong crop.
+
+    Works on a sample too: every probed numerical value is compared with the analytic value
+    (known everywhere) a few pixels down and to the right.
+    """
+    if len(c.shape) != 4 or c.analytic_all is None or c.flat_indices.size < 8:
+        return None
+    analytic = c.analytic_all.reshape(c.shape)
+    n, ch, hh, ww = np.unravel_index(c.flat_indices, c.shape)
+    for s in (1, 2, 3):
+        for dh, dw in ((s, s), (s, 0), (0, s)):
+            inside = (hh + dh < c.shape[2]) & (ww + dw < c.shape[3])
+            if inside.sum() < 8:
+                continue
+            moved = analytic[n[inside], ch[inside], hh[inside] + dh, ww[inside] + dw]
+            if _fits(moved, c.numeric[inside]):
+                return Finding(
+                    "shifted", f"{c.grad} equals the numerical gradient moved by {dh} row(s) and "
+                    f"{dw} column(s): the right values at the wrong pixels",
+                    "the padded gradient dx_pad is cropped at the wrong offset "
+                    "(dx_pad[:, :, :H, :W] keeps the padding on one side and cuts the image)",
+                    "crop the padding from both sides: dx = dx_pad[:, :, pad:pad + H, pad:pad + W]")
+    return None
+
+
 def find_border(c: Comparison) -> Finding | None:
     if len(c.shape) != 4 or min(c.shape[2:]) < 3 or c.wrong.sum() < 2:
         return None
@@ -316,7 +363,8 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
         weights, reg: the parameter values at the probed coordinates and model.reg (model mode).
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
-                 find_factor, find_transposed, find_mask, find_border, find_rows, find_channels):
+                 find_factor, find_transposed, find_correct_class, find_mask, find_shifted,
+                 find_border, find_rows, find_channels):
         found = find(c)
         if found is not None:
             return found
