@@ -95,6 +95,14 @@ def _alias_of(name: str, real: str) -> types.ModuleType:
     return _module(name, f"sanitykit stand-in for Python 2's {name}", **vars(importlib.import_module(real)))
 
 
+STAND_IN_WORDS = {
+    "past": "xrange = range, basestring = unicode = str, long = int, old_div = Python 2 division",
+    "future": "standard_library.install_aliases() does nothing: Python 3 names are already there",
+    "cPickle": "Python 2's cPickle is Python 3's pickle",
+    "cStringIO": "Python 2's cStringIO is Python 3's io",
+}
+
+
 class _StandInLoader(importlib.abc.Loader):
     def __init__(self, build: Callable[[], types.ModuleType]):
         self.build = build
@@ -121,9 +129,8 @@ class StandInFinder(importlib.abc.MetaPathFinder):
         if build is None:
             return None
         top = fullname.partition(".")[0]
-        shim = f"{top}: not installed here; sanitykit's stand-in was used (`{fullname}`)"
-        if top in ("cPickle", "cStringIO"):
-            shim = f"{top}: Python 2 module, answered with Python 3's {'pickle' if top == 'cPickle' else 'io'}"
+        shim = (f"{top}: not installed here; sanitykit's stand-in answered its imports "
+                f"({STAND_IN_WORDS.get(top, top)})")
         if shim not in self.used:
             self.used.append(shim)
         return importlib.util.spec_from_loader(fullname, _StandInLoader(build),
