@@ -330,6 +330,7 @@ def model_gradcheck(ctx: CheckContext, topic: str, normalization: str | None = N
     model = build(ctx, topic, arch, reg=reg, normalization=normalization, keep_ratio=keep_ratio)
     nudge_biases(model, ctx.rng)
     X, y = data(ctx, arch)
+    loss_and_grads(model, X, y, MODELS[topic])  # a `loss = 0`, empty-grads stub: not implemented yet
     with global_random_preserved():  # student dropout code may call np.random.seed
         return gradcheck_model(model, X, y, seed=ctx.seed, subject=f"{MODELS[topic]}.loss").to_outcome()
 
