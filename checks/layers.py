@@ -63,6 +63,9 @@ class Layer:
         out_shape: (inputs, args) -> the expected shape of out.
         hint: the forward formula, told to a student whose values differ.
         deterministic: whether two calls on the same inputs must agree (dropout: see its seed check).
+        more: further input cases for the forward comparison and the gradient check, as
+            (words, make, hint): conv at stride 2, since a stride of 1 hides a window slid pixel
+            by pixel; the hint is told when only such a case fails.
     """
 
     topic: str
@@ -72,6 +75,7 @@ class Layer:
     out_shape: Callable[[dict[str, np.ndarray], tuple], tuple]
     hint: str
     deterministic: bool = True
+    more: tuple[tuple[str, Callable[[CheckContext], tuple[dict[str, np.ndarray], tuple]], str], ...] = ()
 
 
 def _same(inputs: dict, args: tuple) -> tuple:
@@ -125,9 +129,35 @@ def _conv_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
             ({"stride": 1, "pad": 1},))
 
 
+def _conv_stride2_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
+    rng = ctx.rng
+    # Odd sides with pad 1: windows at stride 2 tile the padded input exactly, so a window slid
+    # one pixel at a time reads different pixels (and gives another output shape with pad 1).
+    return ({"x": randn(rng, 2, 3, 7, 7), "w": randn(rng, 4, 3, 3, 3, scale=0.5), "b": randn(rng, 4)},
+            ({"stride": 2, "pad": 1},))
+
+
+STRIDE2 = (("stride 2", _conv_stride2_inputs,
+            "right with stride 1, wrong with stride 2: the window must move by stride, "
+            "x_pad[:, :, i*stride:i*stride+HH, j*stride:j*stride+WW] (in backward too: "
+            "dx_pad and dw accumulate over the same strided windows)"),)
+
+
 def _pool_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
     # Distinct values 1e-2 apart: every window has one clear maximum, no tie and no kink.
     return {"x": distinct_values(ctx.rng, 2, 3, 4, 4)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},)
+
+
+def _pool_wide_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
+    # W / pool_width = 3 != pool_width: a reshape to (N, C, ph, H // ph, pw, W // pw), right
+    # on a 4x4 input, pools the wrong pixels (or gives the wrong shape) here.
+    return {"x": distinct_values(ctx.rng, 2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},)
+
+
+WIDE_POOL = (("a non-square x (2, 3, 4, 6)", _pool_wide_inputs,
+              "right on a 4x4 input, wrong on a 4x6 one: for non-overlapping windows reshape x to "
+              "(N, C, H // pool_height, pool_height, W // pool_width, pool_width) and take the max "
+              "over axes (3, 5); the window index comes after its block index"),)
 
 
 def _spatial_bn_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
@@ -157,6 +187,9 @@ def _affine_bn_relu_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
 def _conv_relu_pool_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
     inputs, (conv_param,) = _conv_inputs(ctx)
     inputs["x"] = randn(ctx.rng, 2, 3, 4, 4)
+    # The last filter's bias far below its outputs: whole pooling windows are negative before the
+    # ReLU, so a backward that skips the ReLU mask sends gradient where there is none.
+    inputs["b"][-1] = -30.0
     return inputs, (conv_param, {"pool_height": 2, "pool_width": 2, "stride": 2})
 
 
@@ -183,15 +216,17 @@ LAYERS = (
           "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask", deterministic=False),
     Layer("conv", "conv_forward_naive", "conv_backward_naive", _conv_inputs, _conv_shape,
           "pad with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), then "
-          "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]"),
+          "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
+          more=STRIDE2),
     Layer("conv_fast", "conv_forward_fast", "conv_backward_fast", _conv_inputs, _conv_shape,
-          "the fast convolution must give the same numbers as conv_forward_naive"),
+          "the fast convolution must give the same numbers as conv_forward_naive", more=STRIDE2),
     Layer("max_pool", "max_pool_forward_naive", "max_pool_backward_naive", _pool_inputs,
           lambda i, a: _pool_shape(i["x"].shape, a[0]),
-          "out[n, c, i, j] = x[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width].max()"),
+          "out[n, c, i, j] = x[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width].max()",
+          more=WIDE_POOL),
     Layer("max_pool_fast", "max_pool_forward_fast", "max_pool_backward_fast", _pool_inputs,
           lambda i, a: _pool_shape(i["x"].shape, a[0]),
-          "the fast max pool must give the same numbers as max_pool_forward_naive"),
+          "the fast max pool must give the same numbers as max_pool_forward_naive", more=WIDE_POOL),
     Layer("spatial_batchnorm", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
           _spatial_bn_inputs, _same,
           "statistics per channel over N, H and W: x.transpose(0, 2, 3, 1).reshape(-1, C) through "
@@ -207,7 +242,7 @@ LAYERS = (
           _affine_bn_relu_inputs, lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
           "affine_forward, batchnorm_forward, then relu_forward"),
     Layer("conv_relu", "conv_relu_forward", "conv_relu_backward", _conv_inputs, _conv_shape,
-          "conv_forward_fast then relu_forward"),
+          "conv_forward_fast then relu_forward", more=STRIDE2),
     Layer("conv_relu_pool", "conv_relu_pool_forward", "conv_relu_pool_backward",
           _conv_relu_pool_inputs,
           lambda i, a: _pool_shape(_conv_shape(i, a), a[1]),
@@ -248,9 +283,9 @@ def _interface(layer: Layer, ctx: CheckContext) -> Outcome:
                   f"leaves its inputs unchanged" + (" and is deterministic" if layer.deterministic else ""))
 
 
-def _forward(layer: Layer, ctx: CheckContext) -> Outcome:
-    """out equals the reference's on the same random inputs."""
-    inputs, args = layer.make(ctx)
+def _forward_case(layer: Layer, ctx: CheckContext, make: Callable) -> Outcome:
+    """out equals the reference's on the inputs `make` draws."""
+    inputs, args = make(ctx)
     reference_out, _ = ctx.ref(layer.forward)(*snapshot(inputs).values(), *snapshot(args))
     with global_random_preserved():
         out, _ = forward_pair(ctx, layer.forward, *inputs.values(), *args)
@@ -258,16 +293,49 @@ def _forward(layer: Layer, ctx: CheckContext) -> Outcome:
     return compare_arrays(out, reference_out, "out", subject=layer.forward, hint=layer.hint, what=shapes)
 
 
-def _gradcheck(layer: Layer, ctx: CheckContext, backward: str) -> Outcome:
-    """Every input's gradient through the engine's gradcheck."""
+def _gradcheck_case(layer: Layer, ctx: CheckContext, backward: str, make: Callable) -> Outcome:
+    """Every input's gradient on the inputs `make` draws, through the engine's gradcheck."""
     from sanitykit.engine.gradcheck import gradcheck
 
-    inputs, args = layer.make(ctx)
+    inputs, args = make(ctx)
     forward_fn, backward_fn = ctx.fn(layer.forward), ctx.fn(backward)
     with global_random_preserved():
         result = gradcheck(forward_fn, backward_fn, *inputs.values(), args=args, names=tuple(inputs),
                            seed=ctx.seed, subject=backward)
     return result.to_outcome()
+
+
+def only_in_case(first: Outcome, later: Outcome, words: str, hint: str) -> Outcome:
+    """`later`, a failure on the extra case `words`, told that the first case passed and why that matters.
+
+    A conv right at stride 1 and wrong at stride 2 almost always ignores the stride somewhere.
+    """
+    if first.status != "pass":
+        return later
+    return Outcome(later.status, f"with {words} (the first case passes): {later.message}",
+                   f"{hint}\n{later.hint}" if later.hint else hint, {**later.details, "case": words})
+
+
+def _over_cases(layer: Layer, ctx: CheckContext, run: Callable[[Callable], Outcome]) -> Outcome:
+    """`run(make)` on each of the layer's input cases; the first non-pass, told which case it is."""
+    first = run(layer.make)
+    if first.status not in ("pass", "warn"):
+        return first
+    for words, make, hint in layer.more:
+        outcome = run(make)
+        if outcome.status not in ("pass", "warn"):
+            return only_in_case(first, outcome, words, hint)
+    return first
+
+
+def _forward(layer: Layer, ctx: CheckContext) -> Outcome:
+    """out equals the reference's on random inputs (every case of the layer)."""
+    return _over_cases(layer, ctx, lambda make: _forward_case(layer, ctx, make))
+
+
+def _gradcheck(layer: Layer, ctx: CheckContext, backward: str) -> Outcome:
+    """Every input's gradient through the engine's gradcheck (every case of the layer)."""
+    return _over_cases(layer, ctx, lambda make: _gradcheck_case(layer, ctx, backward, make))
 
 
 _BEHAVIOUR: dict[str, list[tuple[str, dict, Callable]]] = {}

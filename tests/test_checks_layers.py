@@ -432,3 +432,82 @@ def test_sandwich_with_its_own_bug_still_fails(tmp_path):
     assert sandwich.status == "fail"
     assert "still fails with sanitykit's reference affine_backward substituted" in sandwich.message
     assert "the bug is in affine_relu_backward itself" in sandwich.message
+
+
+# ---------------------------------------------------------------- cases a single input hides
+
+def _conv_forward_ignoring_stride(x, w, b, conv_param):
+    """Output shape from the stride, but windows slid one pixel at a time."""
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    H_out, W_out = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    out = np.zeros((N, F, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i:i + HH, j:j + WW]  # planted: i, not i * stride
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, conv_param)
+
+
+def _conv_backward_ignoring_stride(dout, cache):
+    x, w, b, conv_param = cache
+    pad = conv_param["pad"]
+    _, _, HH, WW = w.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(i, i + HH), slice(j, j + WW)  # planted: stride ignored
+            dw += np.tensordot(dout[:, :, i, j], x_pad[:, :, rows, cols], axes=([0], [0]))
+            dx_pad[:, :, rows, cols] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+    dx = dx_pad[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def test_conv_forward_ignoring_the_stride_fails_forward_naming_the_stride():
+    for name in ("conv", "conv_fast"):
+        forward = "conv_forward_naive" if name == "conv" else "conv_forward_fast"
+        result = run({forward: _conv_forward_ignoring_stride},
+                     only=f"layers.{name}.forward")[f"layers.{name}.forward"]
+        assert result.status == "fail", (name, result.message)
+        assert "stride 2" in result.message and "stride 1" in result.hint
+
+
+def test_conv_backward_ignoring_the_stride_fails_gradcheck_naming_the_stride():
+    def forward(x, w, b, conv_param):  # the reference's numbers, with this backward's cache
+        out, _ = R.conv_forward_naive(x, w, b, conv_param)
+        return out, (x, w, b, conv_param)
+
+    results = run({"conv_forward_naive": forward, "conv_backward_naive": _conv_backward_ignoring_stride},
+                  only="layers.conv.")
+    assert results["layers.conv.forward"].status == "pass"
+    result = results["layers.conv.gradcheck"]
+    assert result.status == "fail", result.message
+    assert "stride" in text(result)
+
+
+def test_max_pool_fast_reshaping_blocks_the_wrong_way_fails_forward():
+    def max_pool_forward_fast(x, pool_param):
+        ph, pw = pool_param["pool_height"], pool_param["pool_width"]
+        N, C, H, W = x.shape
+        tiles = x.reshape(N, C, ph, H // ph, pw, W // pw)  # planted: block and window swapped
+        return tiles.max(axis=(3, 5)), (x, pool_param)
+
+    results = run({"max_pool_forward_fast": max_pool_forward_fast}, only="layers.max_pool_fast.")
+    assert results["layers.max_pool_fast.interface"].status == "pass"  # right on a 4x4 input
+    result = results["layers.max_pool_fast.forward"]
+    assert result.status == "fail"
+    assert "non-square" in result.message and "(N, C, H // pool_height, pool_height" in result.hint
+
+
+def test_conv_relu_pool_backward_skipping_the_relu_mask_fails_gradcheck():
+    def conv_relu_pool_backward(dout, cache):
+        conv_cache, relu_cache, pool_cache = cache
+        ds = R.max_pool_backward_fast(dout, pool_cache)
+        return R.conv_backward_fast(ds, conv_cache)  # planted: relu_backward skipped
+
+    result = run({"conv_relu_pool_backward": conv_relu_pool_backward},
+                 only="layers.conv_relu_pool.gradcheck")["layers.conv_relu_pool.gradcheck"]
+    assert result.status == "fail", result.message
