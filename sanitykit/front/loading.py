@@ -514,12 +514,13 @@ class LoadedTarget:
         user_name = self.user_name(name)
         if user_name in self._overrides:
             return self._overrides[user_name]
-        if name in self.absent:
-            return None  # sanitykit's own stand-in: never checked as if it were the user's
+        stand_in = name in self.absent  # sanitykit's own is bound there: never check it as the user's
         fallback = None
         for module in self.modules.values():
             obj = vars(module).get(user_name)
             if obj is None or isinstance(obj, types.ModuleType):
+                continue
+            if stand_in and str(getattr(obj, "__module__", "")).startswith("sanitykit.reference"):
                 continue
             if getattr(obj, "__module__", None) == module.__name__:
                 return obj
