@@ -344,13 +344,121 @@ def variant_gradcheck(ctx: CheckContext, topic: str, **variant: Any) -> Outcome:
     """
     outcome = model_gradcheck(ctx, topic, **variant)
     base = f"models.{topic}.gradcheck"
-    if outcome.status != FAIL or status_and_subject(ctx.results.get(base))[0] != FAIL:
+    base_status = status_and_subject(ctx.results.get(base))[0]
+    if outcome.status == FAIL and base_status in (PASS, WARN):
+        return only_with_variant(outcome, variant)
+    if outcome.status != FAIL or base_status != FAIL:
         return outcome
     if (model_gradcheck(ctx, topic, reg=0.0).status in (PASS, WARN)
             and model_gradcheck(ctx, topic, reg=0.0, **variant).status in (PASS, WARN)):
         return skipped(f"fails only because of the regularisation gradient (see {base}); passes with reg=0",
                        with_yours=outcome.message, responsible=[base])
     return outcome
+
+
+# What a model gets wrong when its gradients are right without a variant and wrong with it.
+VARIANT_HINTS = {
+    "normalization": ("wrong only with {value}: the model's backward pass must run the {value} backward "
+                      "of each hidden layer (affine_{short}_relu_backward) and store dgamma{{i}}, dbeta{{i}} "
+                      "in grads"),
+    "keep_ratio": ("wrong only with dropout: the model's backward pass skips dropout_backward (or uses a "
+                   "different mask): after each hidden layer's dropout_forward, call "
+                   "dout = dropout_backward(dout, dropout_cache) with the cache of that same forward pass"),
+}
+
+
+def only_with_variant(outcome: Outcome, variant: dict[str, Any]) -> Outcome:
+    """A variant's failure told that the plain model passes, so the variant's own code is the suspect."""
+    (key, value), = variant.items()
+    short = {"batchnorm": "bn", "layernorm": "ln"}.get(str(value), "")
+    words = VARIANT_HINTS[key].format(value=value, short=short)
+    hint = f"{words}\n{outcome.hint}" if outcome.hint else words
+    return Outcome(outcome.status, outcome.message, hint, {**outcome.details, "only_with": key})
+
+
+# ---------------------------------------------------------------- test mode
+
+def test_mode_check(ctx: CheckContext, topic: str) -> Outcome:
+    """loss(X) with y=None runs in test mode: batchnorm with running statistics, dropout off."""
+    name = MODELS[topic]
+    arch = SMALL[topic]
+    X, y = data(ctx, arch)
+    X = np.concatenate([X, X + 1.0])  # a batch whose own statistics are far from a single row's
+    y = np.concatenate([y, y])
+    checked = []
+    try:
+        model = build(ctx, topic, arch, normalization="batchnorm")
+    except SkipCheck:
+        model = None
+    if model is not None:
+        problem = batchnorm_test_problem(model, X, y, name)
+        if problem:
+            return problem
+        checked.append("with batchnorm the scores of one example do not depend on the rest of the batch")
+    try:
+        model = build(ctx, topic, arch, keep_ratio=0.5)
+    except SkipCheck:
+        model = None
+    if model is not None:
+        problem = dropout_test_problem(ctx, model, X, name, topic, arch)
+        if problem:
+            return problem
+        checked.append("with dropout the scores equal those of the same weights without dropout")
+    if not checked:
+        raise SkipCheck(f"{name} has neither a batchnorm nor a dropout option")
+    return passed("loss(X) scores in test mode: " + "; ".join(checked))
+
+
+def batchnorm_test_problem(model: Any, X: np.ndarray, y: np.ndarray, name: str) -> Outcome | None:
+    """A failed Outcome when test-mode scores use batch statistics (or change running statistics)."""
+    loss_and_grads(model, X, y, name)  # one train step: running statistics now differ from the defaults
+    whole = scores_of(model, X, name)
+    one = scores_of(model, X[:1], name)
+    again = scores_of(model, X, name)
+    hint = ("at test time use bn_param['mode'] = 'test' for every batchnorm layer (set it from y: "
+            "mode = 'test' if y is None else 'train'), so batchnorm_forward normalises with "
+            "running_mean and running_var, not with the test batch's own statistics")
+    if whole.ndim != 2 or len(whole) != len(X) or one.shape != (1, whole.shape[1]):
+        return failed(f"{name}.loss(X) with batchnorm returned scores of shape {whole.shape} for {len(X)} "
+                      f"examples and {one.shape} for 1", hint=hint)
+    if not np.allclose(one[0], whole[0], rtol=1e-6, atol=1e-9):
+        gap = float(np.abs(one[0] - whole[0]).max())
+        return failed(f"{name} with batchnorm, loss(X) with y=None: the scores of X[:1] alone differ from the "
+                      f"first row of the scores of X (by up to {gap:.3g}): test mode used the batch "
+                      f"statistics of the test batch", hint=hint, max_difference=gap)
+    if not np.allclose(whole, again, rtol=1e-6, atol=1e-9):
+        return failed(f"{name} with batchnorm: two calls of loss(X) with y=None on the same X gave different "
+                      f"scores: the running statistics changed at test time", hint=hint)
+    return None
+
+
+def dropout_test_problem(ctx: CheckContext, model: Any, X: np.ndarray, name: str, topic: str,
+                         arch: Arch) -> Outcome | None:
+    """A failed Outcome when test-mode scores with dropout differ between calls or from no dropout."""
+    first = scores_of(model, X, name)
+    # Another seed between the calls: a test mode that still drops units then drops others.
+    if isinstance(getattr(model, "dropout_param", None), dict):
+        model.dropout_param["seed"] = DROPOUT_SEED + 1
+    second = scores_of(model, X, name)
+    plain = build(ctx, topic, arch)
+    for key, value in model.params.items():
+        if key in plain.params:
+            plain.params[key] = np.array(value, copy=True)
+    expected = scores_of(plain, X, name)
+    hint = ("dropout must be off in test mode: set self.dropout_param['mode'] = 'test' when y is None "
+            "(mode = 'test' if y is None else 'train'); in test mode dropout_forward returns x unchanged")
+    if first.shape != expected.shape or second.shape != expected.shape:
+        return failed(f"{name}.loss(X) with dropout returned scores of shape {first.shape}, "
+                      f"expected {expected.shape}", hint=hint)
+    if not np.allclose(first, second, rtol=1e-6, atol=1e-9):
+        return failed(f"{name} with dropout: two calls of loss(X) with y=None gave different scores: "
+                      f"units are still dropped at test time", hint=hint)
+    if not np.allclose(first, expected, rtol=1e-6, atol=1e-9):
+        gap = float(np.abs(first - expected).max())
+        return failed(f"{name} with dropout (keep 0.5), loss(X) with y=None: scores differ from those of the "
+                      f"same weights without dropout by up to {gap:.3g}: dropout is still applied in test mode",
+                      hint=hint, max_difference=gap)
+    return None
 
 
 def init_check(ctx: CheckContext, topic: str) -> Outcome:
@@ -442,6 +550,8 @@ def declare(topic: str) -> None:
                     lambda ctx: variant_gradcheck(ctx, topic, normalization="layernorm"))
         declare_one("gradcheck_dropout", "gradients match with dropout (keep 0.5, fixed seed)",
                     lambda ctx: variant_gradcheck(ctx, topic, keep_ratio=0.5))
+        declare_one("test_mode", "loss(X) scores in test mode: batchnorm running statistics, dropout off",
+                    lambda ctx: test_mode_check(ctx, topic))
     declare_one("init", "weights ~ weight_scale * randn, zero biases", lambda ctx: init_check(ctx, topic))
 
 

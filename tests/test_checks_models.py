@@ -293,3 +293,74 @@ def blame_variant(target, results):
 
     ctx = CheckContext(target, seed=0, results=results)
     return blame(ctx, lambda c: variant_gradcheck(c, "two_layer_net"))
+
+
+# ---------------------------------------------------------------- test mode and dropout's backward
+
+class StuckMode(dict):
+    """A bn_param / dropout_param whose mode never leaves "train" (the planted bug)."""
+
+    def __setitem__(self, key, value):
+        if key != "mode":
+            super().__setitem__(key, value)
+
+
+class NeverTestModeNet(FullyConnectedNet):
+    """Batchnorm layers stay in train mode when scoring."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bn_params = [StuckMode(p) for p in self.bn_params]
+
+
+class DropoutAtTestTimeNet(FullyConnectedNet):
+    """Dropout stays in train mode when scoring."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dropout_param = StuckMode(self.dropout_param)
+
+
+def test_batchnorm_left_in_train_mode_at_test_time_fails_test_mode():
+    outcome = run("models.fc_net.test_mode", FullyConnectedNet=NeverTestModeNet)
+    assert outcome.status == "fail", outcome
+    assert "X[:1]" in outcome.message and "bn_param['mode'] = 'test'" in outcome.hint
+
+
+def test_dropout_left_in_train_mode_at_test_time_fails_test_mode():
+    outcome = run("models.fc_net.test_mode", FullyConnectedNet=DropoutAtTestTimeNet)
+    assert outcome.status == "fail", outcome
+    assert "test" in outcome.message and "dropout must be off in test mode" in outcome.hint
+
+
+def test_test_mode_is_skipped_without_batchnorm_or_dropout_options():
+    class PlainNet(FullyConnectedNet):
+        def __init__(self, hidden_dims, input_dim, num_classes, weight_scale=1e-2, reg=0.0,
+                     dtype=np.float64, seed=None):
+            super().__init__(hidden_dims, input_dim, num_classes, weight_scale=weight_scale, reg=reg,
+                             dtype=dtype, seed=seed)
+
+    with pytest.raises(SkipCheck):
+        run("models.fc_net.test_mode", FullyConnectedNet=PlainNet)
+
+
+class DropoutBackwardSkippedNet(FullyConnectedNet):
+    """The backward pass passes dout through the dropout layers unchanged."""
+
+    def loss(self, X, y=None):
+        import sanitykit.reference.classifiers.fc_net as module
+
+        saved = module.dropout_backward
+        module.dropout_backward = lambda dout, cache: dout  # planted: dropout_backward skipped
+        try:
+            return super().loss(X, y)
+        finally:
+            module.dropout_backward = saved
+
+
+def test_dropout_backward_skipped_is_named_when_only_the_dropout_gradcheck_fails():
+    passing = {"models.fc_net.gradcheck": CheckResult("models.fc_net.gradcheck", "models", "FullyConnectedNet",
+                                                      "pass", "gradients")}
+    outcome = run("models.fc_net.gradcheck_dropout", FullyConnectedNet=DropoutBackwardSkippedNet, results=passing)
+    assert outcome.status == "fail", outcome
+    assert "wrong only with dropout" in outcome.hint and "dropout_backward" in outcome.hint
