@@ -170,10 +170,16 @@ def measure(get: Callable[[str], Any]) -> tuple[dict[str, Any], list[str]]:
         if found[1]:
             sentences.append(found[1])
 
-    if get("dropout_forward") is not None:
-        add(dropout_convention(get("dropout_forward")))
     if get("FullyConnectedNet") is not None:
         add(fc_net_arguments(get("FullyConnectedNet")))
+    if get("dropout_forward") is not None:
+        found, sentence = dropout_convention(get("dropout_forward"))
+        if found.get("dropout_p") == "drop" and "dropout_keep_ratio" in conventions.get("fc_net_args", ""):
+            # The network hands its keep ratio to dropout as p: dropping with probability p is
+            # then a bug, not a convention; check as keep so the dropout checks say so.
+            found, sentence = {}, (f"{sentence}, but FullyConnectedNet's dropout_keep_ratio makes p the "
+                                   f"keep probability: checked as keep")
+        add((found, sentence))
     add(optim_signature([get(n) for n in OPTIMIZERS if get(n) is not None]))
     if get("spatial_groupnorm_forward") is not None:
         add(groupnorm_shape(get("spatial_groupnorm_forward")))

@@ -79,16 +79,17 @@ def _probe_pool(forward: Callable, backward: Callable) -> None:
 
 
 def _same(got: Any, want: np.ndarray, name: str) -> None:
+    """Only what cannot run counts: wrong numbers are a bug for the checks to report, not to hide."""
     got = np.asarray(got)
-    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-6, atol=1e-8):
-        raise ValueError(f"{name} differs from the reference ({got.shape} vs {want.shape})")
+    if got.dtype.kind not in "fiub":
+        raise TypeError(f"{name} is not a numeric array ({got.dtype})")
 
 
 PROBES = {"conv_forward_fast": _probe_conv, "max_pool_forward_fast": _probe_pool}
 
 
 def broken_pairs(module: types.ModuleType) -> list[tuple[tuple[str, str], str]]:
-    """The fast pairs of the course's fast_layers module that fail a small probe: (pair, why)."""
+    """The fast pairs of the course's fast_layers module that raise on a small probe: (pair, why)."""
     from sanitykit.engine.usercode import describe_exception
 
     broken = []
