@@ -240,3 +240,14 @@ def test_report_renders_in_jupyter_as_html_and_text():
     bundle = report._repr_mimebundle_()
     assert "losses.softmax.value" in bundle["text/plain"]
     assert "<pre" in bundle["text/html"] and "losses.softmax.value" in bundle["text/html"]
+
+
+def test_header_says_how_the_target_was_read_in_words():
+    from sanitykit.front.render.text import loading_lines
+
+    parts = dict(loading_lines({"source": "cs231n/ from assignment2/",
+                                "conventions": {"dropout_p": "drop"},
+                                "conventions_text": "dropout's p is the drop probability"}))
+    assert parts["loaded"] == ["cs231n/ from assignment2/"]
+    assert parts["conventions"] == ["dropout's p is the drop probability"]
+    assert dict(loading_lines({"conventions": {"dropout_p": "keep"}}))["conventions"] == ["dropout_p=keep"]

@@ -83,8 +83,12 @@ def describe_loading_item(item: Any) -> str:
 def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """(label, lines) for each non-empty part of report.loading, in DESIGN.md order."""
     parts = []
+    if loading.get("source"):  # how the target was resolved: "cs231n/ from assignment2/"
+        parts.append(("loaded", [str(loading["source"])]))
     conventions = loading.get("conventions") or {}
-    if conventions:
+    if loading.get("conventions_text"):  # the measured conventions, in words
+        parts.append(("conventions", [str(loading["conventions_text"])]))
+    elif conventions:
         parts.append(("conventions", [", ".join(f"{k}={v}" for k, v in conventions.items())]))
     for key, label in (("substitutions", "substituted"), ("shims", "shims"),
                        ("problems", "could not import")):
