@@ -403,10 +403,12 @@ STACK_LAYERS, STACK_UNITS, STACK_BATCH = 10, 500, 200
 
 def depth_profiles(affine_forward: Any, relu_forward: Any, tanh_forward: Any, seed: int,
                    *, num_layers: int = STACK_LAYERS, hidden_dim: int = STACK_UNITS,
-                   batch: int = STACK_BATCH) -> list[tr.DepthProfile]:
-    """Every (nonlinearity, init) deep stack, tanh first."""
+                   batch: int = STACK_BATCH, initialisers: dict[str, Any] | None = None) -> list[tr.DepthProfile]:
+    """Every (nonlinearity, init) deep stack, tanh first; `initialisers` (scheme -> the user's) draw the weights."""
+    initialisers = initialisers or {}
     return [tr.deep_stack_profile(affine_forward, forward, name, init, num_layers=num_layers,
-                                  hidden_dim=hidden_dim, batch=batch, seed=seed)
+                                  hidden_dim=hidden_dim, batch=batch, seed=seed,
+                                  initialiser=initialisers.get(init))
             for name, forward in (("tanh", tanh_forward), ("relu", relu_forward))
             for init in tr.INIT_SCALES]
 
@@ -419,13 +421,94 @@ def profile_line(profile: tr.DepthProfile) -> str:
             f"over {len(profile.stats)} layers ({profile.regime}{extra})")
 
 
+# ---------------------------------------------------------------- initialisers
+
+INIT_NAMES = ("fan_in", *tr.INIT_FUNCTIONS.values())
+INIT_CHECK = "training.init.schemes"
+
+
+@check(INIT_CHECK, subject="he_init",
+       title="small, Xavier and He initialisers draw std 0.01, 1/sqrt(fan_in), sqrt(2/fan_in); "
+             "a conv's fan-in is C*HH*WW", needs=())
+def init_schemes(ctx: CheckContext) -> Outcome:
+    present = [name for name in INIT_NAMES if callable(ctx.target.get(name))]
+    if not present:
+        raise SkipCheck("no initialiser (fan_in, small_init, xavier_init, he_init) in the target")
+    problem = fan_in_problem(ctx) if "fan_in" in present else None
+    if problem:
+        return problem
+    lines, details = [], {}
+    for scheme, name in tr.INIT_FUNCTIONS.items():
+        if name not in present:
+            continue
+        for i, shape in enumerate(tr.INIT_SHAPES):
+            m = tr.measure_init(ctx.fn(name), scheme, shape, ctx.seed + i)
+            details[f"{name}{shape}"] = {"std": m.std, "expected": m.expected, "bound": m.bound}
+            where = (f"{name}{shape}: std {m.std:.4g}, expected {tr.INIT_FORMULAS[scheme]} = {m.expected:.4g} "
+                     f"(fan_in {tr.fan_in_of(shape)}) within {m.bound:.0%} (5 standard errors of a sample std)")
+            if not m.ok:
+                why = tr.init_explanation(m)
+                return failed(where + (f": {why}" if why else ""), init_hint(scheme, m, why), **details)
+            lines.append(where)
+    return passed("\n".join(lines) or "fan_in is D for (D, H) and C*HH*WW for (F, C, HH, WW)", **details)
+
+
+def fan_in_problem(ctx: CheckContext) -> Outcome | None:
+    """A failed Outcome when the user's fan_in is not D for (D, H) or C*HH*WW for (F, C, HH, WW)."""
+    fan_in = ctx.fn("fan_in")
+    for shape in tr.INIT_SHAPES:
+        got = call_user(fan_in, shape, subject="fan_in")
+        expected = tr.fan_in_of(shape)
+        if got is None:
+            raise NotImplementedYet("fan_in", "returned None")
+        if np.ndim(got) != 0 or int(got) != expected:
+            reading = next((words for words, value in tr.fan_in_readings(shape).items()
+                            if np.ndim(got) == 0 and int(got) == value), "")
+            what = "an affine weight (D, H)" if len(shape) == 2 else "a conv filter bank (F, C, HH, WW)"
+            return failed(f"fan_in({shape}) = {got}, expected {expected} for {what}"
+                          + (f": that is {reading}" if reading else ""),
+                          "fan_in counts the inputs feeding one output unit: D for an affine weight "
+                          "(D, H); C * HH * WW for conv filters (F, C, HH, WW), since each output sees "
+                          "a C x HH x WW window (F is the number of filters, the fan-out): "
+                          "int(np.prod(shape[1:]))", fan_in=to_number(got), expected=expected)
+    return None
+
+
+def to_number(value: Any) -> Any:
+    return float(value) if np.ndim(value) == 0 else str(value)
+
+
+def init_hint(scheme: str, measure: tr.InitMeasure, why: str) -> str:
+    """What to change in the `scheme` initialiser, told from which wrong std it drew."""
+    if scheme == "he" and "xavier" in why:
+        return ("this is Xavier, not He: ReLU zeroes half of its inputs and halves the variance, so He "
+                "initialisation doubles it back with a factor 2: randn(*shape) * np.sqrt(2 / fan_in)")
+    if "fan_in =" in why:
+        return ("the std uses the wrong fan-in: fan_in is D for (D, H) and C * HH * WW for conv filters "
+                f"(F, C, HH, WW); {scheme}_init draws {tr.INIT_FORMULAS[scheme]}")
+    return f"{scheme}_init draws {tr.INIT_FORMULAS[scheme]} (fan_in: D for (D, H), C * HH * WW for (F, C, HH, WW))"
+
+
+def user_initialisers(ctx: CheckContext) -> dict[str, Any]:
+    """The user's small/xavier/he initialisers by scheme, unless training.init.schemes failed
+    (that bug is reported there; the depth picture then uses sanitykit's scales)."""
+    result = ctx.results.get(INIT_CHECK)
+    status = result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
+    if status in ("fail", "error"):
+        return {}
+    return {scheme: ctx.target.get(name) for scheme, name in tr.INIT_FUNCTIONS.items()
+            if callable(ctx.target.get(name))}
+
+
 @check("training.activations.depth", subject="relu_forward",
        title="a deep stack of your layers shows the known picture for each init",
        needs=("affine_forward", "relu_forward"))
 @with_blame(subjects=("affine_forward", "relu_forward", "tanh_forward"), owner="your layers")
 def activations_depth(ctx: CheckContext) -> Outcome:
     tanh = ctx.target.get("tanh_forward") or ctx.ref("tanh_forward")
-    profiles = depth_profiles(ctx.fn("affine_forward"), ctx.fn("relu_forward"), tanh, ctx.seed)
+    inits = user_initialisers(ctx)
+    profiles = depth_profiles(ctx.fn("affine_forward"), ctx.fn("relu_forward"), tanh, ctx.seed,
+                              initialisers=inits)
     lines = [profile_line(p) for p in profiles]
     wrong = [p for p in profiles if p.expected and p.regime != p.expected]
     details = {f"{p.nonlinearity}/{p.init}": {"regime": p.regime, "std": [s.std for s in p.stats]}
@@ -433,12 +516,17 @@ def activations_depth(ctx: CheckContext) -> Outcome:
     size = f"{STACK_LAYERS} layers of {STACK_UNITS} units, {STACK_BATCH} unit-Gaussian examples"
     if not ctx.has("tanh_forward"):
         size += "; reference tanh_forward (none in the target)"
+    if inits:
+        size += f"; weights drawn by your {', '.join(tr.INIT_FUNCTIONS[s] for s in inits)}"
     if not wrong:
         return passed(f"{size}\n" + "\n".join(lines), **details)
     mismatch = "; ".join(f"{p.nonlinearity}/{p.init} {p.regime}, expected {p.expected}" for p in wrong)
-    return failed(f"{mismatch}\n{size}\n" + "\n".join(lines),
-                  "your affine_forward or relu_forward changes the scale of the signal: affine must "
-                  "be x.reshape(N, -1) @ w + b and relu np.maximum(0, x), nothing more", **details)
+    hint = ("your affine_forward or relu_forward changes the scale of the signal: affine must "
+            "be x.reshape(N, -1) @ w + b and relu np.maximum(0, x), nothing more")
+    if any(p.init in inits for p in wrong):
+        hint += ("; or your initialiser draws the wrong std: small 0.01 * randn, Xavier randn / sqrt(fan_in), "
+                 "He randn * sqrt(2 / fan_in)")
+    return failed(f"{mismatch}\n{size}\n" + "\n".join(lines), hint, **details)
 
 
 @check("training.activations.fc_net", subject="FullyConnectedNet",
@@ -560,3 +648,81 @@ def _fitted_on(name: str, out_val: np.ndarray, X_train: np.ndarray, X_val: np.nd
         return tr.mean_fitted_on(out, channel(X_train), channel(X_val)) if out.shape[0] == \
             channel(X_val).shape[0] else "something else"
     return tr.mean_fitted_on(out_val, X_train, X_val)
+
+
+# ---------------------------------------------------------------- the Solver
+
+SOLVER_BLAME = with_blame(suites=("optim",), owner="your Solver")
+PROBE_LR, PROBE_DECAY, PROBE_EPOCHS = 1.0, 0.5, 4
+
+
+def run_probe(ctx: CheckContext, *, lr_decay: float, num_epochs: int) -> tuple[Any, tr.SolverProbe]:
+    """Train a SolverProbe with the user's Solver: plain SGD, one iteration per epoch, silent."""
+    Solver = ctx.fn("Solver")
+    model, data = tr.SolverProbe(), tr.probe_data()
+    kwargs = dict(update_rule="sgd", optim_config={"learning_rate": PROBE_LR}, lr_decay=lr_decay,
+                  num_epochs=num_epochs, batch_size=len(data["X_train"]), verbose=False,
+                  print_every=10 ** 9)
+    with tr.global_numpy_seed(ctx.seed), np.errstate(all="ignore"):
+        solver = call_user(Solver, model, data, subject="Solver", **kwargs)
+        call_user(solver.train, subject="Solver.train")
+    if len(model.seen) < num_epochs:
+        raise UserCodeError(f"Solver.train() called model.loss(X, y) {len(model.seen)} times for {num_epochs} "
+                            f"epochs of one minibatch each", subject="Solver")
+    return solver, model
+
+
+@check("training.solver.lr_decay", subject="Solver",
+       title="after each epoch every parameter's learning_rate is multiplied by lr_decay")
+@SOLVER_BLAME
+def solver_lr_decay(ctx: CheckContext) -> Outcome:
+    _, model = run_probe(ctx, lr_decay=PROBE_DECAY, num_epochs=PROBE_EPOCHS)
+    steps = tr.probe_step_sizes(model.seen[:PROBE_EPOCHS])
+    expected = [PROBE_LR * PROBE_DECAY ** e for e in range(PROBE_EPOCHS - 1)]
+    where = (f"SGD at learning_rate {PROBE_LR:g}, lr_decay {PROBE_DECAY:g}, one iteration per epoch: "
+             f"expected steps {', '.join(f'{v:g}' for v in expected)}; ")
+    measured = "; ".join(f"{name} moved by {', '.join(f'{v:.4g}' for v in got)}" for name, got in steps.items())
+    details = {"expected": expected, "steps": steps}
+    wrong = [name for name, got in steps.items() if not np.allclose(got, expected, rtol=1e-6)]
+    if not wrong:
+        return passed(where + measured, **details)
+    constant = [name for name in wrong if np.allclose(steps[name], PROBE_LR, rtol=1e-6)]
+    if constant:
+        hint = ("the learning rate never decays: at the end of each epoch multiply the learning_rate of "
+                "every per-parameter config actually used in _step: for k in self.optim_configs: "
+                "self.optim_configs[k]['learning_rate'] *= self.lr_decay (decaying self.optim_config, "
+                "the template, changes nothing once the per-parameter copies exist)")
+    else:
+        hint = ("after each epoch, and only then, multiply every per-parameter config's learning_rate "
+                "by lr_decay: for k in self.optim_configs: self.optim_configs[k]['learning_rate'] *= self.lr_decay")
+    return failed(where + measured + f": {', '.join(wrong)} not decayed as expected", hint, **details)
+
+
+@check("training.solver.best_params", subject="Solver",
+       title="after train(), model.params are the parameters of the best validation accuracy")
+@SOLVER_BLAME
+def solver_best_params(ctx: CheckContext) -> Outcome:
+    epochs = 5
+    solver, model = run_probe(ctx, lr_decay=1.0, num_epochs=epochs)
+    # w moves by 1 per epoch (gradient -1, learning rate 1): 1, 2, ..., 5; validation accuracy
+    # is 100% at w = best_w = 2 and lower at every other epoch, so the best parameters are w = 2.
+    best = {name: np.full_like(value, model.best_w) for name, value in model.params.items()}
+    got = {name: np.asarray(value, dtype=np.float64) for name, value in model.params.items()}
+    where = (f"{epochs} epochs of SGD on a probe model whose validation accuracy peaks (100%) after epoch "
+             f"{int(model.best_w)} and falls afterwards")
+    if all(got[k].shape == best[k].shape and np.allclose(got[k], best[k]) for k in best):
+        return passed(where + ": model.params are those of the best epoch after train()")
+    last = float(got["w"].reshape(-1)[0])
+    stored = getattr(solver, "best_params", None)
+    kept_best = isinstance(stored, dict) and all(
+        np.allclose(np.asarray(stored.get(k, np.nan), dtype=np.float64), best[k]) for k in best)
+    if kept_best:
+        hint = ("solver.best_params holds the best parameters but train() never puts them back: "
+                "end train() with self.model.params = self.best_params")
+    else:
+        hint = ("keep a copy of the parameters whenever the validation accuracy improves "
+                "(self.best_params = {k: v.copy() for k, v in self.model.params.items()}) and end "
+                "train() with self.model.params = self.best_params")
+    return failed(where + f": after train() model.params['w'] = {last:.4g}, the best epoch's is "
+                  f"{model.best_w:g}: the model keeps the last parameters, not the best ones", hint,
+                  w_after_train=last, best_w=model.best_w)

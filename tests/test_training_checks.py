@@ -13,7 +13,8 @@ TRAINING_IDS = {
     "training.fc_net.overfit", "training.fc_net.overfit_user_optim", "training.fc_net.lr_bracket",
     "training.fc_net.update_ratio", "training.fc_net.input_baseline",
     "training.activations.depth", "training.activations.fc_net",
-    "training.preprocessing.train_only",
+    "training.preprocessing.train_only", "training.init.schemes", "training.solver.lr_decay",
+    "training.solver.best_params",
 }
 
 
@@ -317,3 +318,107 @@ def test_buggy_adam_is_still_caught_on_a_slow_model():
     assert outcome.details["adam"]["departs_at"] is not None
     assert outcome.details["sgd_momentum"]["departs_at"] is None
     assert "adam departs from the reference" in outcome.hint
+
+
+# ---------------------------------------------------------------- initialisers
+
+def he_with_fan_in_of_filters(shape, rng=None):
+    """He initialisation with the conv fan-in taken as F, the number of filters."""
+    rng = np.random.default_rng() if rng is None else rng
+    return rng.standard_normal(shape) * np.sqrt(2 / shape[0])
+
+
+def test_he_init_without_the_factor_two_is_named_xavier():
+    outcome = run("training.init.schemes", reference_target(he_init=reference.xavier_init))
+    assert outcome.status == "fail"
+    assert "he_init" in outcome.message and "xavier" in outcome.message
+    assert "factor 2" in outcome.hint
+
+
+def test_conv_fan_in_taken_as_the_number_of_filters_is_named():
+    outcome = run("training.init.schemes", reference_target(fan_in=lambda shape: int(shape[0])))
+    assert outcome.status == "fail"
+    assert "fan_in((16, 8, 3, 3)) = 16, expected 72" in outcome.message
+    assert "number of filters" in outcome.message and "C * HH * WW" in outcome.hint
+
+
+def test_he_init_with_its_own_wrong_conv_fan_in_is_named():
+    target = reference_target(he_init=he_with_fan_in_of_filters)
+    target.objects.pop("fan_in")
+    outcome = run("training.init.schemes", target)
+    assert outcome.status == "fail"
+    assert "fan_in = 16" in outcome.message and "number of filters" in outcome.message
+
+
+def test_init_check_is_skipped_without_initialisers():
+    target = reference_target()
+    for name in ("fan_in", "small_init", "xavier_init", "he_init"):
+        target.objects.pop(name)
+    with pytest.raises(SkipCheck):
+        run("training.init.schemes", target)
+
+
+def test_depth_picture_uses_the_users_initialisers_unless_their_check_failed():
+    target = reference_target(he_init=reference.xavier_init)
+    outcome = run("training.activations.depth", target)
+    assert outcome.status == "fail"
+    assert "relu/he shrinks, expected holds" in outcome.message and "initialiser" in outcome.hint
+    spec = next(s for s in catalogue(["training"]) if s.id == "training.activations.depth")
+    failed_init = {"training.init.schemes": {"status": "fail", "subject": "he_init"}}
+    assert spec.func(CheckContext(target, seed=0, results=failed_init)).status == "pass"
+
+
+# ---------------------------------------------------------------- the Solver
+
+class NoDecaySolver(reference.Solver):
+    """Ignores lr_decay."""
+
+    def __init__(self, model, data, **kwargs):
+        super().__init__(model, data, **kwargs)
+        self.lr_decay = 1.0
+
+
+class KeepsLastSolver(reference.Solver):
+    """Records the best parameters but leaves the model with the last ones."""
+
+    def _step(self):
+        super()._step()
+        self.last = {k: v.copy() for k, v in self.model.params.items()}
+
+    def train(self):
+        super().train()
+        self.model.params = self.last
+
+
+def test_solver_without_learning_rate_decay_fails_lr_decay():
+    outcome = run("training.solver.lr_decay", reference_target(Solver=NoDecaySolver))
+    assert outcome.status == "fail"
+    assert "never decays" in outcome.hint and "self.optim_configs" in outcome.hint
+
+
+def test_solver_keeping_the_last_parameters_fails_best_params():
+    outcome = run("training.solver.best_params", reference_target(Solver=KeepsLastSolver))
+    assert outcome.status == "fail"
+    assert "model.params['w'] = 5" in outcome.message
+    assert "self.model.params = self.best_params" in outcome.hint
+
+
+def test_solver_checks_skip_without_a_solver():
+    target = reference_target()
+    target.objects.pop("Solver")
+    for check_id in ("training.solver.lr_decay", "training.solver.best_params"):
+        with pytest.raises(SkipCheck):
+            run(check_id, target)
+
+
+def test_solver_probe_moves_by_the_learning_rate_and_peaks_at_best_w():
+    model, data = tr.SolverProbe(best_w=2.0), tr.probe_data(10)
+    model.loss(data["X_train"], data["y_train"])
+    model.params["w"] = model.params["w"] + 0.5
+    model.loss(data["X_train"], data["y_train"])
+    assert tr.probe_step_sizes(model.seen)["w"] == [0.5]
+    accuracy = {}
+    for w in (1.0, 2.0, 3.0, 5.0):
+        model.params["w"] = np.array([w])
+        accuracy[w] = float(np.mean(model.loss(data["X_val"]).argmax(axis=1) == data["y_val"]))
+    assert accuracy[2.0] == 1.0 and accuracy[1.0] < 1.0 and accuracy[3.0] < 1.0 and accuracy[5.0] == 0.0

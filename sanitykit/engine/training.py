@@ -475,11 +475,12 @@ class DepthProfile:
 
 def deep_stack_profile(affine_forward: Callable, nonlinearity_forward: Callable, nonlinearity: str,
                        init: str, *, num_layers: int = 10, hidden_dim: int = 500, batch: int = 200,
-                       seed: int = 0) -> DepthProfile:
+                       seed: int = 0, initialiser: Callable | None = None) -> DepthProfile:
     """Forward unit-Gaussian data through num_layers x (affine, nonlinearity) and record each output.
 
     The weights of layer l are INIT_SCALES[init](fan_in) * standard normal from
-    default_rng(seed + l), so every (nonlinearity, init) pair sees the same random numbers.
+    default_rng(seed + l), so every (nonlinearity, init) pair sees the same random numbers;
+    with `initialiser` (the user's he_init, ...) they are drawn by it instead.
 
     Args:
         affine_forward: (x, w, b) -> (out, cache).
@@ -488,19 +489,154 @@ def deep_stack_profile(affine_forward: Callable, nonlinearity_forward: Callable,
         init: a key of INIT_SCALES.
         num_layers, hidden_dim, batch: stack size, default 10 x 500 units, 200 examples.
         seed: seed of the data and weights.
+        initialiser: the user's `init(shape, rng)` for this scheme, or None for INIT_SCALES.
     """
     x = np.random.default_rng(seed).standard_normal((batch, hidden_dim))
     stats = []
     with np.errstate(all="ignore"):
         for layer in range(1, num_layers + 1):
             rng = np.random.default_rng(seed + layer)
-            w = INIT_SCALES[init](hidden_dim) * rng.standard_normal((hidden_dim, hidden_dim))
+            if initialiser is None:
+                w = INIT_SCALES[init](hidden_dim) * rng.standard_normal((hidden_dim, hidden_dim))
+            else:
+                w = draw_init(initialiser, (hidden_dim, hidden_dim), seed + layer, subject=f"{init}_init")
             a = _first(call_user(affine_forward, x, w, np.zeros(hidden_dim), subject="affine_forward"),
                        "affine_forward")
             x = _first(call_user(nonlinearity_forward, a, subject=f"{nonlinearity}_forward"),
                        f"{nonlinearity}_forward")
             stats.append(layer_stats(layer, x))
     return DepthProfile(nonlinearity, init, stats)
+
+
+# ---------------------------------------------------------------- initialisers
+
+INIT_FUNCTIONS = {"small": "small_init", "xavier": "xavier_init", "he": "he_init"}
+INIT_FORMULAS = {"small": "0.01 * randn", "xavier": "randn / sqrt(fan_in)", "he": "randn * sqrt(2 / fan_in)"}
+# An affine (D, H) and a conv (F, C, HH, WW) shape whose fan-ins differ from every other
+# reading of the shape (H, F, C, F * C, C * HH * WW * F), so a wrong fan-in shows in the std.
+INIT_SHAPES = ((200, 100), (16, 8, 3, 3))
+
+
+def fan_in_of(shape: tuple[int, ...]) -> int:
+    """The course's fan-in: D for an affine (D, H), C * HH * WW for a conv filter bank (F, C, HH, WW)."""
+    return int(shape[0]) if len(shape) == 2 else int(np.prod(shape[1:]))
+
+
+def fan_in_readings(shape: tuple[int, ...]) -> dict[str, int]:
+    """Plausible wrong fan-ins of `shape`, by how a student would describe them."""
+    if len(shape) == 2:
+        return {"the number of outputs H (shape[1])": int(shape[1]), "D * H": int(shape[0] * shape[1])}
+    F, C, HH, WW = shape
+    return {"the number of filters F (shape[0])": int(F), "the number of channels C": int(C),
+            "HH * WW (without C)": int(HH * WW), "F * C * HH * WW": int(F * C * HH * WW)}
+
+
+def init_std_bound(size: int) -> float:
+    """Relative tolerance of a sample std of `size` normal values: 5 standard errors (1/sqrt(2n)) plus 1%."""
+    return 5 / math.sqrt(2 * size) + 0.01
+
+
+def draw_init(initialiser: Callable, shape: tuple[int, ...], seed: int, *, subject: str) -> np.ndarray:
+    """initialiser(shape, rng) with a seeded Generator; an initialiser without an rng argument
+    is called as initialiser(shape) under a seeded (and restored) global numpy state.
+
+    Args:
+        initialiser: the user's function.
+        shape: weight shape.
+        seed: seed of the draw.
+        subject: the function's name, for messages.
+    """
+    try:
+        takes_rng = len(inspect.signature(initialiser).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_rng = False
+    with global_numpy_seed(seed):
+        if takes_rng:
+            value = call_user(initialiser, shape, np.random.default_rng(seed), subject=subject)
+        else:
+            value = call_user(initialiser, shape, subject=subject)
+    if value is None:
+        raise NotImplementedYet(subject, "returned None")
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != tuple(shape):
+        raise UserCodeError(f"{subject}({tuple(shape)}) returned an array of shape {value.shape}", subject=subject)
+    return value
+
+
+@dataclass(frozen=True)
+class InitMeasure:
+    """The std of one initialiser's draw on one shape, against the scheme's."""
+
+    scheme: str
+    shape: tuple[int, ...]
+    std: float
+    expected: float
+    bound: float  # relative tolerance
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.std / self.expected - 1) <= self.bound
+
+    def matches(self, std: float) -> bool:
+        return std > 0 and abs(self.std / std - 1) <= self.bound
+
+
+def measure_init(initialiser: Callable, scheme: str, shape: tuple[int, ...], seed: int) -> InitMeasure:
+    """Draw `shape` from the user's initialiser of `scheme` ("small", "xavier", "he") and measure its std."""
+    w = draw_init(initialiser, shape, seed, subject=INIT_FUNCTIONS[scheme])
+    expected = INIT_SCALES[scheme](fan_in_of(shape))
+    return InitMeasure(scheme, tuple(shape), float(w.std()), expected, init_std_bound(w.size))
+
+
+def init_explanation(measure: InitMeasure) -> str:
+    """Which wrong scheme or fan-in reproduces a measured std, in words ("" when none does)."""
+    fan = fan_in_of(measure.shape)
+    for other in ("small", "xavier", "he"):
+        if other != measure.scheme and measure.matches(INIT_SCALES[other](fan)):
+            return f"its std is {other}'s ({INIT_FORMULAS[other]})"
+    for words, wrong in fan_in_readings(measure.shape).items():
+        if measure.matches(INIT_SCALES[measure.scheme](wrong)):
+            return f"its std matches fan_in = {wrong}, {words}"
+    return ""
+
+
+# ---------------------------------------------------------------- probing a Solver
+
+class SolverProbe:
+    """A model for a Solver whose gradients and validation accuracy are chosen, not learned.
+
+    params w (1,) and b (2,) get gradient -1 every step, so plain SGD moves them by exactly
+    the learning rate in use: the recorded params give the learning rate of each step.
+    Scores put class 1 ahead for an example x when x[0] > |w - best_w|: validation accuracy
+    (every label 1, x spread over (0, 3]) peaks when w passes best_w, then falls.
+    """
+
+    def __init__(self, best_w: float = 2.0) -> None:
+        self.best_w = best_w
+        self.params = {"w": np.zeros(1), "b": np.zeros(2)}
+        self.seen: list[dict[str, np.ndarray]] = []  # params at each loss(X, y) call
+
+    def loss(self, X, y=None):
+        w = float(np.asarray(self.params["w"]).reshape(-1)[0])
+        margin = np.asarray(X, dtype=np.float64)[:, 0] - abs(w - self.best_w)
+        scores = np.stack([np.zeros(len(margin)), margin], axis=1)
+        if y is None:
+            return scores
+        self.seen.append({k: np.array(v, dtype=np.float64, copy=True) for k, v in self.params.items()})
+        return abs(w - self.best_w), {k: -np.ones_like(v, dtype=np.float64) for k, v in self.params.items()}
+
+
+def probe_data(num: int = 10) -> dict[str, np.ndarray]:
+    """Inputs for SolverProbe: x[0] evenly in (0, 3], every label 1, the same for train and val."""
+    X = np.linspace(3.0 / num, 3.0, num).reshape(num, 1)
+    y = np.ones(num, dtype=int)
+    return {"X_train": X, "y_train": y, "X_val": X.copy(), "y_val": y.copy()}
+
+
+def probe_step_sizes(seen: Sequence[dict[str, np.ndarray]]) -> dict[str, list[float]]:
+    """Per parameter, the mean change between consecutive loss calls: SGD's learning rate at gradient -1."""
+    return {name: [float(np.mean(after[name] - before[name])) for before, after in zip(seen, seen[1:])]
+            for name in (seen[0] if seen else {})}
 
 
 def _first(result: Any, subject: str) -> np.ndarray:
