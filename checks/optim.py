@@ -14,7 +14,7 @@ import numpy as np
 from sanitykit.checks.common import compare_arrays, describe_value, expect_array, unpack
 from sanitykit.checks.registry import CheckContext, check
 from sanitykit.engine.numeric import rel_error
-from sanitykit.engine.results import Outcome, failed, passed, warned
+from sanitykit.engine.results import FAIL, PASS, Outcome, failed, passed, skipped, warned
 from sanitykit.engine.usercode import UserCodeError, call_user
 
 RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
@@ -105,9 +105,15 @@ def gradients(dw: np.ndarray, count: int) -> list[np.ndarray]:
     return [dw * (1 + 0.5 * k) + 0.1 * k for k in range(count)]
 
 
-def reference_step(rule: str, t_before_increment: bool = False):
-    """The reference rule as a step function; for Adam optionally with t used before its increment."""
-    ref = CheckContext.ref(rule)
+def reference_step(rule: str, t_before_increment: bool = False, base=None):
+    """The reference rule as a step function; for Adam optionally with t used before its increment.
+
+    Args:
+        rule: the rule's name.
+        t_before_increment: Adam's older convention for t.
+        base: the step function standing for the reference (default sanitykit's own).
+    """
+    ref = base or CheckContext.ref(rule)
     if not t_before_increment:
         return ref
 
@@ -122,8 +128,8 @@ def reference_step(rule: str, t_before_increment: bool = False):
 
 # ---------------------------------------------------------------- step
 
-def optim_step(ctx: CheckContext, rule: str) -> Outcome:
-    """One step, then three steps threading the returned config, against the reference."""
+def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
+    """One step, then three steps threading the returned config, against the reference (or `base`)."""
     w, dw = fixed_inputs()
     config = {**HYPER[rule], **explicit_state(rule)}
     user = lambda w, dw, config: call_rule(ctx, rule, w, dw, config)  # noqa: E731
@@ -131,14 +137,14 @@ def optim_step(ctx: CheckContext, rule: str) -> Outcome:
            run_steps(user, w, gradients(dw, 3), copy_config(config))[-1]]
     conventions = [False, True] if rule == "adam" else [False]
     for old_t in conventions:
-        ref = reference_step(rule, t_before_increment=old_t)
+        ref = reference_step(rule, t_before_increment=old_t, base=base)
         expected = [run_steps(ref, w, gradients(dw, 1), copy_config(config))[0],
                     run_steps(ref, w, gradients(dw, 3), copy_config(config))[-1]]
         if all(rel_error(g - w, e - w) < STEP_TOL for g, e in zip(got, expected)):
             note = " (t used before its increment: the older course convention)" if old_t else ""
             return passed(f"one step and three steps match the reference{note}",
                           t_convention="before increment" if old_t else "after increment")
-    expected = [run_steps(CheckContext.ref(rule), w, gradients(dw, k), copy_config(config))[-1]
+    expected = [run_steps(base or CheckContext.ref(rule), w, gradients(dw, k), copy_config(config))[-1]
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w, one step from explicit state")
@@ -204,11 +210,11 @@ def _close(value: Any, expected: float) -> bool:
 
 # ---------------------------------------------------------------- state
 
-def optim_state(ctx: CheckContext, rule: str) -> Outcome:
+def optim_state(ctx: CheckContext, rule: str, base=None) -> Outcome:
     """Two steps from a config holding only hyperparameters: the state of the first is used by the second."""
     w, dw = fixed_inputs()
     grads = gradients(dw, 2)
-    ref = CheckContext.ref(rule)
+    ref = base or CheckContext.ref(rule)
     user_w, user_config = w, dict(HYPER[rule])
     ref_w, ref_config = w, dict(HYPER[rule])
     for k, g in enumerate(grads, start=1):
@@ -346,22 +352,120 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
                   + UPDATE[rule], initial_loss=loss0, final_loss=final)
 
 
+# ---------------------------------------------------------------- one bug, one failure
+
+def earlier_status(ctx: CheckContext, check_id: str) -> str | None:
+    """The status of an earlier check of this run (None when it has not run)."""
+    result = ctx.results.get(check_id)
+    return result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
+
+
+def adam_without_correction(correct_m: bool, correct_v: bool):
+    """Adam as the reference computes it, with the bias correction of m and/or v left out."""
+    def step(w, dw, config):
+        config = dict(config)
+        t = config["t"] + 1
+        m = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+        v = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw ** 2
+        mt = m / (1 - config["beta1"] ** t) if correct_m else m
+        vt = v / (1 - config["beta2"] ** t) if correct_v else v
+        config.update(m=m, v=v, t=t)
+        return w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+    def with_state(w, dw, config):  # the state check starts from hyperparameters only
+        config = {"m": np.zeros_like(w), "v": np.zeros_like(w), "t": 0, **config}
+        return step(w, dw, config)
+
+    return with_state
+
+
+UNCORRECTED = {(False, False): "neither moment bias-corrected", (True, False): "m corrected, v not",
+               (False, True): "v corrected, m not"}
+
+
+def explained_by_bias_correction(ctx: CheckContext, outcome: Outcome, recheck) -> Outcome:
+    """A failing Adam check skipped when optim.adam.bias_correction failed and the user's adam
+    passes this check against the reference with that correction left out: one bug, one failure.
+
+    Args:
+        ctx: the CheckContext.
+        outcome: this check's outcome against the reference.
+        recheck: base step function -> this check's outcome against it.
+    """
+    if outcome.status != FAIL or earlier_status(ctx, "optim.adam.bias_correction") != FAIL:
+        return outcome
+    for (m, v), words in UNCORRECTED.items():
+        if recheck(adam_without_correction(m, v)).status == PASS:
+            return skipped("fails only because of the missing bias correction (see optim.adam.bias_correction); "
+                           f"matches the reference with {words}", with_yours=outcome.message,
+                           responsible=["optim.adam.bias_correction"])
+    return outcome
+
+
+def step_check(ctx: CheckContext, rule: str) -> Outcome:
+    """optim_step, graded once: a bias-correction bug or a state-carrying bug speaks in its own check."""
+    outcome = optim_step(ctx, rule)
+    if rule == "adam":
+        outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_step(ctx, rule, base))
+    if outcome.status == FAIL and STATE[rule] and "the first step matches" in outcome.message:
+        state = optim_state(ctx, rule)
+        if state.status == FAIL:
+            return skipped(f"fails only because the state is not carried between calls (see optim.{rule}.state)",
+                           with_yours=outcome.message, responsible=[f"optim.{rule}.state"])
+    return outcome
+
+
+def state_check(ctx: CheckContext, rule: str) -> Outcome:
+    """optim_state, skipped when its failure is the wrong single step optim.<rule>.step reports."""
+    outcome = optim_state(ctx, rule)
+    if rule == "adam":
+        outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_state(ctx, rule, base))
+    if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL and first_step_differs(ctx, rule):
+        return skipped(f"fails only because the single step is wrong (see optim.{rule}.step)",
+                       with_yours=outcome.message, responsible=[f"optim.{rule}.step"])
+    return outcome
+
+
+def first_step_differs(ctx: CheckContext, rule: str) -> bool:
+    """Whether the user's first step from hyperparameters only differs from the reference's."""
+    w, dw = fixed_inputs()
+    got, _ = call_rule(ctx, rule, w, dw, dict(HYPER[rule]))
+    expected, _ = CheckContext.ref(rule)(w, dw, dict(HYPER[rule]))
+    return rel_error(got - w, expected - w) > STEP_TOL
+
+
+def progress_check(ctx: CheckContext, rule: str) -> Outcome:
+    """optim_progress, skipped when optim.<rule>.step already reports a wrong update."""
+    outcome = optim_progress(ctx, rule)
+    if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL:
+        return skipped(f"fails only because the update itself is wrong (see optim.{rule}.step)",
+                       with_yours=outcome.message, responsible=[f"optim.{rule}.step"])
+    if outcome.status == FAIL and rule == "adam" and earlier_status(ctx, "optim.adam.bias_correction") == FAIL:
+        return skipped("fails only because of the missing bias correction (see optim.adam.bias_correction)",
+                       with_yours=outcome.message, responsible=["optim.adam.bias_correction"])
+    return outcome
+
+
 # ---------------------------------------------------------------- declarations
 
 def declare(rule: str) -> None:
-    """Declare the checks of one update rule (optim.<rule>.step / defaults / state / progress)."""
+    """Declare the checks of one update rule (optim.<rule>.step / defaults / state / progress).
+
+    Adam's bias_correction comes first and step before state and progress: the later checks
+    read the earlier results so that one bug fails one check (the most specific one).
+    """
+    if rule == "adam":
+        check("optim.adam.bias_correction", subject="adam",
+              title="first step ~ learning_rate at any gradient scale")(adam_bias_correction)
     check(f"optim.{rule}.step", subject=rule,
-          title="one and three steps match the reference")(lambda ctx: optim_step(ctx, rule))
+          title="one and three steps match the reference")(lambda ctx: step_check(ctx, rule))
     check(f"optim.{rule}.defaults", subject=rule,
           title="fills the course's defaults and creates its state")(lambda ctx: optim_defaults(ctx, rule))
     if STATE[rule]:
         check(f"optim.{rule}.state", subject=rule,
-              title="carries its state between calls in config")(lambda ctx: optim_state(ctx, rule))
-    if rule == "adam":
-        check("optim.adam.bias_correction", subject="adam",
-              title="first step ~ learning_rate at any gradient scale")(adam_bias_correction)
+              title="carries its state between calls in config")(lambda ctx: state_check(ctx, rule))
     check(f"optim.{rule}.progress", subject=rule,
-          title="descends a quadratic bowl; honours learning_rate")(lambda ctx: optim_progress(ctx, rule))
+          title="descends a quadratic bowl; honours learning_rate")(lambda ctx: progress_check(ctx, rule))
 
 
 for _rule in RULES:

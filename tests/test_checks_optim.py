@@ -151,3 +151,76 @@ def test_rule_crashing_without_config_is_an_error_not_a_crash():
 
     with pytest.raises(UserCodeError, match="sgd raised TypeError"):
         run("optim.sgd.defaults", sgd=sgd_without_defaults)
+
+
+# ---------------------------------------------------------------- one bug, one failure
+
+def run_suite_part(ids, **objects):
+    """The given checks in declaration order, each seeing the earlier results (as the runner does)."""
+    target, results = DictTarget(objects), {}
+    for spec in suite_specs("optim"):
+        if spec.id in ids:
+            results[spec.id] = spec.func(CheckContext(target, seed=0, results=results))
+    return results
+
+
+def adam_wrong_beta2(w, dw, config=None):
+    """Bias-corrected, but v decays with beta1 instead of beta2."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+        config.setdefault(key, value)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("t", 0)
+    config["t"] += 1
+    b1, t = config["beta1"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b1 * config["v"] + (1 - b1) * dw**2  # planted: beta1 for v
+    mt, vt = config["m"] / (1 - b1**t), config["v"] / (1 - config["beta2"]**t)
+    return w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+
+ADAM_IDS = ("optim.adam.bias_correction", "optim.adam.step", "optim.adam.state", "optim.adam.progress")
+
+
+def test_missing_bias_correction_fails_once():
+    results = run_suite_part(ADAM_IDS, adam=adam_without_bias_correction)
+    assert results["optim.adam.bias_correction"].status == "fail"
+    for check_id in ("optim.adam.step", "optim.adam.state"):
+        assert results[check_id].status == "skip", (check_id, results[check_id])
+        assert results[check_id].message.startswith(
+            "fails only because of the missing bias correction (see optim.adam.bias_correction)")
+    assert [i for i, r in results.items() if r.status == "fail"] == ["optim.adam.bias_correction"]
+
+
+def adam_t_not_stored(w, dw, config=None):
+    """The reference's update, but config['t'] is never advanced: every step is corrected as the first."""
+    config = {} if config is None else config
+    t = config.get("t", 0)
+    next_w, config = reference.adam(w, dw, config)
+    config["t"] = t
+    return next_w, config
+
+
+def test_another_adam_bug_is_not_blamed_on_the_bias_correction():
+    results = run_suite_part(ADAM_IDS, adam=adam_wrong_beta2)
+    assert results["optim.adam.step"].status == "fail"
+    assert "optim.adam.step" in results["optim.adam.state"].message  # the step speaks, once
+    results = run_suite_part(ADAM_IDS, adam=adam_t_not_stored)
+    assert results["optim.adam.bias_correction"].status == "pass"
+    assert results["optim.adam.state"].status == "fail"
+    assert "optim.adam.state" in results["optim.adam.step"].message
+
+
+def test_state_not_carried_fails_state_only():
+    results = run_suite_part(("optim.rmsprop.step", "optim.rmsprop.state"), rmsprop=rmsprop_not_storing_cache)
+    assert results["optim.rmsprop.state"].status == "fail"
+    step = results["optim.rmsprop.step"]
+    assert step.status == "skip" and "see optim.rmsprop.state" in step.message
+
+
+def test_sign_error_fails_step_only():
+    ids = ("optim.sgd_momentum.step", "optim.sgd_momentum.state", "optim.sgd_momentum.progress")
+    results = run_suite_part(ids, sgd_momentum=sgd_momentum_sign_error)
+    assert [i for i, r in results.items() if r.status == "fail"] == ["optim.sgd_momentum.step"]
+    assert "wrong sign" in results["optim.sgd_momentum.step"].hint
