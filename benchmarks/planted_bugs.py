@@ -444,21 +444,21 @@ def _sbn_inputs():
     return r.standard_normal((2, 3, 2, 2)), 1 + 0.3 * r.standard_normal(3), r.standard_normal(3)
 
 
-class _Counter:
-    calls = 0
+# The student's "global" generator: unseeded, like np.random, without touching numpy's own state.
+_GLOBAL_RANDOM = np.random.RandomState()
 
 
 def dropout_forward_unseeded(x, dropout_param):
     """Ignores dropout_param['seed']: a fresh mask from the global generator every call."""
     p = dropout_param["p"]
-    mask = (np.random.rand(*x.shape) < p) / p
+    mask = (_GLOBAL_RANDOM.rand(*x.shape) < p) / p
     return x * mask, (dropout_param, mask)
 
 
 def dropout_backward_redraws(dout, cache):
     """Draws a new mask in backward instead of reusing the forward's."""
     p = cache[0]["p"]
-    return dout * (np.random.rand(*dout.shape) < p) / p
+    return dout * (_GLOBAL_RANDOM.rand(*dout.shape) < p) / p
 
 
 def affine_backward_mutates_cache(dout, cache):
