@@ -634,6 +634,13 @@ BUGS = [
         lambda d, c: (lambda g: (g[0], g[1] / 2, g[2]))(conv_backward(d, c)), "conv_backward_naive"),
         lambda: conv_inputs()[:3], args=(conv_inputs()[3],)),
         tags=("batch",), words=(("batch size", "n=2"),), planted="conv dw /= N"),
+    Case("affine_dw_one_element_off_large",
+         affine_bug(lambda dx, dw, db, x, w, d: (dx, dw + 1.0 * (np.arange(dw.size).reshape(dw.shape) == 374), db),
+                    lambda: affine_inputs(N=50, D=100, M=10)),
+         tags=(), words=(("dw[37, 4]",),), planted="dw[37, 4] += 1 in a 100x10 dw (auto samples)"),
+    Case("affine_dx_factor_near_one", affine_bug(lambda dx, dw, db, x, w, d: (dx * (1 + 1e-5), dw, db)),
+         expect=("warn", "fail"), tags=("factor",), words=(("1.00001", "constant factor"),),
+         planted="dx *= 1.00001 (a borderline constant factor)"),
     # --- masks
     Case("relu_mask_missing", _unary(relu_forward, named(lambda d, c: d, "relu_backward"),
                                      lambda: away_from_zero((3, 4))),

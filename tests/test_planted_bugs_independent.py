@@ -51,6 +51,11 @@ EXPLANATION_GAPS = {
                                    "is missing, never 'ignores dout'",
     "spatial_bn_no_transpose": "called 'ignores dout' (dx = 0 for dout = ones); should say "
                                "dout was reshaped to (-1, C) without moving C last",
+    "affine_dw_one_element_off_large": "auto samples 208 of 1000 coordinates, misses dw[37, 4] and "
+                                       "says '0 of 208 probed elements are wrong'; backward(dout=0) "
+                                       "is nonzero exactly at dw[37, 4] and could name it",
+    "affine_dx_factor_near_one": "a warn that says '20 of 20 elements are wrong ... no constant "
+                                 "factor' although dx = 1.00001 x numerical everywhere",
     "forward_no_cache": "forward returning a bare array is reported as backward's ValueError; "
                         "should say affine_forward returned no cache, so backward got (x, w, b)",
 }
