@@ -1,0 +1,53 @@
+from .layers import *
+
+
+# fast_layers.py needs a Cython build that never worked on my laptop: the naive layers do.
+
+def affine_relu_forward(x, w, b):
+    """Convenience layer that performs an affine transform followed by a ReLU."""
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    cache = (fc_cache, relu_cache)
+    return out, cache
+
+
+def affine_relu_backward(dout, cache):
+    """Backward pass for the affine-relu convenience layer."""
+    fc_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """A convenience layer that performs a convolution followed by a ReLU."""
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    out, relu_cache = relu_forward(a)
+    cache = (conv_cache, relu_cache)
+    return out, cache
+
+
+def conv_relu_backward(dout, cache):
+    """Backward pass for the conv-relu convenience layer."""
+    conv_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, dw, db = conv_backward_naive(da, conv_cache)
+    return dx, dw, db
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """Convenience layer that performs a convolution, a ReLU, and a pool."""
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    s, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_naive(s, pool_param)
+    cache = (conv_cache, relu_cache, pool_cache)
+    return out, cache
+
+
+def conv_relu_pool_backward(dout, cache):
+    """Backward pass for the conv-relu-pool convenience layer."""
+    conv_cache, relu_cache, pool_cache = cache
+    ds = max_pool_backward_naive(dout, pool_cache)
+    da = relu_backward(ds, relu_cache)
+    dx, dw, db = conv_backward_naive(da, conv_cache)
+    return dx, dw, db
