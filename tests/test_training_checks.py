@@ -422,3 +422,25 @@ def test_solver_probe_moves_by_the_learning_rate_and_peaks_at_best_w():
         model.params["w"] = np.array([w])
         accuracy[w] = float(np.mean(model.loss(data["X_val"]).argmax(axis=1) == data["y_val"]))
     assert accuracy[2.0] == 1.0 and accuracy[1.0] < 1.0 and accuracy[3.0] < 1.0 and accuracy[5.0] == 0.0
+
+
+class MinimalSolver:
+    """An old-style solver with no learning-rate decay and no best-parameter tracking."""
+
+    def __init__(self, model, data, **kwargs):
+        self.model, self.data = model, data
+        self.config = dict(kwargs.pop("optim_config", {}))
+        self.num_epochs = kwargs.pop("num_epochs", 1)
+
+    def train(self):
+        for _ in range(self.num_epochs):
+            _, grads = self.model.loss(self.data["X_train"], self.data["y_train"])
+            for k in self.model.params:
+                self.model.params[k] = self.model.params[k] - self.config["learning_rate"] * grads[k]
+
+
+def test_a_solver_without_decay_or_best_params_is_skipped_not_failed():
+    target = reference_target(Solver=MinimalSolver)
+    for check_id in ("training.solver.lr_decay", "training.solver.best_params"):
+        with pytest.raises(SkipCheck, match="nothing to check"):
+            run(check_id, target)
