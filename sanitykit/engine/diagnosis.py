@@ -48,6 +48,9 @@ class Comparison:
         labels: y of a classification loss (N,), when the loss was called with one.
         analytic_all: the whole analytic gradient (the backward returns every element even
             when only a sample was probed numerically).
+        values_all: the input itself (x where the gradient is dx), when known.
+        out_size: the number of elements of the layer's output, when known.
+        stride: the stride of a conv_param / pool_param argument, when there is one.
     """
 
     name: str
@@ -61,6 +64,9 @@ class Comparison:
     kind: str = "layer"
     labels: np.ndarray | None = None
     analytic_all: np.ndarray | None = None
+    values_all: np.ndarray | None = None
+    out_size: int | None = None
+    stride: int | None = None
 
     @property
     def grad(self) -> str:
@@ -227,6 +233,12 @@ def find_rows(c: Comparison) -> Finding | None:
     if split is None:
         return None
     wrong, right = split
+    if right == [0] and len(c.shape) >= 3:  # a batch of images: the first axis is the example
+        return Finding(
+            "examples", f"only the first example of {c.grad} ({c.grad}[0]) is right; examples "
+            f"{_list(wrong)} are wrong", "the backward pass computes the first example only and "
+            "copies or skips the rest (an index like [0], or a loop over N that stops early)",
+            f"compute {c.grad}[n] from dout[n] for every example n of the batch")
     if right == [0]:
         evidence = f"only the first row of {c.grad} ({c.grad}[0]) is right; rows {_list(wrong)} are wrong"
         likely = ("the backward pass handles one example (or one row) only: "
@@ -331,6 +343,128 @@ def find_border(c: Comparison) -> Finding | None:
         "compute the gradient on the padded array, then crop it with [:, :, pad:-pad, pad:-pad]")
 
 
+def _times(r: float) -> str:
+    """`numerical / 10` for r = 0.1, `3 × numerical` for r = 3."""
+    if abs(r) < 1 and r != 0 and _near(1 / r, round(1 / r), 1e-3):
+        return f"numerical / {1 / r:.4g}"
+    return f"{r:.4g} × numerical"
+
+
+def find_factor_near_one(c: Comparison) -> Finding | None:
+    """analytic = (1 + k)·numerical with a tiny k: find_factor cannot see it within its tolerance."""
+    diff = c.analytic - c.numeric
+    k = _ratio(diff, c.numeric)
+    if k is None or k == 0 or abs(k) > 1e-3:
+        return None
+    return Finding(
+        "factor", f"{c.grad} = {1 + k:.6g} × numerical everywhere (relative error "
+        f"{abs(k) / (2 + k):.1g}): a constant factor this close to 1 is suspicious, not wrong",
+        f"a constant very close to 1 scales {c.grad}: an eps added where it does not belong, "
+        "or a rounded constant",
+        f"look for a constant factor in {c.grad} that the forward pass does not have")
+
+
+def find_side_factor(c: Comparison) -> Finding | None:
+    """Off by one constant factor exactly where the input is negative (or positive): a slope."""
+    if c.values_all is None or c.values_all.shape != c.shape or c.wrong.sum() < 2:
+        return None
+    x = c.values_all.reshape(-1)[c.flat_indices]
+    for side, where, word in ((x < 0, "x < 0", "negative"), (x > 0, "x > 0", "positive")):
+        if np.any(c.wrong & ~side) or c.wrong[side].mean() < 0.9:
+            continue
+        r = _ratio(c.analytic[side], c.numeric[side])
+        if r is None or _near(r, 1.0, 1e-4):
+            continue
+        return Finding(
+            f"{word}_slope", f"{c.grad} = {_times(r)} exactly where {where}, and right elsewhere: "
+            f"the {word}-side slope is wrong",
+            f"the slope used for {where} in the backward pass differs from the forward pass "
+            "(leaky ReLU: alpha)",
+            f"use the forward's slope: {c.grad} = dout * np.where(x > 0, 1, alpha)")
+    return None
+
+
+def find_max_route(c: Comparison) -> Finding | None:
+    """The right values of dout at the wrong elements: max pooling routed away from the argmax.
+
+    The numerical gradient of a max pool is nonzero at one element per window (its maximum);
+    an analytic gradient with the same nonzero values elsewhere routes dout to the wrong element.
+    """
+    if not c.full or not c.out_size or c.out_size >= c.analytic.size or not c.wrong.any():
+        return None
+    na, nn = c.analytic[c.analytic != 0], c.numeric[np.abs(c.numeric) > 1e-7 * np.abs(c.numeric).max()]
+    if nn.size == 0 or nn.size > c.out_size or na.size != nn.size:
+        return None
+    if not _fits(np.sort(na), np.sort(nn), 1e-5):
+        return None
+    return Finding(
+        "max_route", f"{c.grad} holds the right values at the wrong elements: it is nonzero away "
+        "from each window's maximum, where the numerical gradient is ("
+        f"{int(c.wrong.sum())} elements differ)",
+        "dout is routed to the wrong element of each pooling window (the first element, or the "
+        "minimum) instead of the element that was the maximum in the forward pass",
+        "route dout to the argmax of each pooling window: dx[window] += (window == window.max()) * dout")
+
+
+def find_flipped(c: Comparison) -> Finding | None:
+    """A conv kernel gradient rotated by 180° (dw[:, :, ::-1, ::-1]); works on a sample."""
+    if len(c.shape) != 4 or c.analytic_all is None or c.flat_indices.size < 4 \
+            or min(c.shape[2:]) < 2:
+        return None
+    n, ch, hh, ww = np.unravel_index(c.flat_indices, c.shape)
+    turned = c.analytic_all.reshape(c.shape)[n, ch, c.shape[2] - 1 - hh, c.shape[3] - 1 - ww]
+    if not _fits(turned, c.numeric, 1e-4):
+        return None
+    return Finding(
+        "flipped", f"{c.grad} equals the numerical gradient rotated by 180° (flipped in both "
+        "spatial axes)", "the kernel is flipped in the backward pass (a convolution written as "
+        "true convolution, or w[:, :, ::-1, ::-1] where the forward uses w as it is)",
+        f"accumulate {c.grad} with the same orientation as the forward: "
+        f"{c.grad}[f] += window * dout[n, f, i, j], without flipping")
+
+
+def find_stride(c: Comparison) -> Finding | None:
+    """With stride > 1, dx is zero in the last rows/columns: backward windows at i, not i*stride."""
+    if len(c.shape) != 4 or not c.stride or c.stride < 2 or c.analytic_all is None \
+            or not c.wrong.any():
+        return None
+    a = c.analytic_all.reshape(c.shape)
+    _, _, hh, ww = c.coords()
+    band = (hh >= c.shape[2] - c.stride) | (ww >= c.shape[3] - c.stride)
+    last_rows = np.all(a[:, :, -1, :] == 0) or np.all(a[:, :, :, -1] == 0)
+    if not last_rows or not np.any(c.wrong & ~band) or not np.any(c.numeric[band] != 0):
+        return None
+    return Finding(
+        "stride", f"{c.grad} is 0 in the last rows / columns of every image, where the "
+        f"numerical gradient is not, and the layer has stride {c.stride}: the backward windows "
+        "are placed at i instead of i * stride", "the backward pass ignores the stride when it "
+        f"places each window (dx_pad[:, :, i:i + HH, ...] where i * stride belongs)",
+        "place each window where the forward took it: "
+        "dx_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += ...")
+
+
+def find_variance_term(c: Comparison) -> Finding | None:
+    """analytic - numerical ∝ x - mean(x) along the normalised axis: the variance path is off."""
+    if not c.full or len(c.shape) != 2 or c.values_all is None or c.values_all.shape != c.shape:
+        return None
+    x = c.values_all
+    diff = (c.analytic - c.numeric).reshape(c.shape)
+    for axis, word in ((0, "column"), (1, "row")):
+        if c.shape[axis] < 3:
+            continue
+        xc = x - x.mean(axis=axis, keepdims=True)
+        coef = (diff * xc).sum(axis=axis, keepdims=True) / np.maximum((xc * xc).sum(axis=axis, keepdims=True), 1e-300)
+        if np.all(np.abs(coef) > 0) and _fits(diff.reshape(-1), (coef * xc).reshape(-1), 1e-4):
+            return Finding(
+                "variance_term", f"{c.grad} - numerical is proportional to x - mean(x) in every "
+                f"{word}: the term of {c.grad} through the variance is missing or wrong",
+                f"a term of {c.grad} is missing: the path through the variance "
+                "(dvar · 2(x - mu) / N, with dvar = sum(dxhat · (x - mu)) · -½ · (var + eps)^-1.5)",
+                f"add the variance path to {c.grad}, or use the compact form "
+                "dx = ivar / N * (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0))")
+    return None
+
+
 def find_regularisation(c: Comparison, weights: np.ndarray | None, reg: float | None) -> Finding | None:
     if weights is None or not reg:
         return None
@@ -363,8 +497,9 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
         weights, reg: the parameter values at the probed coordinates and model.reg (model mode).
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
-                 find_factor, find_transposed, find_correct_class, find_mask, find_shifted,
-                 find_border, find_rows, find_channels):
+                 find_factor, find_factor_near_one, find_transposed, find_correct_class,
+                 find_max_route, find_side_factor, find_mask, find_shifted, find_flipped,
+                 find_border, find_stride, find_variance_term, find_rows, find_channels):
         found = find(c)
         if found is not None:
             return found

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from sanitykit.engine import diagnosis as dg
-from sanitykit.engine.numeric import directional_differences, one_sided_differences
+from sanitykit.engine.numeric import (directional_differences, directional_quotients,
+                                      one_sided_differences)
 from sanitykit.engine.problems import LayerProblem, LossProblem, ModelProblem, default_names
 from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, subject_name
@@ -417,12 +418,13 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     if mutated:
         _stop_mutated(problem, mutated, "backward", result)
     _check_nan(problem, grads, result)
+    zero_grads = None
     if problem.kind == "layer":
-        _check_linearity(problem, u, grads, pristine, result)
+        zero_grads = _check_linearity(problem, u, grads, pristine, result)
     h, thr, eps = precision
     result.h, result.thresholds = h, thr
     atol = _roundoff(out0, u, h, eps)
-    ctx = _Context(problem, out0, u, grads, h, thr, atol, rng, batch, reg)
+    ctx = _Context(problem, out0, u, grads, h, thr, atol, rng, batch, reg, zero_grads)
     per_input = [InputResult(n, x.shape) for n, x in zip(problem.names, problem.inputs)]
     passes = []
     if setup.mode in ("fast", "auto"):
@@ -433,7 +435,8 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     sampled = False
     for i in to_localise:
         indices, was_sampled = _coordinates(problem.inputs[i].shape, setup.budget, rng,
-                                            everything=setup.mode == "full")
+                                            everything=setup.mode == "full",
+                                            targets=_targets(ctx, i, setup.budget))
         sampled |= was_sampled
         _localise(ctx, i, indices, per_input[i])
     if to_localise:
@@ -455,6 +458,7 @@ class _Context:
     rng: Any
     batch: int | None
     reg: float | None
+    zero_grads: list | None = None             # backward(dout=0) per input (layers only)
     fast: dict = field(default_factory=dict)   # input index -> [(v, d_plus, d_minus)]
 
 
@@ -587,8 +591,12 @@ def _close(a, b) -> bool:
     return float(np.max(np.abs(a - b), initial=0)) <= 1e-7 * scale + 1e-12
 
 
-def _check_linearity(problem, u, grads, pristine, result) -> None:
-    """backward(2u) = 2·backward(u) and backward(0) = 0: a backward pass is linear in dout."""
+def _check_linearity(problem, u, grads, pristine, result) -> list:
+    """backward(2u) = 2·backward(u) and backward(0) = 0: a backward pass is linear in dout.
+
+    Returns backward(0) per input: where it is nonzero, a term does not go through dout,
+    and auto mode probes exactly those elements.
+    """
     doubled = problem.gradients(2 * u)
     _restore_after(problem, pristine, result, "backward")
     zero = problem.gradients(np.zeros_like(u))
@@ -606,6 +614,7 @@ def _check_linearity(problem, u, grads, pristine, result) -> None:
                                 f"d{name} does not go through dout (a backward pass is linear in dout)")
         else:
             result.notes.append(f"d{name} is not linear in dout: backward(2·dout) ≠ 2·backward(dout)")
+    return [np.array(g0, dtype=np.float64) for g0 in zero]
 
 
 def _roundoff(out0, u, h, eps) -> float:
@@ -656,17 +665,25 @@ def _element_errors(analytic, numeric, atol):
 
 
 def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
-    """Random directional derivatives per input: (f(x+hv) - f(x-hv))/2h against <grad, v>."""
+    """Random directional derivatives per input: (f(x+hv) - f(x-hv))/2h against <grad, v>.
+
+    A direction whose step crosses a kink (ReLU, max: see directional_quotients) can make
+    the central difference meaningless; when the kinks crossed explain the disagreement, it
+    is a `kink` warning, not a failure (auto mode then checks element by element).
+    """
     for i, (x, g, r) in enumerate(zip(ctx.problem.inputs, ctx.grads, per_input)):
         worst, kink = 0.0, False
         ctx.fast[i] = []
         for _ in range(N_DIRECTIONS):
             v = ctx.rng.standard_normal(x.shape)
             v /= max(np.linalg.norm(v), 1e-300)
-            dp, dm = directional_differences(ctx.problem.evaluate, x, v, ctx.out0, ctx.u, ctx.h)
+            dp, dm, bound = directional_quotients(ctx.problem.evaluate, x, v, ctx.out0, ctx.u,
+                                                  ctx.h)
             ctx.fast[i].append((v, dp, dm))
-            err = _directional_error(float(np.vdot(g, v)), dp, dm, g, ctx.atol)
-            if err > ctx.thr.good and _kink_like(np.vdot(g, v), dp, dm, ctx.atol):
+            analytic = float(np.vdot(g, v))
+            err = _directional_error(analytic, dp, dm, g, ctx.atol)
+            if err > ctx.thr.good and (_kink_like(analytic, dp, dm, ctx.atol)
+                                       or abs(0.5 * (dp + dm) - analytic) <= bound + ctx.atol):
                 kink = True
                 continue
             worst = max(worst, err)
@@ -676,7 +693,22 @@ def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
             r.status, r.pattern = WARN, "kink"
             r.kinks = 1
             r.diagnosis = (f"a random direction crossed a kink of {ctx.problem.fname} (ReLU or "
-                           "max), where central differences are unreliable")
+                           "max), where central differences are unreliable; rerun with "
+                           "mode='auto' to check element by element")
+
+
+def _fast_ratio(ctx: _Context, i: int) -> float | None:
+    """analytic / numerical, when every random direction of input i agrees on it (fast mode)."""
+    ratios = []
+    g = ctx.grads[i]
+    for v, dp, dm in ctx.fast.get(i, []):
+        numeric, analytic = 0.5 * (dp + dm), float(np.vdot(g, v))
+        if abs(numeric) <= 10 * ctx.atol:
+            continue  # a direction nearly orthogonal to the gradient says nothing about a ratio
+        ratios.append(analytic / numeric)
+    if len(ratios) < 2 or not all(abs(q - ratios[0]) <= 1e-3 * abs(ratios[0]) for q in ratios):
+        return None
+    return float(np.mean(ratios))
 
 
 def _directional_error(analytic: float, d_plus: float, d_minus: float, g, atol) -> float:
@@ -693,16 +725,24 @@ def _directional_error(analytic: float, d_plus: float, d_minus: float, g, atol) 
     return min(err, AGREE_CAP) if diff <= atol else err
 
 
-def _coordinates(shape, budget, rng, everything=False) -> tuple[np.ndarray, bool]:
+def _targets(ctx: _Context, i: int, budget: int) -> np.ndarray:
+    """Elements worth probing whatever the sample: where backward(dout=0) is nonzero."""
+    if not ctx.zero_grads or ctx.zero_grads[i].shape != ctx.problem.inputs[i].shape:
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(ctx.zero_grads[i])[:max(1, budget // 4)]
+
+
+def _coordinates(shape, budget, rng, everything=False, targets=None) -> tuple[np.ndarray, bool]:
     """Flat indices to probe: all of them when small, else a seeded sample with structure.
 
     The structured part gives every example (row), every channel and the border pixels some
-    coordinates, so "only the first example is right" or "wrong at the border" can be seen.
+    coordinates, so "only the first example is right" or "wrong at the border" can be seen;
+    `targets` (elements where backward(dout=0) is nonzero) are always included.
     """
     size = int(np.prod(shape, dtype=np.int64))
     if everything or size <= budget:
         return np.arange(size), False
-    picks = []
+    picks = [np.asarray(targets, dtype=np.int64)] if targets is not None and len(targets) else []
     if len(shape) >= 2:
         for axis in range(min(2, len(shape))):
             for k in range(shape[axis]):  # two coordinates in every row / channel
@@ -727,6 +767,7 @@ def _coordinates(shape, budget, rng, everything=False) -> tuple[np.ndarray, bool
 def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> None:
     """Central differences at `indices` of input i; per-element errors, kinks and the worst places."""
     x, g = ctx.problem.inputs[i], ctx.grads[i]
+    r.pattern, r.diagnosis, r.kinks = None, "", 0  # the element-wise verdict replaces fast's
     d_plus, d_minus = one_sided_differences(ctx.problem.evaluate, x, indices, ctx.out0, ctx.u, ctx.h)
     numeric = 0.5 * (d_plus + d_minus)
     analytic = g.reshape(-1)[indices]
@@ -769,27 +810,120 @@ def _diagnose(ctx: _Context, per_input: list[InputResult], result: GradcheckResu
         if r.status == WARN and r.pattern == "kink":
             r.likely = ("nothing: central differences straddle the kink of ReLU / max at "
                         f"{r.kinks} coordinate(s); the analytic value matches one side of it")
+            if r.numeric is None:
+                r.todo = "rerun with mode='auto' to check element by element"
             continue
         if r.status == PASS or (r.status == WARN and r.numeric is None):
             continue
-        finding = _swapped(ctx, i) or _ignores_dout(ctx, i)
-        if finding is None and r.numeric is not None:
-            finding = dg.classify(_comparison(ctx, i, r), weights=_weights(ctx, i, r),
-                                  reg=ctx.reg if ctx.problem.kind == "model" else None)
-        if finding is None:
-            finding = dg.Finding(
-                "unknown", f"a random directional derivative of {r.grad} disagrees "
-                f"(relative error {r.fast_error:.2g}) but the {r.probed} probed coordinates agree",
-                f"a few elements of {r.grad} are wrong", "rerun with mode='full' to find them")
+        finding = _name_pattern(ctx, i, r, per_input)
         r.pattern, r.diagnosis, r.likely, r.todo = (finding.pattern, finding.diagnosis,
                                                     finding.likely, finding.todo)
+    _same_cause(per_input)
+
+
+def _same_cause(per_input: list[InputResult]) -> None:
+    """Unknown gradients beside one whose dout was reshaped without a transpose share its cause."""
+    cause = next((r for r in per_input if r.pattern == "no_transpose"), None)
+    if cause is None:
+        return
+    for r in per_input:
+        if r.pattern == "unknown" and r.status == FAIL:
+            r.pattern = "no_transpose"
+            r.diagnosis = (f"{r.diagnosis}; likely the same cause as {cause.grad}: dout reshaped "
+                           "to (-1, C) without moving the channels last")
+            r.likely, r.todo = cause.likely, cause.todo
+
+
+def _name_pattern(ctx: _Context, i: int, r: InputResult, per_input) -> dg.Finding:
+    """The most specific finding for input i, from the most to the least specific test."""
+    finding = (_swapped(ctx, i, per_input) or _wrong_axis(ctx, i, r)
+               or _channels_not_last(ctx, i, r) or _uses_w_not_wT(ctx, i, r))
+    if finding:
+        return finding
+    if r.numeric is None:  # fast mode: directional derivatives only
+        return _ignores_dout(ctx, i) or _fast_finding(ctx, i, r)
+    if r.wrong == 0:
+        return _sample_missed(ctx, i, r)
+    finding = _not_through_dout(ctx, i, r)
+    if finding:
+        return finding
+    found = dg.classify(_comparison(ctx, i, r), weights=_weights(ctx, i, r),
+                        reg=ctx.reg if ctx.problem.kind == "model" else None)
+    if found.pattern != "unknown":
+        return found
+    # A dout of ones is the weaker test: it runs after every element-wise pattern, so
+    # "only the first example is right" (which ones cannot see) wins over it.
+    return _ignores_dout(ctx, i) or found
+
+
+def _fast_finding(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
+    """Fast mode: a constant ratio of the directional derivatives, else a pointer to auto."""
+    ratio = _fast_ratio(ctx, i)
+    rerun = "rerun with mode='auto' to see which elements are wrong"
+    if not np.any(ctx.grads[i]):
+        return dg.Finding("zeros", f"{r.grad} is all zeros, but the numerical directional "
+                          "derivatives are not", f"{r.grad} is never written: it keeps its "
+                          "initial value (np.zeros_like)", f"compute {r.grad} in your backward "
+                          "pass and return that array, not a fresh zeros array")
+    if ratio is not None:
+        c = dg.Comparison(r.name, (2,), np.arange(2), np.array([ratio, 2 * ratio]),
+                          np.array([1.0, 2.0]), np.ones(2, bool), False, ctx.batch,
+                          ctx.problem.kind)
+        found = dg.find_sign(c) or dg.find_factor(c) or dg.find_factor_near_one(c)
+        if found:
+            return dg.Finding(found.pattern, f"{found.diagnosis} (every random directional "
+                              "derivative gives this ratio)", found.likely,
+                              f"{found.todo}; {rerun}" if found.todo else rerun)
+    return dg.Finding(
+        "unknown", f"a random directional derivative of {r.grad} disagrees with central "
+        f"differences (relative error {r.fast_error:.2g}); fast mode compares random "
+        "directional derivatives only", f"some elements of {r.grad} are wrong", rerun)
+
+
+def _sample_missed(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
+    """Fast found a mismatch that no probed element shows: say so, without a pattern."""
+    return dg.Finding(
+        "unknown", f"a random directional derivative of {r.grad} disagrees (relative error "
+        f"{r.fast_error:.2g}), but none of the {r.probed} probed elements of {r.grad} is wrong: "
+        "the wrong elements are outside the sample", f"a few elements of {r.grad} are wrong",
+        "rerun with mode='full' to find them")
+
+
+def _not_through_dout(ctx: _Context, i: int, r: InputResult) -> dg.Finding | None:
+    """analytic - numerical = backward(dout=0) at the probed elements: a term without dout."""
+    g0 = ctx.zero_grads[i] if ctx.zero_grads else None
+    if g0 is None or g0.shape != r.shape or not np.any(g0 != 0):
+        return None
+    idx = r._indices
+    diff = r.analytic.reshape(-1)[idx] - r.numeric.reshape(-1)[idx]
+    if not dg._fits(diff, g0.reshape(-1)[idx], 1e-4):
+        return None
+    places = [tuple(int(k) for k in np.unravel_index(j, r.shape)) for j in np.flatnonzero(g0)]
+    shown = ", ".join(dg.format_index(r.grad, p) for p in places[:MAX_SHOWN])
+    more = f" and {len(places) - MAX_SHOWN} more" if len(places) > MAX_SHOWN else ""
+    return dg.Finding(
+        "constant_term", f"backward(dout=0) is nonzero at {shown}{more}: a term of {r.grad} "
+        "there does not go through dout, and it is exactly the difference from the numerical "
+        "gradient", f"something is added to {r.grad} that does not depend on dout (a leftover "
+        "+= of a constant, or an array started with np.ones / np.empty instead of np.zeros)",
+        f"start {r.grad} from np.zeros_like and add only terms multiplied by dout")
 
 
 def _comparison(ctx, i, r) -> dg.Comparison:
     idx = r._indices
     return dg.Comparison(r.name, r.shape, idx, r.analytic.reshape(-1)[idx],
                          r.numeric.reshape(-1)[idx], r._wrong_mask, idx.size == r.size, ctx.batch,
-                         ctx.problem.kind, _labels(ctx.problem, r.shape), r.analytic)
+                         ctx.problem.kind, _labels(ctx.problem, r.shape), r.analytic,
+                         values_all=ctx.problem.inputs[i], out_size=int(np.size(ctx.out0)),
+                         stride=_stride(ctx.problem))
+
+
+def _stride(problem) -> int | None:
+    """The stride of a conv_param / pool_param among the layer's extra arguments."""
+    for arg in getattr(problem, "args", ()):
+        if isinstance(arg, dict) and isinstance(arg.get("stride"), (int, np.integer)):
+            return int(arg["stride"])
+    return None
 
 
 def _labels(problem, shape) -> np.ndarray | None:
@@ -809,16 +943,23 @@ def _weights(ctx, i, r):
     return ctx.problem.inputs[i].reshape(-1)[r._indices]
 
 
-def _swapped(ctx: _Context, i: int) -> dg.Finding | None:
-    """d{i} matches the numerical gradient of another input of the same shape."""
+def _swapped(ctx: _Context, i: int, per_input=()) -> dg.Finding | None:
+    """d{i} matches the numerical gradient of another input of the same shape.
+
+    Compared along the fast pass's random directions of that input, or element by element
+    when its numerical gradient is complete (full mode).
+    """
     names, g = ctx.problem.names, ctx.grads[i]
     for j, x in enumerate(ctx.problem.inputs):
-        if j == i or x.shape != g.shape or j not in ctx.fast and not ctx.fast:
+        if j == i or x.shape != g.shape or not np.any(g != 0):
             continue
+        other = per_input[j] if j < len(per_input) else None
         if j in ctx.fast:
             errs = [_directional_error(float(np.vdot(g, v)), dp, dm, g, ctx.atol)
                     for v, dp, dm in ctx.fast[j]]
-            match = max(errs) <= ctx.thr.suspicious and np.any(g != 0)
+            match = max(errs) <= ctx.thr.suspicious
+        elif other is not None and other.numeric is not None and np.all(np.isfinite(other.numeric)):
+            match = dg._fits(g.reshape(-1), other.numeric.reshape(-1), 1e-4)
         else:
             match = False
         if match:
@@ -831,16 +972,97 @@ def _swapped(ctx: _Context, i: int) -> dg.Finding | None:
     return None
 
 
+def _axes_text(ndim: int, keep: int) -> str:
+    axes = tuple(b for b in range(ndim) if b != keep)
+    return str(axes[0]) if len(axes) == 1 else str(axes)
+
+
+def _wrong_axis(ctx: _Context, i: int, r: InputResult) -> dg.Finding | None:
+    """A bias gradient that sums dout over the wrong axis (possible unseen when N == M)."""
+    u, g = ctx.u, ctx.grads[i]
+    if ctx.problem.kind != "layer" or r.numeric is None or g.ndim != 1 or np.ndim(u) < 2:
+        return None
+    keeps = [a for a in range(u.ndim) if u.shape[a] == g.size]
+    if len(keeps) < 2:
+        return None
+    sums = {a: u.sum(axis=tuple(b for b in range(u.ndim) if b != a)) for a in keeps}
+    idx = r._indices
+    num = r.numeric.reshape(-1)[idx]
+    right = [a for a in keeps if dg._fits(num, sums[a][idx], 1e-5)]
+    got = [a for a in keeps if dg._fits(g, sums[a], 1e-8)]
+    if not right or not got or right[0] == got[0]:
+        return None
+    bad, good = _axes_text(u.ndim, got[0]), _axes_text(u.ndim, right[0])
+    return dg.Finding(
+        "wrong_axis", f"{r.grad} equals dout.sum(axis={bad}) but the numerical gradient is "
+        f"dout.sum(axis={good}): {r.grad} sums dout over the wrong axis",
+        f"{r.grad} sums dout over the wrong axis (the shapes agree only because two "
+        "dimensions are equal); use axis=" + good,
+        f"{r.grad} = dout.sum(axis={good})")
+
+
+def _channels_not_last(ctx: _Context, i: int, r: InputResult) -> dg.Finding | None:
+    """Spatial layers: dbeta = dout.reshape(-1, C).sum(0), the channels never moved last."""
+    u, g = ctx.u, ctx.grads[i]
+    if ctx.problem.kind != "layer" or r.numeric is None or np.ndim(u) != 4 or g.ndim != 1 \
+            or g.size != u.shape[1] or u.shape[2] * u.shape[3] < 2:
+        return None
+    c = u.shape[1]
+    idx = r._indices
+    if not (dg._fits(g, u.reshape(-1, c).sum(axis=0), 1e-8)
+            and dg._fits(r.numeric.reshape(-1)[idx], u.sum(axis=(0, 2, 3))[idx], 1e-5)):
+        return None
+    return dg.Finding(
+        "no_transpose", f"{r.grad} equals dout.reshape(-1, C).sum(axis=0), but the numerical "
+        f"gradient is dout.sum(axis=(0, 2, 3)): dout was reshaped to (-1, C) without moving "
+        "the channels last, so each column mixes channels",
+        "dout.reshape(-1, C) on an (N, C, H, W) array groups the numbers of different channels; "
+        "the channel axis must be last before the reshape (and moved back after it for dx)",
+        "drows = dout.transpose(0, 2, 3, 1).reshape(-1, C); "
+        "dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)")
+
+
+def _uses_w_not_wT(ctx: _Context, i: int, r: InputResult) -> dg.Finding | None:
+    """dx = dout @ w where dout @ w.T belongs (unseen by shapes when w is square)."""
+    u, g = ctx.u, ctx.grads[i]
+    if ctx.problem.kind != "layer" or r.numeric is None or np.ndim(u) != 2 or g.ndim < 1 \
+            or g.shape[0] != u.shape[0]:
+        return None
+    n, m = u.shape
+    gi = g.reshape(n, -1)
+    idx = r._indices
+    for j, w in enumerate(ctx.problem.inputs):
+        if j == i or w.shape != (m, m) or gi.shape[1] != m:
+            continue
+        wn = ctx.problem.names[j]
+        if dg._fits(gi.reshape(-1), (u @ w).reshape(-1), 1e-8) and \
+                dg._fits(r.numeric.reshape(-1)[idx], (u @ w.T).reshape(-1)[idx], 1e-5):
+            return dg.Finding(
+                "transposed", f"{r.grad} = dout @ {wn}, but the numerical gradient is "
+                f"dout @ {wn}.T: {r.grad} uses {wn} where {wn}.T belongs",
+                f"the transpose of {wn} is missing in {r.grad} (the shapes agree only because "
+                f"{wn} is square): for out = {r.name} @ {wn}, d{r.name} = dout @ {wn}.T",
+                f"{r.grad} = (dout @ {wn}.T).reshape({r.name}.shape)")
+    return None
+
+
 def _ignores_dout(ctx: _Context, i: int) -> dg.Finding | None:
-    """Right for an upstream gradient of ones, wrong for a random one."""
+    """Right for an upstream gradient of ones, wrong for a random one.
+
+    Uninformative when the numerical gradient for dout = ones is itself about zero
+    (batchnorm: sum(out) does not depend on x), since any backward looks right there.
+    """
     if ctx.problem.kind != "layer" or ctx.out0.size < 2:
         return None
     ones = np.ones_like(ctx.out0)
     g = ctx.problem.gradients(ones)[i]
     x = ctx.problem.inputs[i]
+    atol = _roundoff(ctx.out0, ones, ctx.h, np.finfo(np.float64).eps)
+    typical = float(np.linalg.norm(ctx.grads[i])) / np.sqrt(max(x.size, 1))
     for v, _, _ in ctx.fast.get(i, []) or [(ctx.rng.standard_normal(x.shape), 0, 0)]:
         dp, dm = directional_differences(ctx.problem.evaluate, x, v, ctx.out0, ones, ctx.h)
-        atol = _roundoff(ctx.out0, ones, ctx.h, np.finfo(np.float64).eps)
+        if abs(0.5 * (dp + dm)) <= max(10 * atol, 1e-6 * typical):
+            return None  # sum(out) is flat along v: ones cannot tell right from wrong
         if _directional_error(float(np.vdot(g, v)), dp, dm, g, atol) > ctx.thr.good:
             return None
     name = ctx.problem.names[i]

@@ -108,6 +108,23 @@ def directional_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, v
         dout: upstream gradient.
         h: step.
     """
+    d_plus, d_minus, _ = directional_quotients(evaluate, x, v, out0, dout, h)
+    return d_plus, d_minus
+
+
+def directional_quotients(evaluate: Callable[[], np.ndarray], x: np.ndarray, v: np.ndarray,
+                          out0: np.ndarray, dout, h: float) -> tuple[float, float, float]:
+    """directional_differences, plus a bound on what kinks crossed along ±h·v can explain.
+
+    Each output element k of a piecewise-linear forward (ReLU, max) that crosses a kink
+    between x-hv and x+hv has a second difference out_k(x+hv) - 2·out_k(x) + out_k(x-hv) of
+    order h; a smooth element has one of order h². A single kink makes the central
+    difference of element k miss its derivative at x by |second difference| / 2h, so
+    sum_k |dout_k · second difference_k| / h bounds the error that kinks can cause.
+
+    Returns:
+        (d_plus, d_minus, kink_bound).
+    """
     saved = x.copy()
     u = np.asarray(dout, dtype=np.float64).reshape(-1)
     ref = np.array(out0, dtype=np.float64).reshape(-1)  # a copy, as above
@@ -118,4 +135,6 @@ def directional_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, v
         minus = np.array(evaluate(), dtype=np.float64).reshape(-1)
     finally:
         np.copyto(x, saved)
-    return float(np.dot(plus - ref, u)) / h, float(np.dot(ref - minus, u)) / h
+    second = (plus - ref) - (ref - minus)
+    bound = float(np.sum(np.abs(u * second))) / h
+    return float(np.dot(plus - ref, u)) / h, float(np.dot(ref - minus, u)) / h, bound

@@ -83,6 +83,7 @@ class LayerProblem:
         self.bname = subject or subject_name(backward)
         self.cache = None
         self.extra_grads = 0
+        self.no_cache = False   # forward returned a bare array: backward gets the inputs
 
     def _call_forward(self):
         value = call_user(self.forward, *self.inputs, *self.args, subject=self.fname)
@@ -93,6 +94,7 @@ class LayerProblem:
             raise UserCodeError(f"{self.fname} returned a tuple of {len(value)}; expected "
                                 "out or (out, cache)", subject=self.fname)
         cache = self.inputs[0] if len(self.inputs) == 1 else tuple(self.inputs)
+        self.no_cache = True
         self.out_dtype = getattr(value, "dtype", np.float64)
         return as_output(value, self.fname), cache
 
@@ -108,7 +110,16 @@ class LayerProblem:
         """backward(dout, cache) as one array per input; `fresh` re-runs forward for a new cache."""
         if fresh or self.cache is None:
             self.prepare()
-        value = call_user(self.backward, dout, self.cache, subject=self.bname)
+        try:
+            value = call_user(self.backward, dout, self.cache, subject=self.bname)
+        except UserCodeError as exc:
+            if not self.no_cache:
+                raise
+            # The backward most likely unpacked a cache the forward never returned.
+            got = self.names[0] if len(self.names) == 1 else f"({', '.join(self.names)})"
+            raise UserCodeError(f"{self.fname} returned no cache, so {self.bname} got {got} "
+                                f"as its cache and failed: {exc.reason}; return (out, cache) "
+                                f"from {self.fname}", subject=self.bname, where=exc.where) from exc
         if isinstance(value, tuple):
             grads = value
         elif isinstance(value, list) and len(self.inputs) > 1:
