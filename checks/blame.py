@@ -111,7 +111,8 @@ def rerun(compute: Callable[[CheckContext], Outcome], ctx: CheckContext, replace
 
 def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
           suites: Iterable[str] = BUILDING_BLOCKS, subjects: Iterable[str] | None = None,
-          exclude: Iterable[str] = (), owner: str = "the model") -> Outcome:
+          exclude: Iterable[str] = (), owner: str = "the model",
+          exclude_from: Callable[[Outcome], Iterable[str]] | None = None) -> Outcome:
     """compute(ctx); on failure after a building block's own failure, judged again with the reference block.
 
     Args:
@@ -122,11 +123,13 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
             reruns then name the ones that matter).
         exclude: names never substituted (the composite under test: its own check is this one).
         owner: what has the bug when the reference blocks do not fix it, for the message.
+        exclude_from: first outcome -> further names never substituted (the functions that
+            outcome shows are not what failed: a training run names the rules whose curve departed).
     """
     first = outcome_of(compute, ctx)
     if first.status not in (FAIL, ERROR):
         return first
-    exclude = tuple(exclude)
+    exclude = (*exclude, *(exclude_from(first) if exclude_from else ()))
     culprits = [(i, s) for i, s in failed_checks(ctx.results, suites, subjects)
                 if s not in exclude and substitutions(ctx, [s], exclude)]
     replacements = substitutions(ctx, [s for _, s in culprits], exclude)

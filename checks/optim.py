@@ -144,6 +144,11 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
             note = " (t used before its increment: the older course convention)" if old_t else ""
             return passed(f"one step and three steps match the reference{note}",
                           t_convention="before increment" if old_t else "after increment")
+    if base is None:
+        # explicit t: only epsilon's place can differ here
+        convention = matching_convention(rule, w, [gradients(dw, 1), gradients(dw, 3)], got, config=config)
+        if convention is not None:
+            return convention_outcome(rule, convention, "one step and three steps")
     expected = [run_steps(base or CheckContext.ref(rule), w, gradients(dw, k), copy_config(config))[-1]
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
@@ -217,12 +222,19 @@ def optim_state(ctx: CheckContext, rule: str, base=None) -> Outcome:
     ref = base or CheckContext.ref(rule)
     user_w, user_config = w, dict(HYPER[rule])
     ref_w, ref_config = w, dict(HYPER[rule])
+    first_t = 0
     for k, g in enumerate(grads, start=1):
         user_w, user_config = call_rule(ctx, rule, user_w, g, user_config)
         ref_w, ref_config = ref(ref_w, g, ref_config)
         problem = state_problem(rule, k, user_config, ref_config)
         if problem:
             return problem
+        if k == 1:
+            first_t = first_t_of(rule, user_config, ref_config)
+    if rel_error(user_w - w, ref_w - w) > STEP_TOL and base is None:
+        convention = matching_convention(rule, w, [grads], [user_w], first_t=first_t)
+        if convention is not None:
+            return convention_outcome(rule, convention, "two steps")
     if rel_error(user_w - w, ref_w - w) > STEP_TOL:
         fresh_w = ref(run_steps(ref, w, grads[:1], dict(HYPER[rule]))[0], grads[1], dict(HYPER[rule]))[0]
         reason = ("the second step ignores the first one's state" if rel_error(user_w, fresh_w) < STEP_TOL
@@ -256,6 +268,96 @@ def state_problem(rule: str, step: int, got: dict[str, Any], expected: dict[str,
                       hint=(f"the new {key} is computed but never stored: config['{key}'] = {key}" if stale
                             else f"the course's update is: {UPDATE[rule]}"), key=key, step=step)
     return None
+
+
+# ---------------------------------------------------------------- conventions of other years
+
+# Where epsilon sits: the course adds it to the square root; textbooks (and some students) put it
+# inside, np.sqrt(cache + eps), or as eps**2 inside. The steps differ only where cache ~ eps.
+EPS_PLACES = {"outside": "np.sqrt({}) + epsilon", "inside": "np.sqrt({} + epsilon)",
+              "inside_squared": "np.sqrt({} + epsilon**2)"}
+FIRST_T_WORDS = ("t starts at 1 (the 2017 course's config.setdefault('t', 1)), so the first step is "
+                 "bias-corrected with t = 2; today's course starts at 0")
+
+
+def first_t_of(rule: str, user_config: dict[str, Any], ref_config: dict[str, Any]) -> int:
+    """The user's first t: 1 when, from the same config, their t after one step is the reference's + 1.
+
+    The 2017 course wrote config.setdefault('t', 1) and incremented before use; today's starts at 0.
+    """
+    if rule != "adam":
+        return 0
+    try:
+        return 1 if float(user_config["t"]) == float(ref_config["t"]) + 1 else 0
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def convention_step(rule: str, *, first_t: int = 0, eps: str = "outside"):
+    """The reference rule under another year's convention: Adam's first t, or epsilon's place."""
+    ref = CheckContext.ref(rule)
+
+    def step(w, dw, config):
+        config = dict(config)
+        if rule == "adam":
+            config.setdefault("t", first_t)
+        if eps == "outside":
+            return ref(w, dw, config)
+        lr, epsilon = config["learning_rate"], config["epsilon"]
+        shift = epsilon if eps == "inside" else epsilon ** 2
+        if rule == "rmsprop":
+            cache = config["decay_rate"] * config.get("cache", np.zeros_like(w)) + (1 - config["decay_rate"]) * dw ** 2
+            return w - lr * dw / np.sqrt(cache + shift), dict(config, cache=cache)
+        t = config["t"] + 1
+        m = config["beta1"] * config.get("m", np.zeros_like(w)) + (1 - config["beta1"]) * dw
+        v = config["beta2"] * config.get("v", np.zeros_like(w)) + (1 - config["beta2"]) * dw ** 2
+        mt, vt = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+        return w - lr * mt / np.sqrt(vt + shift), dict(config, m=m, v=v, t=t)
+
+    return step
+
+
+def candidate_conventions(rule: str, first_t: int) -> list[dict[str, Any]]:
+    """Conventions that are not bugs, to try when the course's fails: Adam's first t x epsilon's place."""
+    places = ["outside", "inside", "inside_squared"] if rule == "adam" else ["outside", "inside"] \
+        if rule == "rmsprop" else ["outside"]
+    return [{"first_t": first_t, "eps": eps} for eps in places if first_t or eps != "outside"]
+
+
+def matching_convention(rule: str, w: np.ndarray, grad_lists: list[list[np.ndarray]], got: list[np.ndarray],
+                        *, config: dict[str, Any] | None = None, first_t: int = 0) -> dict[str, Any] | None:
+    """The first convention under which the reference reproduces the user's final w of each run, or None.
+
+    Args:
+        rule: the rule's name.
+        w: the starting parameter.
+        grad_lists: one list of gradients per run (each run starts from w and config).
+        got: the user's final w of each run.
+        config: the starting config (default: hyperparameters only).
+        first_t: the user's first t as read from their config (first_t_of).
+    """
+    start = config if config is not None else HYPER[rule]
+    with np.errstate(all="ignore"):
+        for convention in candidate_conventions(rule, first_t):
+            step = convention_step(rule, **convention)
+            finals = [run_steps(step, w, grads, copy_config(start))[-1] for grads in grad_lists]
+            if all(rel_error(g - w, e - w) < STEP_TOL for g, e in zip(got, finals)):
+                return convention
+    return None
+
+
+def convention_outcome(rule: str, convention: dict[str, Any], what: str) -> Outcome:
+    """pass when only Adam's first t differs (the course's own line), warn when epsilon moved."""
+    words = [FIRST_T_WORDS] if convention["first_t"] else []
+    if convention["eps"] != "outside":
+        moment = "cache" if rule == "rmsprop" else "vt"
+        words.append(f"epsilon is inside the square root ({EPS_PLACES[convention['eps']].format(moment)}; "
+                     f"the course writes {EPS_PLACES['outside'].format(moment)}): a convention, not a bug; "
+                     f"the steps differ only where {moment} is as small as epsilon")
+    message = f"{what} match the reference under another convention: {'; '.join(words)}"
+    if convention["eps"] == "outside":
+        return passed(message, first_t=convention["first_t"])
+    return warned(message, hint=f"to match the course exactly: {UPDATE[rule]}", **convention)
 
 
 # ---------------------------------------------------------------- adam bias correction
@@ -429,9 +531,13 @@ def state_check(ctx: CheckContext, rule: str) -> Outcome:
 def first_step_differs(ctx: CheckContext, rule: str) -> bool:
     """Whether the user's first step from hyperparameters only differs from the reference's."""
     w, dw = fixed_inputs()
-    got, _ = call_rule(ctx, rule, w, dw, dict(HYPER[rule]))
-    expected, _ = CheckContext.ref(rule)(w, dw, dict(HYPER[rule]))
-    return rel_error(got - w, expected - w) > STEP_TOL
+    got, user_config = call_rule(ctx, rule, w, dw, dict(HYPER[rule]))
+    expected, ref_config = CheckContext.ref(rule)(w, dw, dict(HYPER[rule]))
+    if rel_error(got - w, expected - w) <= STEP_TOL:
+        return False
+    # The 2017 course starts t at 1: its first step is right for that start.
+    first_t = first_t_of(rule, user_config, ref_config)
+    return matching_convention(rule, w, [[dw]], [got], first_t=first_t) is None
 
 
 def progress_check(ctx: CheckContext, rule: str) -> Outcome:

@@ -224,3 +224,64 @@ def test_sign_error_fails_step_only():
     results = run_suite_part(ids, sgd_momentum=sgd_momentum_sign_error)
     assert [i for i, r in results.items() if r.status == "fail"] == ["optim.sgd_momentum.step"]
     assert "wrong sign" in results["optim.sgd_momentum.step"].hint
+
+
+# ---------------------------------------------------------------- conventions of other years, not bugs
+
+def adam_2017(x, dx, config=None):
+    """The 2017 course's adam: config.setdefault('t', 1), t incremented before the bias correction."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8),
+                       ("m", np.zeros_like(x)), ("v", np.zeros_like(x)), ("t", 1)):
+        config.setdefault(key, value)
+    config["t"] += 1
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dx
+    config["v"] = b2 * config["v"] + (1 - b2) * dx**2
+    mt, vt = config["m"] / (1 - b1**t), config["v"] / (1 - b2**t)
+    return x - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+
+def adam_2017_without_v_correction(x, dx, config=None):
+    """The 2017 t convention with a real bug (v not bias-corrected): must still fail."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8),
+                       ("m", np.zeros_like(x)), ("v", np.zeros_like(x)), ("t", 1)):
+        config.setdefault(key, value)
+    config["t"] += 1
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dx
+    config["v"] = b2 * config["v"] + (1 - b2) * dx**2
+    mt = config["m"] / (1 - b1**t)
+    return x - config["learning_rate"] * mt / (np.sqrt(config["v"]) + config["epsilon"]), config
+
+
+def rmsprop_epsilon_inside(w, dw, config=None):
+    """epsilon inside the square root: np.sqrt(cache + eps), a textbook variant."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("cache", np.zeros_like(w))
+    config["cache"] = config["decay_rate"] * config["cache"] + (1 - config["decay_rate"]) * dw**2
+    return w - config["learning_rate"] * dw / np.sqrt(config["cache"] + config["epsilon"]), config
+
+
+def test_adam_t_starting_at_1_as_in_2017_is_a_convention_not_a_bug():
+    outcomes = {i: run(i, adam=adam_2017) for i in
+                ("optim.adam.step", "optim.adam.state", "optim.adam.bias_correction", "optim.adam.progress")}
+
+    assert {i: o.status for i, o in outcomes.items() if o.status not in ("pass", "warn")} == {}
+    assert "t starts at 1" in outcomes["optim.adam.state"].message
+    assert "setdefault('t', 1)" in outcomes["optim.adam.state"].message
+
+
+def test_adam_t_starting_at_1_does_not_excuse_a_missing_correction():
+    assert run("optim.adam.state", adam=adam_2017_without_v_correction).status == "fail"
+
+
+def test_rmsprop_epsilon_inside_the_square_root_warns_not_fails():
+    outcomes = [run(f"optim.rmsprop.{aspect}", rmsprop=rmsprop_epsilon_inside) for aspect in ("step", "state")]
+
+    assert [o.status for o in outcomes] in (["pass", "warn"], ["warn", "warn"])
+    assert "inside the square root" in outcomes[1].message

@@ -444,3 +444,64 @@ def test_a_solver_without_decay_or_best_params_is_skipped_not_failed():
     for check_id in ("training.solver.lr_decay", "training.solver.best_params"):
         with pytest.raises(SkipCheck, match="nothing to check"):
             run(check_id, target)
+
+
+# ---------------------------------------------------------------- working variants of an update rule
+
+def adam_epsilon_inside(w, dw, config=None):
+    """A working Adam (the paper's "efficient" form) with epsilon inside the square root."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8),
+                       ("m", np.zeros_like(w)), ("v", np.zeros_like(w)), ("t", 0)):
+        config.setdefault(key, value)
+    b1, b2, eps = config["beta1"], config["beta2"], config["epsilon"]
+    config["t"] += 1
+    t = config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b2 * config["v"] + (1 - b2) * dw**2
+    lr_t = config["learning_rate"] * np.sqrt(1 - b2**t) / (1 - b1**t)
+    return w - lr_t * config["m"] / np.sqrt(config["v"] + eps**2 * (1 - b2**t)), config
+
+
+def adam_2017(x, dx, config=None):
+    """The 2017 course's adam: config.setdefault('t', 1), incremented before use."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8),
+                       ("m", np.zeros_like(x)), ("v", np.zeros_like(x)), ("t", 1)):
+        config.setdefault(key, value)
+    config["t"] += 1
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dx
+    config["v"] = b2 * config["v"] + (1 - b2) * dx**2
+    mt, vt = config["m"] / (1 - b1**t), config["v"] / (1 - b2**t)
+    return x - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+
+def test_a_working_adam_variant_whose_curve_departs_warns_not_fails():
+    outcome = run("training.fc_net.overfit_user_optim", reference_target(adam=adam_epsilon_inside))
+
+    assert outcome.status == "warn", outcome.message
+    assert outcome.details["adam"]["train_acc"] >= 0.99
+    assert "adam trains, but its loss curve departs from the reference at step" in outcome.hint
+    assert "epsilon" in outcome.hint
+
+
+def test_the_2017_adam_follows_the_reference_started_at_t_1():
+    outcome = run("training.fc_net.overfit_user_optim", reference_target(adam=adam_2017))
+
+    assert outcome.status == "pass", outcome.message
+    assert outcome.details["adam"]["departs_at"] is None
+
+
+def test_the_blame_retry_swaps_the_rule_whose_curve_departed():
+    """A failed rmsprop check is not swapped in for an adam whose curve departed."""
+    target = reference_target(adam=adam_without_bias_correction)
+    outcome = run_with("training.fc_net.overfit_user_optim", target, failure("optim.rmsprop.state", "rmsprop"))
+
+    assert outcome.status == "fail", outcome
+    assert "rmsprop substituted" not in outcome.message
+    assert outcome.details["departed"] == ["adam"]
+    blamed = run_with("training.fc_net.overfit_user_optim", target,
+                      {**failure("optim.rmsprop.state", "rmsprop"), **failure("optim.adam.step", "adam")})
+    assert blamed.status == "skip", blamed
+    assert blamed.message.startswith("fails only because of adam (see optim.adam.step)")
