@@ -565,3 +565,180 @@ def test_conv_dx_cropped_from_the_corner_is_a_shift():
     result = gradcheck(conv_forward_naive, corner_crop, x, w, b, args=({"stride": 1, "pad": 1},))
     assert result.patterns == ["shifted"]
     assert "pad:pad + H" in result.hint
+
+
+# ------------------------------------------- patterns found after the independent QA pass
+
+def test_fast_mode_names_a_constant_ratio_and_points_to_auto(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw / 4, db  # N = 4
+
+    result = gradcheck(affine_forward, backward, *affine_inputs, mode="fast")
+    dw = by_name(result, "w")
+    assert result.status == "fail" and dw.pattern == "batch_size"
+    assert "mode='auto'" in str(result)
+
+
+def test_fast_mode_failure_without_a_pattern_says_what_fast_mode_compares():
+    x = np.random.default_rng(8).standard_normal((3, 4))
+    result = gradcheck(sigmoid_forward, lambda dout, out: dout * out, x, mode="fast",
+                       subject="sigmoid_backward")
+    assert result.status == "fail"
+    assert "fast mode compares random directional derivatives only" in str(result)
+    assert "mode='auto'" in str(result) and "probed" not in str(result)
+
+
+def test_fast_mode_step_across_relu_kinks_is_a_warning():
+    x = np.array([[2e-6, -2e-6, 0.0, 5e-6], [-4e-6, 0.7, -0.2, 1e-6]])
+    result = gradcheck(relu_forward, relu_backward, x, mode="fast")
+    assert result.status in ("pass", "warn")
+    assert gradcheck(relu_forward, relu_backward, x, mode="auto").status in ("pass", "warn")
+
+
+def test_dx_using_w_where_w_transposed_belongs():
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dout @ cache[1], dw, db
+
+    dx = by_name(gradcheck(affine_forward, backward, x, w, b), "x")
+    assert dx.pattern == "transposed" and "w.T" in dx.diagnosis
+
+
+def test_db_summed_over_the_wrong_axis_when_shapes_agree():
+    rng = np.random.default_rng(13)
+    x, w, b = rng.standard_normal((3, 2)), rng.standard_normal((2, 3)), rng.standard_normal(3)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw, dout.sum(axis=1)
+
+    result = gradcheck(affine_forward, backward, x, w, b)
+    db = by_name(result, "b")
+    assert db.pattern == "wrong_axis" and "axis=0" in db.likely
+    assert "ignores_dout" not in result.patterns
+
+
+def test_conv_kernel_gradient_rotated_by_180_degrees():
+    rng = np.random.default_rng(14)
+    x, w, b = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)), rng.standard_normal(2)
+
+    def backward(dout, cache):
+        dx, dw, db = conv_backward(dout, cache)
+        return dx, dw[:, :, ::-1, ::-1], db
+
+    dw = by_name(gradcheck(conv_forward, backward, x, w, b), "w")
+    assert dw.pattern == "flipped" and "180" in dw.diagnosis
+
+
+def test_conv_dx_copied_from_the_first_example_is_not_called_ignoring_dout():
+    rng = np.random.default_rng(15)
+    x, w, b = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)), rng.standard_normal(2)
+
+    def backward(dout, cache):
+        dx, dw, db = conv_backward(dout, cache)
+        dx = dx.copy()
+        dx[1:] = dx[0]
+        return dx, dw, db
+
+    dx = by_name(gradcheck(conv_forward, backward, x, w, b), "x")
+    assert dx.pattern == "examples" and "only the first example" in dx.diagnosis
+
+
+def test_leaky_relu_backward_with_the_wrong_negative_slope():
+    x = np.random.default_rng(16).standard_normal((4, 3))
+    x = np.where(np.abs(x) < 0.1, 0.4, x)
+
+    def forward(x):
+        return np.where(x > 0, x, 0.2 * x), x
+
+    def backward(dout, x):
+        return dout * np.where(x > 0, 1.0, 0.05)
+
+    dx = by_name(gradcheck(forward, backward, x), "x")
+    assert dx.pattern == "negative_slope" and "numerical / 4" in dx.diagnosis and "x < 0" in dx.diagnosis
+
+
+def test_max_pool_routing_dout_to_the_last_element_of_each_window():
+    x = np.random.default_rng(17).permutation(32).reshape(1, 2, 4, 4) / 8.0
+
+    def forward(x):
+        n, c, h, w = x.shape
+        return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5)), x
+
+    def backward(dout, x):
+        dx = np.zeros_like(x)
+        dx[:, :, 1::2, 1::2] = dout  # always the bottom-right element, not the maximum
+        return dx
+
+    dx = by_name(gradcheck(forward, backward, x), "x")
+    assert dx.pattern == "max_route" and "argmax" in dx.todo
+
+
+def test_batchnorm_dx_without_the_variance_path_is_not_called_ignoring_dout():
+    rng = np.random.default_rng(18)
+    x, gamma = rng.standard_normal((5, 3)), 1 + 0.2 * rng.standard_normal(3)
+
+    def forward(x, gamma):
+        xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+        return gamma * xhat, (x, xhat, gamma)
+
+    def backward(dout, cache):
+        x, xhat, gamma = cache
+        ivar = 1 / np.sqrt(x.var(0) + 1e-5)
+        dxhat = dout * gamma
+        return dxhat * ivar - (dxhat * ivar).mean(0), (dout * xhat).sum(0)
+
+    result = gradcheck(forward, backward, x, gamma)
+    assert "ignores_dout" not in result.patterns
+    assert by_name(result, "x").pattern == "variance_term"
+
+
+def test_a_term_outside_dout_is_found_even_when_the_sample_misses_it():
+    rng = np.random.default_rng(19)
+    x, w, b = rng.standard_normal((20, 60)), rng.standard_normal((60, 8)), rng.standard_normal(8)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        dw = dw.copy()
+        dw[41, 6] += 0.5
+        return dx, dw, db
+
+    result = gradcheck(affine_forward, backward, x, w, b, budget=50)
+    dw = by_name(result, "w")
+    assert result.status == "fail" and dw.worst_index == (41, 6)
+    assert "dw[41, 6]" in dw.diagnosis
+
+
+def test_a_constant_factor_near_one_is_suspicious_and_says_so(affine_inputs):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx * 1.00002, dw, db
+
+    result = gradcheck(affine_forward, backward, *affine_inputs)
+    assert result.status == "warn"
+    assert "1.00002 × numerical everywhere" in by_name(result, "x").diagnosis
+
+
+def test_forward_without_a_cache_is_named_when_backward_unpacks_it(affine_inputs):
+    def backward(dout, cache):
+        x, w, b, extra = cache
+        return affine_backward(dout, (x, w, b))
+
+    result = gradcheck(lambda x, w, b: affine_forward(x, w, b)[0], backward, *affine_inputs)
+    assert result.status == "error"
+    assert "returned no cache" in result.problem and "return (out, cache)" in result.problem
+
+
+def test_full_mode_names_gradients_returned_in_each_others_place():
+    rng = np.random.default_rng(20)
+    x, w, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dw, dx, db
+
+    assert "swapped" in gradcheck(affine_forward, backward, x, w, b, mode="full").patterns

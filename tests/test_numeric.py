@@ -64,3 +64,27 @@ def test_forward_returning_its_input_is_checked_not_zeroed():
     assert sk.rel_error(sk.numerical_gradient(identity, x, dout=np.ones_like(x)), np.ones_like(x)) < 1e-8
     result = sk.gradcheck(lambda x: (x, None), lambda dout, cache: dout, x, mode="full")
     assert result.status == "pass", str(result)
+
+
+def test_kink_bound_of_a_relu_step_is_the_hand_derived_second_difference():
+    # relu at x = 1e-6 with h = 1e-5 along e0: out(x+h) = 1.1e-5, out(x) = 1e-6, out(x-h) = 0,
+    # so the second difference is 9e-6 and the bound 9e-6 / h = 0.9; the central difference
+    # 0.55 misses the true derivative 1 by 0.45 = bound / 2, as one kink does.
+    from sanitykit.engine.numeric import directional_quotients
+    x = np.array([1e-6, 1.0])
+    evaluate = lambda: np.maximum(0, x)  # noqa: E731
+    d_plus, d_minus, bound = directional_quotients(evaluate, x, np.array([1.0, 0.0]), evaluate(),
+                                                   np.ones(2), 1e-5)
+    assert bound == pytest.approx(0.9, rel=1e-6)
+    assert abs(0.5 * (d_plus + d_minus) - 1.0) == pytest.approx(bound / 2, rel=1e-6)
+    assert np.array_equal(x, [1e-6, 1.0])
+
+
+def test_kink_bound_of_a_smooth_function_is_of_order_h():
+    # x**2 has second difference 2 h² v² per element: the bound is 2 h |v|² = 2e-5 here.
+    from sanitykit.engine.numeric import directional_quotients
+    x = np.array([0.3, -0.7])
+    v = np.array([0.6, 0.8])
+    evaluate = lambda: x ** 2  # noqa: E731
+    _, _, bound = directional_quotients(evaluate, x, v, evaluate(), np.ones(2), 1e-5)
+    assert bound == pytest.approx(2e-5, rel=1e-3)
