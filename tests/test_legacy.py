@@ -50,6 +50,9 @@ def test_2016_tree_python2_remnants_are_shimmed_and_conventions_named(reports):
     assert "(x, dx, config)" in loading["conventions"]["optim_signature"]
     assert loading["conventions"]["model_dtype"] == "float32"
     assert "drop probability" in loading["conventions_text"]
+    # One parenthesis, not "(the 2016-17 convention) (measured: ...)" two in a row.
+    assert "drop probability (measured: 20% of units kept with p=0.8; the 2016-17 convention)" \
+        in loading["conventions_text"]
     shims = " ".join(loading["shims"])
     assert "fast_layers.py: 3 Python-2 print statements" in shims
     assert "solver.py: 1 Python-2 print statement" in shims

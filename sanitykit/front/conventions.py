@@ -59,13 +59,14 @@ def dropout_convention(dropout_forward: Callable) -> tuple[dict[str, Any], str]:
         return {}, ""
     kept = float(np.mean(out != 0))
     if abs(kept - DROPOUT_P) <= KEPT_TOL:
-        found, keep, words = "keep", DROPOUT_P, "the keep probability"
+        found, keep, words, year = "keep", DROPOUT_P, "the keep probability", ""
     elif abs(kept - (1 - DROPOUT_P)) <= KEPT_TOL:
-        found, keep, words = "drop", 1 - DROPOUT_P, "the drop probability (the 2016-17 convention)"
+        found, keep, words, year = "drop", 1 - DROPOUT_P, "the drop probability", "; the 2016-17 convention"
     else:
         return {}, ""
     conventions: dict[str, Any] = {"dropout_p": found}
-    sentence = f"dropout's p is {words} (measured: {kept:.0%} of units kept with p={DROPOUT_P:g})"
+    # One parenthesis: "(the 2016-17 convention) (measured: ...)" read as two afterthoughts.
+    sentence = f"dropout's p is {words} (measured: {kept:.0%} of units kept with p={DROPOUT_P:g}{year})"
     scale = float(np.median(out[out != 0])) if kept else 0.0
     if np.isclose(scale, 1 / keep, rtol=1e-6):
         conventions["dropout_rescales"] = True
