@@ -813,7 +813,14 @@ def _diagnose(ctx: _Context, per_input: list[InputResult], result: GradcheckResu
             if r.numeric is None:
                 r.todo = "rerun with mode='auto' to check element by element"
             continue
-        if r.status == PASS or (r.status == WARN and r.numeric is None):
+        if r.status == PASS:
+            continue
+        if r.status == WARN and r.numeric is None:
+            # A suspicious fast-mode error: named only when the directions agree on a ratio.
+            finding = _fast_finding(ctx, i, r)
+            if finding.pattern not in ("unknown", "zeros"):
+                r.pattern, r.diagnosis, r.likely, r.todo = (finding.pattern, finding.diagnosis,
+                                                            finding.likely, finding.todo)
             continue
         finding = _name_pattern(ctx, i, r, per_input)
         r.pattern, r.diagnosis, r.likely, r.todo = (finding.pattern, finding.diagnosis,
