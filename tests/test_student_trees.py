@@ -86,6 +86,23 @@ def test_the_course_fast_layers_without_cython_are_substituted(reports):
     assert reports["loops"].loading["substitutions"] == []
 
 
+def test_a_substitution_says_whether_the_machine_or_the_course_file_is_at_fault(reports):
+    """Missing Cython: "cannot run here". The course's own NameError (it calls an `im2col` it never
+    defines): "the course's own fast_layers.py raises". Each module named once, and only those
+    whose code uses the names (not the packages that re-export them by import *)."""
+    substitutions = {s["names"][0]: s["message"] for s in reports["vectorised"].loading["substitutions"]}
+    conv, pool = substitutions["conv_forward_fast"], substitutions["max_pool_forward_fast"]
+
+    assert "cannot run here" in conv and "col2im_6d_cython" in conv
+    assert "cannot run here" not in pool
+    assert "the course's own fast_layers.py raises (NameError: name 'im2col' is not defined)" in pool
+    for message in (conv, pool):
+        modules = message.rpartition("used instead in ")[2].split(", ")
+        assert len(modules) == len(set(modules))
+        assert "cs231n.layer_utils" in modules
+        assert "cs231n.classifiers" not in modules and "cs231n.classifiers.fc_net" not in modules
+
+
 def test_only_the_course_data_utils_fails_to_import(reports):
     """data_utils.py needs six (not a sanitykit dependency); it defines nothing that is checked."""
     for tree in TREES:

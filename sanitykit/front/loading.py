@@ -731,10 +731,11 @@ def _replace_broken_fast_layers(imported: _Imported, root: Path, timeout: float 
             changed = substitute.rebind(imported.modules, originals)
             imported.substitutions.append({
                 "module": dotted, "file": file, "names": list(pair), "by": "sanitykit.reference.fast_layers",
-                "message": f"the course's {' / '.join(pair)} cannot run here ({why}); sanitykit's own are "
-                           f"used instead in {', '.join(changed)}"})
+                "message": substitute.substitution_message(pair, why, file, changed)})
+            fault = ("cannot run here" if substitute.fails_for_this_machine(why)
+                     else "raises in the course's own code")
             for name in pair:
-                imported.absent[name] = (f"{name} is the course's (fast_layers.py) and cannot run here "
+                imported.absent[name] = (f"{name} is the course's (fast_layers.py) and {fault} "
                                          f"({why}); sanitykit's own is used in its place")
 
 

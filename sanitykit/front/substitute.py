@@ -10,6 +10,7 @@ every replacement is listed in the report; the student's functions are never tou
 """
 from __future__ import annotations
 
+import re
 import types
 from typing import Any, Callable
 
@@ -111,12 +112,14 @@ def broken_pairs(module: types.ModuleType) -> list[tuple[tuple[str, str], str]]:
 def rebind(modules: dict[str, types.ModuleType], originals: dict[str, Any]) -> list[str]:
     """Bind sanitykit's fast layers wherever the course's `originals` (name -> object) are bound.
 
-    Returns the dotted names of the modules changed. Identity decides: a student's own
-    function of the same name is left alone.
+    Returns the dotted names of the modules whose own code names them (each module once):
+    a package or module that only re-exports them by `import *` is rebound too, but saying
+    so would bury the modules that matter. Identity decides: a student's own function of
+    the same name is left alone.
     """
     import sanitykit.reference as reference
 
-    changed = []
+    changed, seen = [], set()
     for dotted, module in modules.items():
         namespace = vars(module)
         hit = False
@@ -124,6 +127,36 @@ def rebind(modules: dict[str, types.ModuleType], originals: dict[str, Any]) -> l
             if namespace.get(name) is original:
                 namespace[name] = getattr(reference, name)
                 hit = True
-        if hit:
+        if hit and id(module) not in seen and names_used_in(module, originals):
+            seen.add(id(module))
             changed.append(dotted)
     return changed
+
+
+def names_used_in(module: types.ModuleType, names: Any) -> bool:
+    """Whether the module's source mentions one of `names` (True when the source cannot be read)."""
+    try:
+        with open(module.__file__, encoding="utf-8", errors="replace") as file:
+            source = file.read()
+    except (OSError, TypeError, AttributeError):
+        return True
+    return any(re.search(rf"\b{re.escape(name)}\b", source) for name in names)
+
+
+# Why the course's fast layers fail: this machine lacks something (the compiled Cython extension,
+# torch, a package) -- or the course's own file is broken (a NameError of its own, e.g. `im2col`).
+MISSING_HERE = re.compile(r"cython|torch|No module named|ImportError|did not finish|stopped after", re.I)
+
+
+def fails_for_this_machine(why: str) -> bool:
+    """Whether a probe failure (a one-line exception) is about what this machine lacks."""
+    return bool(MISSING_HERE.search(why))
+
+
+def substitution_message(pair: tuple[str, ...], why: str, file: str, changed: list[str]) -> str:
+    """The report's sentence for one substituted pair of the course's fast layers."""
+    where = f"; sanitykit's own are used instead in {', '.join(changed)}" if changed else \
+        "; sanitykit's own are used instead"
+    if fails_for_this_machine(why):
+        return f"the course's {' / '.join(pair)} cannot run here ({why}){where}"
+    return f"the course's own {file.rpartition('/')[2] or file} raises ({why}) in {' / '.join(pair)}{where}"
