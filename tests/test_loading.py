@@ -188,3 +188,55 @@ def test_parse_map_items_rejects_malformed_items():
     assert parse_map_items(["affine_forward=my_affine"]) == {"affine_forward": "my_affine"}
     with pytest.raises(ValueError, match="NAME=OTHER"):
         parse_map_items(["affine_forward"])
+
+
+def test_six_is_answered_by_a_stand_in_when_not_installed(tmp_path):
+    """The course's data_utils.py: `from six.moves import cPickle as pickle` (six is no dependency)."""
+    if "six" in sys.modules or _installed("six"):
+        pytest.skip("six is installed here: the real package answers")
+    (tmp_path / "data_utils.py").write_text(
+        "import six\nfrom six.moves import cPickle as pickle\nfrom six.moves import range\n"
+        "def roundtrip(obj):\n    return pickle.loads(pickle.dumps(obj))\n"
+        "def pairs(d):\n    return sorted(six.iteritems(d))\n"
+        "def is_text(s):\n    return isinstance(s, six.string_types) and six.PY3 and not six.PY2\n"
+        "def count(n):\n    return list(range(n))\n")
+
+    target = load_target(tmp_path)
+
+    assert target.problems == []
+    assert any(s.startswith("six: not installed here") for s in target.shims)
+    assert target.get("roundtrip")({"a": [1, 2]}) == {"a": [1, 2]}
+    assert target.get("pairs")({"b": 2, "a": 1}) == [("a", 1), ("b", 2)]
+    assert target.get("is_text")("x") and target.get("count")(3) == [0, 1, 2]
+
+
+def _installed(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def test_a_helper_needing_a_missing_package_is_a_note_and_breaks_no_check(tmp_path):
+    """data_utils.py importing imageio (not installed) defines nothing checked: a note, not an alarm;
+    a module with a checked name failing the same way stays a plain problem."""
+    if _installed("imageio_sanitykit_absent"):
+        pytest.skip("unexpectedly installed")
+    (tmp_path / "data_utils.py").write_text(
+        "from imageio_sanitykit_absent import imread\ndef load_CIFAR10(root):\n    return imread(root)\n")
+    (tmp_path / "layers.py").write_text(
+        "import numpy as np\nfrom scipy_sanitykit_absent.misc import imread\n"
+        "def relu_forward(x):\n    return np.maximum(0, x), x\n")
+    (tmp_path / "optim.py").write_text("def sgd(w, dw, config=None):\n    config = config or {}\n"
+                                       "    config.setdefault('learning_rate', 1e-2)\n"
+                                       "    return w - config['learning_rate'] * dw, config\n")
+
+    target = load_target(tmp_path)
+    problems = {p["file"]: p for p in target.loading_info()["problems"]}
+
+    assert problems["data_utils.py"].get("note") is True
+    assert "a package not installed here" in problems["data_utils.py"]["message"]
+    assert "note" not in problems["layers.py"]  # relu_forward is lost: that one is a real problem
+    from sanitykit.front.runner import check
+
+    report = check(tmp_path, suites=["optim"])
+    assert [c.id for c in report.checks if c.status == "error"] == []

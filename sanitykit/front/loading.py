@@ -72,6 +72,8 @@ class ImportProblem:
         line: line number, or None.
         message: "SyntaxError: invalid syntax".
         names: the functions and classes the module would have defined.
+        note: True when this is only a note: a course helper (data_utils.py) needing a package not
+            installed here, defining nothing sanitykit checks.
     """
 
     module: str
@@ -79,13 +81,45 @@ class ImportProblem:
     line: int | None
     message: str
     names: tuple[str, ...] = ()
+    note: bool = False
 
     def one_line(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{self.module} could not be imported: {where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "file": self.file, "line": self.line, "message": self.message}
+        info = {"module": self.module, "file": self.file, "line": self.line, "message": self.message}
+        if self.note:
+            info["note"] = True
+        return info
+
+
+NOTE_MISSING_PACKAGE = "{message} (a package not installed here; this file defines nothing sanitykit checks)"
+
+
+def missing_package(exc: BaseException, own_names: Any) -> str | None:
+    """The third-party package an import failed for (imageio, h5py, scipy.misc, torch, ...), or None.
+
+    Args:
+        exc: what the import raised.
+        own_names: the tree's own top-level import names (cs231n): their failures are not about packages.
+    """
+    name = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if not name:
+        return None
+    top = name.partition(".")[0]
+    return None if top in own_names or top.startswith("_sanitykit_target") else name
+
+
+def import_problem(dotted: str, path: Path, exc: BaseException, root: Path, own_names: Any) -> ImportProblem:
+    """An ImportProblem for a module that raised at import; a note when only a package is missing
+    and the module defines none of the names sanitykit checks."""
+    file, line, message = describe_import_failure(exc, path, root)
+    names = defined_names(path)
+    note = missing_package(exc, own_names) is not None and not set(names) & set(CONVENTIONAL_NAMES)
+    if note:
+        message = NOTE_MISSING_PACKAGE.format(message=message)
+    return ImportProblem(dotted, file, line, message, names, note)
 
 
 @dataclass(frozen=True)
@@ -681,11 +715,11 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> _Imported:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
-                file, line, message = describe_import_failure(exc, path, layout.root)
                 if substitute.is_fast_layers(dotted):
+                    file, line, message = describe_import_failure(exc, path, layout.root)
                     _stand_in_for_fast_layers(imported, dotted, path, file, line, message)
                     continue
-                imported.problems.append(ImportProblem(dotted, file, line, message, defined_names(path)))
+                imported.problems.append(import_problem(dotted, path, exc, layout.root, layout.aliases))
         _replace_broken_fast_layers(imported, layout.root, timeout)
     imported.output = "".join(output)
     return imported

@@ -1,8 +1,9 @@
 """Shims that let course trees written for Python 2 (2016-17) or with `future` (2017-20) import here.
 
 Three kinds, each recorded by name so the report says what was done:
-- stand-ins for the `future` / `past` packages (`from past.builtins import xrange`,
-  `from future import standard_library`), served only when the real package is absent;
+- stand-ins for the `future` / `past` / `six` packages (`from past.builtins import xrange`,
+  `from future import standard_library`, `from six.moves import cPickle`), served only when
+  the real package is absent;
 - Python-2 source read as Python 3: `print 'x'` statements rewritten line by line (line
   numbers kept), `/` between two integers flooring as it did in Python 2;
 - `xrange` bound in the namespace of a module that uses it without importing it.
@@ -82,7 +83,31 @@ def stand_in_modules() -> dict[str, Callable[[], types.ModuleType]]:
         "past.utils": lambda: _module("past.utils", "sanitykit stand-in", old_div=old_div),
         "cPickle": lambda: _alias_of("cPickle", "pickle"),
         "cStringIO": lambda: _alias_of("cStringIO", "io"),
+        "six": _six,
+        "six.moves": _six_moves,
     }
+
+
+def _six_moves() -> types.ModuleType:
+    """six.moves: the course's data_utils.py does `from six.moves import cPickle as pickle`."""
+    import io
+    import pickle
+
+    return _module("six.moves", "sanitykit stand-in", cPickle=pickle, range=range, xrange=range,
+                   zip=zip, map=map, filter=filter, input=input, reduce=functools.reduce,
+                   cStringIO=io.StringIO, StringIO=io.StringIO)
+
+
+def _six() -> types.ModuleType:
+    """`six` in Python 3 terms (only what course trees use: moves, iteritems, string_types, PY2/PY3)."""
+    module = _module("six", "sanitykit stand-in package", PY2=False, PY3=True, moves=_six_moves(),
+                     iteritems=lambda d, **kw: iter(d.items(**kw)),
+                     itervalues=lambda d, **kw: iter(d.values(**kw)),
+                     iterkeys=lambda d, **kw: iter(d.keys(**kw)),
+                     string_types=(str,), integer_types=(int,), text_type=str, binary_type=bytes,
+                     with_metaclass=_with_metaclass)
+    module.__path__ = []
+    return module
 
 
 def _package(name: str) -> types.ModuleType:
@@ -100,6 +125,8 @@ STAND_IN_WORDS = {
     "future": "standard_library.install_aliases() does nothing: Python 3 names are already there",
     "cPickle": "Python 2's cPickle is Python 3's pickle",
     "cStringIO": "Python 2's cStringIO is Python 3's io",
+    "six": "six.moves.cPickle = pickle, six.moves.range = xrange = range, six.iteritems, "
+           "six.string_types, PY3 = True",
 }
 
 
