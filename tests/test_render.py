@@ -251,3 +251,13 @@ def test_header_says_how_the_target_was_read_in_words():
     assert parts["loaded"] == ["cs231n/ from assignment2/"]
     assert parts["conventions"] == ["dropout's p is the drop probability"]
     assert dict(loading_lines({"conventions": {"dropout_p": "keep"}}))["conventions"] == ["dropout_p=keep"]
+
+
+def test_a_helper_file_missing_a_package_is_a_note_not_an_import_failure():
+    from sanitykit.front.render.text import loading_lines
+
+    parts = dict(loading_lines({"problems": [
+        {"file": "cs231n/layers.py", "line": 3, "message": "SyntaxError: invalid syntax"},
+        {"file": "cs231n/coco_utils.py", "line": 3, "message": "No module named 'h5py'", "note": True}]}))
+    assert parts["could not import"] == ["cs231n/layers.py:3: SyntaxError: invalid syntax"]
+    assert parts["not checked"] == ["cs231n/coco_utils.py:3: No module named 'h5py'"]

@@ -20,7 +20,7 @@ import json
 from typing import Any, Mapping
 
 from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
-from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, summary_line
+from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, is_note, summary_line
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -114,7 +114,8 @@ def submission_output(report) -> str:
     """The text above the tests: the summary and the modules that could not be imported."""
     lines = [f"sanitykit: {summary_line(report.summary)}"]
     for problem in (report.loading or {}).get("problems") or []:
-        lines.append("could not import " + describe_loading_item(problem))
+        label = "not checked: " if is_note(problem) else "could not import "
+        lines.append(label + describe_loading_item(problem))
     return "\n".join(lines)
 
 

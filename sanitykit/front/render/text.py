@@ -90,12 +90,21 @@ def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
         parts.append(("conventions", [str(loading["conventions_text"])]))
     elif conventions:
         parts.append(("conventions", [", ".join(f"{k}={v}" for k, v in conventions.items())]))
-    for key, label in (("substitutions", "substituted"), ("shims", "shims"),
-                       ("problems", "could not import")):
-        items = loading.get(key) or []
+    problems = loading.get("problems") or []
+    for label, items in (("substituted", loading.get("substitutions") or []),
+                         ("shims", loading.get("shims") or []),
+                         ("could not import", [p for p in problems if not is_note(p)]),
+                         # A helper file that needs a package missing here (imageio, h5py)
+                         # and defines nothing sanitykit checks: said, but not alarming.
+                         ("not checked", [p for p in problems if is_note(p)])):
         if items:
             parts.append((label, [describe_loading_item(item) for item in items]))
     return parts
+
+
+def is_note(problem: Any) -> bool:
+    """A loading problem that affects no checked name (the loader marks it "note": true)."""
+    return isinstance(problem, dict) and bool(problem.get("note"))
 
 
 # ---------------------------------------------------------------- grouping
