@@ -43,6 +43,8 @@ HOSTILE = {
         "    big = np.ones(10 * 2**30 // 8)\n"
         "    return big, None\n"),
     "os_exit": CORRECT + "import os\ndef affine_forward(x, w, b):\n    os._exit(0)\n",
+    # posix._exit is os._exit under another name, out of reach of the fences: the process ends.
+    "posix_exit": CORRECT + "import posix\ndef affine_forward(x, w, b):\n    posix._exit(0)\n",
     "sys_exit": "import sys\nsys.exit(1)\n" + CORRECT,
     "segfault": CORRECT + "import ctypes\ndef affine_forward(x, w, b):\n    return ctypes.string_at(0), None\n",
     "prints_50mb": ("import os, sys\nprint('x' * 50_000_000)\n"
@@ -131,8 +133,12 @@ def test_hostile_submissions_get_errors_with_reasons(hostile_run):
     assert rows["hangs"]["status"] == "error"
     assert TIMEOUT_MESSAGE.format(seconds=8, flag="--submission-timeout") in rows["hangs"]["errors"]
     assert "ran out of memory at 512 MB (--memory)" in rows["allocates_10gb"]["errors"]
-    assert rows["os_exit"]["status"] == "error"
-    assert "ended the grading process (exit code 0" in rows["os_exit"]["errors"]
+    # os._exit inside a check costs that check only; a process exit the fences cannot
+    # intercept costs the submission's remaining checks.
+    assert rows["os_exit"]["status"] == "graded"
+    assert "affine_forward called os._exit(0)" in rows["os_exit"]["errors"]
+    assert rows["posix_exit"]["status"] == "error"
+    assert "ended the grading process (exit code 0" in rows["posix_exit"]["errors"]
     assert rows["segfault"]["status"] == "error"
     assert "segmentation fault (SIGSEGV)" in rows["segfault"]["errors"]
     assert "sys.exit(1)" in rows["sys_exit"]["errors"]
@@ -142,14 +148,15 @@ def test_hostile_submissions_get_errors_with_reasons(hostile_run):
     assert "printed" in rows["prints_50mb"]["errors"]
     assert "not a readable zip" in rows["not_a_zip"]["errors"]
     assert "unsafe zip" in rows["escapes"]["errors"]
-    for name in ("allocates_10gb", "sys_exit", "reads_stdin", "raises_at_import", "os_exit", "segfault", "hangs"):
+    for name in ("allocates_10gb", "sys_exit", "reads_stdin", "raises_at_import", "os_exit", "posix_exit",
+                 "segfault", "hangs"):
         assert float(rows[name]["score"]) < float(rows[name]["max_score"]), name
 
 
 def test_a_crash_costs_only_the_remaining_checks(hostile_run):
     _, _, out, _ = hostile_run
     # affine_forward crashes the process; checks that ran before it keep their verdicts.
-    report = json.loads((out / "os_exit" / "report.json").read_text())
+    report = json.loads((out / "posix_exit" / "report.json").read_text())
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert set(statuses) >= {"layers.affine.forward", "losses.softmax.value"}
     assert report["grading"]["status"] == "error"

@@ -236,3 +236,35 @@ def test_an_enclosing_alarm_survives_a_check_with_its_own_limit():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert fired
+
+
+def student_tree(tmp_path, layers_source):
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text("from sanitykit.reference.layers import *\n" + layers_source)
+    return tmp_path
+
+
+def test_os_exit_in_student_code_costs_one_check_not_the_process(tmp_path):
+    root = student_tree(tmp_path, "import os\ndef relu_forward(x):\n    os._exit(3)\n")
+    report = check(root, only=["layers.relu.*", "layers.affine.interface"])
+    relu = report.by_id("layers.relu.interface")
+    assert relu.status == "error" and "relu_forward called os._exit(3)" in relu.message
+    assert report.by_id("layers.affine.interface").status == "pass"
+
+
+def test_input_in_student_code_reads_nothing_instead_of_waiting(tmp_path):
+    root = student_tree(tmp_path, "def relu_forward(x):\n    input('value? ')\n    return x, x\n")
+    relu = check(root, only=["layers.relu.interface"], timeout=10).by_id("layers.relu.interface")
+    assert relu.status == "error" and "EOFError" in relu.message
+
+
+def test_numpy_patched_by_a_student_is_put_back_and_reported(tmp_path):
+    root = student_tree(tmp_path, "import numpy as np\nnp.sum = lambda *a, **k: 0.0\n")
+    real_sum = np.sum
+    report = check(root, only=["losses.softmax.value"])
+    assert np.sum is real_sum
+    assert report.by_id("losses.softmax.value").status == "pass"
+    assert report.loading["numpy_restored"] == [
+        "cs231n/layers.py replaced numpy.sum at import; sanitykit put numpy back"]

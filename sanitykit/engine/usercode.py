@@ -80,8 +80,10 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
     except (KeyboardInterrupt, CheckTimeout, UserCodeError, NotImplementedYet):
         raise
     except SystemExit as exc:
-        # Student code calling sys.exit()/exit() must not end our process.
-        raise UserCodeError(f"{name} called sys.exit({exc.code!r})", subject=name) from None
+        # Student code calling sys.exit()/exit() (or os._exit, which the runner's fence turns
+        # into a SystemExit carrying `.what`) must not end our process.
+        what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"
+        raise UserCodeError(f"{name} called {what}", subject=name) from None
     except AttributeError as exc:
         # The course's untouched stubs end with `out = out.astype(x.dtype, copy=False)` on
         # `out = None`: that is "not written yet", not a crash of the student's code.

@@ -6,12 +6,16 @@ the runner wraps every check. None of them prints or decides a status.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import os
 import signal
+import sys
 import threading
 import time
 import warnings
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -139,16 +143,87 @@ def summarize_warnings(caught: list[warnings.WarningMessage], limit: int = 5) ->
     return lines[:limit]
 
 
-@contextlib.contextmanager
-def fenced(timeout: float | None, limit: int = OUTPUT_LIMIT):
-    """All fences at once: output captured, warnings recorded, numpy state kept, time limited.
+# numpy namespaces a student's module could patch for the whole process (np.sum = ...).
+GUARDED_NUMPY = ("numpy", "numpy.random", "numpy.linalg")
+_MISSING = object()
 
-    Yields (buffer, caught_warnings).
+
+def numpy_snapshot() -> dict[str, dict[str, Any]]:
+    """The public attributes of numpy's main namespaces, to put back after student code."""
+    return {name: dict(vars(importlib.import_module(name))) for name in GUARDED_NUMPY}
+
+
+def restore_numpy(snapshot: dict[str, dict[str, Any]]) -> list[str]:
+    """Put back every numpy attribute a student replaced; the names put back.
+
+    New attributes are left alone: numpy itself adds lazily imported submodules.
+
+    Args:
+        snapshot: from numpy_snapshot().
+    """
+    restored = []
+    for module_name, saved in snapshot.items():
+        namespace = vars(sys.modules[module_name])
+        for key, value in saved.items():
+            if namespace.get(key, _MISSING) is not value:
+                namespace[key] = value
+                restored.append(f"{module_name}.{key}")
+    return restored
+
+
+class OsExitCalled(SystemExit):
+    """Raised in place of os._exit inside the fences: student code cannot end our process."""
+
+    def __init__(self, code: Any = 0):
+        super().__init__(code)
+        self.what = f"os._exit({code!r})"
+
+
+def _refuse_os_exit(code: Any = 0) -> None:
+    raise OsExitCalled(code)
+
+
+@contextlib.contextmanager
+def process_kept() -> Iterator[None]:
+    """os._exit raises instead of ending the process, and stdin reads as empty (input() -> EOFError).
+
+    `sanitykit check` runs student code in its own process; a stray os._exit or input()
+    must cost one check, not the whole report or a terminal waiting for a keystroke.
+    """
+    real_exit, real_stdin = os._exit, sys.stdin
+    os._exit, sys.stdin = _refuse_os_exit, io.StringIO("")
+    try:
+        yield
+    finally:
+        os._exit, sys.stdin = real_exit, real_stdin
+
+
+@dataclass
+class Fence:
+    """What the fenced code left behind: its output, its warnings, the numpy names it replaced."""
+
+    output: BoundedBuffer
+    warnings: list
+    numpy_restored: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def fenced(timeout: float | None, limit: int = OUTPUT_LIMIT) -> Iterator[Fence]:
+    """All fences at once: output captured, warnings recorded, numpy state and functions kept,
+    os._exit and stdin neutralised, time limited. Yields a Fence.
 
     Args:
         timeout: seconds, None for no limit.
         limit: characters of output kept.
     """
-    with numpy_state_kept(), captured_output(limit) as buffer, recorded_warnings() as caught:
-        with time_limit(timeout):
-            yield buffer, caught
+    snapshot = numpy_snapshot()
+    with numpy_state_kept(), process_kept(), captured_output(limit) as buffer, \
+            recorded_warnings() as caught:
+        fence = Fence(buffer, caught)
+        try:
+            with time_limit(timeout):
+                yield fence
+        finally:
+            # A student's `np.sum = ...` (at import or while a check runs) must not bend
+            # sanitykit's own arithmetic in the next check.
+            fence.numpy_restored.extend(restore_numpy(snapshot))

@@ -442,7 +442,8 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
     if isinstance(exc, SyntaxError) and exc.filename:
         return _shown_path(exc.filename, base), exc.lineno, f"{type(exc).__name__}: {exc.msg}"
     if isinstance(exc, SystemExit):
-        return _shown_path(str(module_file), base), None, f"called sys.exit({exc.code!r}) at import"
+        what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"  # os._exit, fenced
+        return _shown_path(str(module_file), base), None, f"called {what} at import"
     # The innermost frame inside the user's tree says where it went wrong.
     base_text = str(base)
     filename, line = str(module_file), None
@@ -533,6 +534,8 @@ class LoadedTarget:
     convention_notes: list[str] = field(default_factory=list)
     # Conventional names whose object is sanitykit's stand-in, not the user's: name -> why.
     absent: dict[str, str] = field(default_factory=dict)
+    # {"file": "cs231n/layers.py", "name": "numpy.sum"}: replaced at import, put back by sanitykit.
+    numpy_restored: list[dict[str, str]] = field(default_factory=list)
     _overrides: dict[str, Any] = field(default_factory=dict, repr=False)
     _hooks: Any = field(default=None, repr=False)
 
@@ -626,6 +629,9 @@ class LoadedTarget:
             "shims": list(self.shims),
             "problems": [p.to_dict() for p in self.problems],
         }
+        if self.numpy_restored:
+            info["numpy_restored"] = [f"{r['file']} replaced {r['name']} at import; sanitykit put "
+                                      "numpy back" for r in self.numpy_restored]
         if self.name_map:
             info["name_map"] = dict(self.name_map)
             if self.map_source:
@@ -675,6 +681,7 @@ class _Imported:
     hooks: _Hooks
     substitutions: list[dict[str, Any]]
     absent: dict[str, str]
+    numpy_restored: list[tuple[Path, str]] = field(default_factory=list)
 
     def __iter__(self):  # the first four, as the earlier tuple (modules, problems, private, output)
         return iter((self.modules, self.problems, self.private, self.output))
@@ -705,13 +712,15 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> _Imported:
             if f"{private}.{dotted}" in sys.modules and dotted in imported.modules:
                 continue
             try:
-                with fenced(timeout) as (buffer, _warnings):
-                    try:
+                fence = None
+                try:
+                    with fenced(timeout) as fence:
                         imported.modules[dotted] = importlib.import_module(f"{private}.{dotted}")
-                    finally:
-                        text = buffer.getvalue()
-                        if text:
-                            output.append(text)
+                finally:  # after the fence closed: it has put numpy back by now
+                    if fence is not None:
+                        if fence.output.getvalue():
+                            output.append(fence.output.getvalue())
+                        imported.numpy_restored.extend((path, name) for name in fence.numpy_restored)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
@@ -838,7 +847,9 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
                               description=layout.description, root=layout.home,
                               private=imported.private, aliases=dict(layout.aliases),
                               import_output=imported.output, substitutions=imported.substitutions,
-                              shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks)
+                              shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks,
+                              numpy_restored=[{"file": _shown_path(str(path), layout.root), "name": name}
+                                              for path, name in imported.numpy_restored])
         file_map, target.map_source = read_name_map(layout.config_dirs)
         target.name_map.update(file_map)
         if name_map and target.map_source:
@@ -853,7 +864,7 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
 def measure_conventions(target: LoadedTarget, timeout: float | None = 30.0) -> None:
     """Fill target.conventions and its sentences by measuring the user's code (see conventions.py)."""
     try:
-        with target.imports_active(), fenced(timeout) as (buffer, _warnings):
+        with target.imports_active(), fenced(timeout):
             found, notes = measured.measure(target.get)
     except KeyboardInterrupt:
         raise

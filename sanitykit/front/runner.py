@@ -142,11 +142,13 @@ def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
     ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
     extra: dict[str, Any] = {}
     try:
-        with _imports_active(target), fenced(timeout) as (printed, caught):
+        with _imports_active(target), fenced(timeout) as fence:
             try:
                 outcome = spec.func(ctx)
             finally:
-                extra = _fence_details(printed.getvalue(), summarize_warnings(caught))
+                extra = _fence_details(fence.output.getvalue(), summarize_warnings(fence.warnings))
+        if fence.numpy_restored:
+            extra["numpy_restored"] = list(fence.numpy_restored)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - this is the boundary

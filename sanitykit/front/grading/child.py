@@ -22,8 +22,6 @@ import resource
 import sys
 from typing import Any, Callable, TextIO
 
-# numpy namespaces a student's module could patch for the whole process (np.dot = ...).
-GUARDED_NUMPY = ("numpy", "numpy.random", "numpy.linalg")
 
 
 def set_limits(memory_mb: int, cpu_seconds: int) -> None:
@@ -51,32 +49,6 @@ class Events:
         self.stream.flush()
 
 
-def numpy_snapshot() -> dict[str, dict[str, Any]]:
-    """The public attributes of numpy's main namespaces, to put back after student code."""
-    import importlib
-
-    return {name: dict(vars(importlib.import_module(name))) for name in GUARDED_NUMPY}
-
-
-def restore_numpy(snapshot: dict[str, dict[str, Any]]) -> list[str]:
-    """Put back every numpy attribute a student replaced; the names put back.
-
-    New attributes are left alone: numpy itself adds lazily imported submodules.
-
-    Args:
-        snapshot: from numpy_snapshot().
-    """
-    restored = []
-    for module_name, saved in snapshot.items():
-        namespace = vars(sys.modules[module_name])
-        for key, value in saved.items():
-            if namespace.get(key, _MISSING) is not value:
-                namespace[key] = value
-                restored.append(f"{module_name}.{key}")
-    return restored
-
-
-_MISSING = object()
 
 
 def run_check(target: Any, job: dict[str, Any], on_result: Callable[[Any], None]) -> Any:
@@ -103,22 +75,25 @@ def grade_in_process(job: dict[str, Any], events: Events) -> None:
         job: from the parent (target, seed, check_timeout, suites, only).
         events: where every step is written.
     """
-    snapshot = numpy_snapshot()
+    from sanitykit.front.capture import numpy_snapshot, restore_numpy  # imports numpy: after the limits
     from sanitykit.front.loading import TargetError, load_target
+
+    snapshot = numpy_snapshot()
 
     try:
         target = load_target(job["target"], timeout=job["check_timeout"])
     except TargetError as exc:
         events.emit("target_error", reason=str(exc))
         return
-    restored = restore_numpy(snapshot)
+    # The loader's fences put numpy back after each module; this snapshot is the last net.
+    restored = [r["name"] for r in getattr(target, "numpy_restored", [])] + restore_numpy(snapshot)
     events.emit("loaded", loading=target.loading_info(), numpy_restored=restored,
                 output=target.import_output[-4000:])
 
     def on_result(result: Any) -> None:
         events.emit("check", result=result.to_dict())
         # A student function that patched numpy while running must not bend the next check.
-        put_back = restore_numpy(snapshot)
+        put_back = list(result.details.get("numpy_restored", [])) + restore_numpy(snapshot)
         if put_back:
             events.emit("numpy_restored", names=put_back, after=result.id)
 

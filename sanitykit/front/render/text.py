@@ -93,6 +93,7 @@ def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
     problems = loading.get("problems") or []
     for label, items in (("substituted", loading.get("substitutions") or []),
                          ("shims", loading.get("shims") or []),
+                         ("put back", loading.get("numpy_restored") or []),
                          ("could not import", [p for p in problems if not is_note(p)]),
                          # A helper file that needs a package missing here (imageio, h5py)
                          # and defines nothing sanitykit checks: said, but not alarming.
