@@ -340,7 +340,8 @@ def find_border(c: Comparison) -> Finding | None:
         f"{int(c.wrong.sum())} probed elements); the interior is right",
         "padding or stride is handled wrongly in the backward pass: the padded gradient is "
         "cropped at the wrong offset, or windows at the edge are skipped",
-        "compute the gradient on the padded array, then crop it with dx_pad[:, :, pad:pad + H, pad:pad + W] (pad:-pad is empty when pad = 0)")
+        "compute the gradient on the padded array, then crop it with "
+        "dx_pad[:, :, pad:pad + H, pad:pad + W] (pad:-pad is empty when pad = 0)")
 
 
 def _times(r: float) -> str:
