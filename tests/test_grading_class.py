@@ -267,3 +267,23 @@ def test_print_rubric_shows_the_default(tmp_path):
     result = grade("--print-rubric")
     assert result.exit_code == 0
     assert 'checks = "layers.*"' in result.output and "[[rule]]" in result.output
+
+
+def test_a_correct_tree_without_optional_functions_gets_full_marks_by_default(tmp_path):
+    # Layers and losses only, correct, without leaky_relu/sigmoid/tanh, the fast layers or
+    # any model: with the default rubric what it does not have does not apply.
+    layers = ("from sanitykit.reference.layers import (affine_forward, affine_backward, relu_forward, "
+              "relu_backward, softmax_loss, svm_loss)\n")
+    write_package(tmp_path / "class" / "lean", layers)
+    out = tmp_path / "out"
+    result = grade(str(tmp_path / "class"), "--out", str(out), "--timeout", "20", "--jobs", "1")
+    row = rows_of(out)["lean"]
+    assert row["status"] == "graded", result.output
+    assert float(row["score"]) == float(row["max_score"]) > 0, row
+    # The same submission under a rubric that names leaky_relu: absent is zero there.
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[[rule]]\nchecks = ["layers.affine.*", "layers.leaky_relu.*"]\npoints = 1\n')
+    strict_out = tmp_path / "strict"
+    grade(str(tmp_path / "class"), "--out", str(strict_out), "--rubric", str(rubric), "--timeout", "20")
+    strict = rows_of(strict_out)["lean"]
+    assert float(strict["score"]) < float(strict["max_score"]), strict

@@ -29,16 +29,16 @@ def small_report() -> Report:
         CheckResult("layers.relu.gradcheck", "layers", "relu_backward", "warn",
                     "gradient matches", message="x[2, 0] is 4e-6 from the kink", duration_s=0.02),
         CheckResult("layers.dropout.keep_ratio", "layers", "dropout_forward", "skip", "keep ratio",
-                    message=DROPOUT_STUB),
+                    message=DROPOUT_STUB, details={"not_implemented": True}),
         CheckResult("layers.dropout.scaling", "layers", "dropout_forward", "skip", "scaling",
-                    message=DROPOUT_STUB),
+                    message=DROPOUT_STUB, details={"not_implemented": True}),
         CheckResult("layers.dropout.test_mode", "layers", "dropout_forward", "skip", "identity",
-                    message=DROPOUT_STUB),
+                    message=DROPOUT_STUB, details={"not_implemented": True}),
         CheckResult("losses.softmax.value", "losses", "softmax_loss", "error",
                     "matches the reference", message="softmax_loss raised IndexError",
                     duration_s=0.001),
         CheckResult("losses.svm.value", "losses", "svm_loss", "skip", "matches the reference",
-                    message="svm_loss not found in the target"),
+                    message="svm_loss not found in the target", details={"missing": "svm_loss"}),
     ]
     loading = {"conventions": {"dropout_p": "keep"},
                "problems": [{"module": "cs231n.optim", "file": "cs231n/optim.py", "line": 3,
@@ -194,7 +194,7 @@ def test_gradescope_default_rubric_one_point_per_check():
     assert set(data) == {"score", "tests", "output"}
     tests = {t["name"].split(":")[0]: t for t in data["tests"]}
     assert len(tests) == 8
-    assert all(t["max_score"] == 1 for t in tests.values())
+    assert all(t["max_score"] == 1 for name, t in tests.items() if name != "losses.svm.value")
     assert data["score"] == 2  # the pass and the warn
     assert tests["layers.affine.forward"] == {
         "name": "layers.affine.forward: matches the reference", "score": 1, "max_score": 1,
@@ -207,6 +207,9 @@ def test_gradescope_default_rubric_one_point_per_check():
     stub = tests["layers.dropout.scaling"]
     assert (stub["score"], stub["max_score"], stub["status"]) == (0, 1, "failed")
     assert stub["output"] == f"skipped: {DROPOUT_STUB}"
+    # A function this submission does not have (course years differ) does not apply.
+    absent = tests["losses.svm.value"]
+    assert (absent["score"], absent["max_score"], absent["status"]) == (0, 0, "passed")
     assert "1 failed" in data["output"] and "cs231n/optim.py:3" in data["output"]
 
 

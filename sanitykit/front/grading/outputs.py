@@ -78,7 +78,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     graded = {s.check.id for s in result.scores}
     report = Report.from_dict({**result.report,
                                "checks": [c for c in result.report.get("checks", []) if c["id"] in graded]})
-    results = gradescope_dict(report, rubric=rubric)
+    results = gradescope_dict(report, rubric=rubric, kinds={s.check.id: s.credit for s in result.scores})
     results["score"] = result.score
     results["output"] = student_summary(result)
     results["stdout_visibility"] = "hidden"
@@ -114,7 +114,7 @@ def write_submission(out: Path, result: SubmissionResult, plan: "GradingPlan") -
     write_atomic(folder / "results.json", json.dumps(gradescope_results(result), indent=2))
     stored = {"fingerprint": result.fingerprint, "status": result.status, "reasons": result.reasons,
               "score": result.score, "max_score": result.max_score,
-              "checks": {s.check.id: [s.status, s.message[:500]] for s in result.scores}}
+              "checks": {s.check.id: [s.status, s.message[:500], s.credit] for s in result.scores}}
     write_atomic(folder / "grading.json", json.dumps(stored, indent=2))
 
 

@@ -44,7 +44,7 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> float:
-        return round(sum(s.check.points for s in self.scores), 4)
+        return round(sum(s.max_points for s in self.scores), 4)
 
     def suite_scores(self) -> dict[str, float]:
         """Score per suite (family), in catalogue order."""

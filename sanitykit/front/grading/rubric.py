@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from sanitykit.engine.results import PASS, WARN
+from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
 
 # Gradescope's test visibilities (https://gradescope-autograders.readthedocs.io).
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -93,6 +94,9 @@ class Rubric:
     source: str = "the default rubric"
     limits: dict[str, Any] = field(default_factory=dict)
     strict: bool = True
+    # An instructor's rubric names what the assignment has: a function the submission lacks
+    # earns 0. The default rubric covers every course year, so there it does not apply.
+    absent_counts: bool = True
 
     def fingerprint_data(self) -> str:
         """A canonical text of everything that changes scores, for the rerun fingerprint."""
@@ -223,7 +227,7 @@ def default_rubric_text() -> str:
 def default_rubric() -> Rubric:
     """Every check, weighted by family; a family with no checks yet is ignored."""
     rubric = parse_rubric(default_rubric_text(), "the default rubric")
-    return Rubric(rubric.rules, rubric.source, rubric.limits, strict=False)
+    return Rubric(rubric.rules, rubric.source, rubric.limits, strict=False, absent_counts=False)
 
 
 # ---------------------------------------------------------------- scoring
@@ -235,14 +239,23 @@ class CheckScore:
     check: GradedCheck
     status: str
     message: str = ""
+    kind: str = ""  # credit / zero / not_applicable (sanitykit.front.scoring); "" = from the status
+
+    @property
+    def credit(self) -> str:
+        return self.kind or (CREDIT if self.status in CREDITED else ZERO)
 
     @property
     def score(self) -> float:
-        return self.check.points if self.status in CREDITED else 0.0
+        return self.check.points if self.credit == CREDIT else 0.0
+
+    @property
+    def max_points(self) -> float:
+        return 0.0 if self.credit == NOT_APPLICABLE else self.check.points
 
 
 def score_checks(graded: Sequence[GradedCheck], results: dict[str, dict[str, Any]],
-                 missing_reason: str) -> list[CheckScore]:
+                 missing_reason: str, *, absent_counts: bool = True) -> list[CheckScore]:
     """Score every graded check from a report's check dicts; a missing one is `error`.
 
     Args:
@@ -250,11 +263,14 @@ def score_checks(graded: Sequence[GradedCheck], results: dict[str, dict[str, Any
         results: check id -> the check's dict in report.json.
         missing_reason: the message of a graded check the child never reported.
     """
+    kinds = credit_kinds(({"id": cid, **r} for cid, r in results.items()), absent_counts=absent_counts)
     scores = []
     for check in graded:
         result = results.get(check.id)
         if result is None:
             scores.append(CheckScore(check, "error", missing_reason))
         else:
-            scores.append(CheckScore(check, result.get("status", "error"), result.get("message", "")))
+            # A stored result of an earlier run may carry its kind (grading.json).
+            kind = result.get("kind") or kinds.get(check.id, "")
+            scores.append(CheckScore(check, result.get("status", "error"), result.get("message", ""), kind))
     return scores

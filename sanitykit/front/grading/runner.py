@@ -163,7 +163,7 @@ def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supe
     missing = NOT_RUN_MESSAGE.format(reason=reason) if reason else "not reported by the runner"
     reasons = ([reason] if reason else []) + (notes(run, results, plan.limits) if run else [])
     report = build_report(submission, run, plan, results, missing)
-    scores = score_checks(plan.graded, results, missing)
+    scores = score_checks(plan.graded, results, missing, absent_counts=plan.rubric.absent_counts)
     result = SubmissionResult(submission.name, ERRORED if reason else GRADED, reasons, scores, report,
                               fingerprint, run.output if run else "", run.duration_s if run else 0.0)
     report["grading"] = outputs.grading_block(result, plan.limits)
@@ -177,8 +177,10 @@ def reusable(submission: Submission, out: Path, plan: GradingPlan, fingerprint: 
     stored = outputs.load_stored(out, submission.name)
     if stored is None or stored.get("fingerprint") != fingerprint:
         return None
-    results = {cid: {"status": status, "message": message} for cid, (status, message) in stored["checks"].items()}
-    scores = score_checks(plan.graded, results, stored.get("missing", "not run"))
+    results = {cid: dict(zip(("status", "message", "kind"), stored_check))
+               for cid, stored_check in stored["checks"].items()}
+    scores = score_checks(plan.graded, results, stored.get("missing", "not run"),
+                          absent_counts=plan.rubric.absent_counts)
     return SubmissionResult(submission.name, stored["status"], list(stored["reasons"]), scores,
                             fingerprint=fingerprint, reused=True)
 

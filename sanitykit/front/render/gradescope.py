@@ -5,12 +5,15 @@ of {"name", "score", "max_score", "status": "passed"|"failed", "output"?, "visib
 plus "score" and "output" for the whole submission. Optional keys appear only when they
 apply. `gradescope_dict` is shared with `sanitykit grade`.
 
-Scoring (a rubric maps check-id globs to points; without one every check is worth 1):
+Scoring (a rubric maps check-id globs to points; without one every check is worth 1),
+by sanitykit.front.scoring:
 - pass and warn earn the check's points ("passed"; a warning goes in the output);
 - fail and error earn 0 ("failed", the diagnosis is the output);
-- skip earns 0 and still counts in max_score ("failed", output "skipped: <reason>", e.g.
-  "not implemented yet"), so every submission has the same maximum and an unfinished
-  assignment cannot score higher than a finished one;
+- a skip "fails only because of" another check earns the points (the bug is graded once);
+- a stub ("not implemented yet") or a check skipped after a failure earns 0 and counts in
+  max_score, so an unfinished assignment cannot score higher than a finished one;
+- a check that does not apply (the function is absent without a rubric naming it, the
+  model has no such option) is listed with max_score 0;
 - with a rubric, a check matching none of its globs is not graded (left out).
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Mapping
 
 from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
 from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, is_note, summary_line
+from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -73,12 +77,18 @@ def student_output(result: CheckResult, target: str, seed: int) -> str:
 
 
 def gradescope_test(result: CheckResult, points: float, visibility: str | None,
-                    target: str, seed: int) -> dict[str, Any]:
-    """One entry of results.json "tests"."""
-    earned = result.status in (PASS, WARN)
+                    target: str, seed: int, kind: str = "") -> dict[str, Any]:
+    """One entry of results.json "tests".
+
+    Args:
+        kind: credit / zero / not_applicable (sanitykit.front.scoring; default from the status).
+    """
+    kind = kind or (CREDIT if result.status in (PASS, WARN) else ZERO)
+    earned = kind == CREDIT
+    worth = 0 if kind == NOT_APPLICABLE else points
     test: dict[str, Any] = {"name": f"{result.id}: {result.title}" if result.title else result.id,
-                            "score": points if earned else 0, "max_score": points,
-                            "status": "passed" if earned else "failed"}
+                            "score": worth if earned else 0, "max_score": worth,
+                            "status": "passed" if earned or kind == NOT_APPLICABLE else "failed"}
     output = student_output(result, target, seed)
     if output:
         test["output"] = output
@@ -87,19 +97,28 @@ def gradescope_test(result: CheckResult, points: float, visibility: str | None,
     return test
 
 
-def gradescope_dict(report, rubric: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def gradescope_dict(report, rubric: Mapping[str, Any] | None = None, *,
+                    absent_counts: bool | None = None,
+                    kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Gradescope's results.json as a dict.
 
     Args:
         report: a sanitykit.front.report.Report.
         rubric: check-id glob -> points (see `rubric_rules`); None: every check 1 point.
+        absent_counts: a check of a function the submission lacks earns 0 instead of not
+            applying (default: True with a rubric, False without).
+        kinds: credit kinds already decided by a grader (check id -> credit/zero/not_applicable).
     """
     rules = rubric_rules(rubric)
+    if kinds is None:
+        counts = rubric is not None if absent_counts is None else absent_counts
+        kinds = credit_kinds((r.to_dict() for r in report.checks), absent_counts=counts)
     tests = []
     for result in report.checks:
         rule = rule_for(result.id, rules)
         if rule is not None:
-            tests.append(gradescope_test(result, *rule, report.target, report.seed))
+            tests.append(gradescope_test(result, *rule, report.target, report.seed,
+                                         kinds.get(result.id, "")))
     results: dict[str, Any] = {"score": sum(t["score"] for t in tests), "tests": tests}
     output = submission_output(report)
     if output:

@@ -1,0 +1,45 @@
+"""What each result is worth in a grade (sanitykit.front.scoring)."""
+from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
+
+
+def check(id, status, message="", **details):
+    return {"id": id, "status": status, "message": message, "details": details}
+
+
+REPORT = [
+    check("layers.affine.gradcheck", "fail", "dw is wrong"),
+    check("layers.relu.gradcheck", "warn", "near a kink"),
+    check("layers.dropout.scaling", "skip", "dropout_forward is not implemented yet", not_implemented=True),
+    check("layers.leaky_relu.interface", "skip", "leaky_relu_forward not found in the target",
+          missing="leaky_relu_forward"),
+    check("layers.leaky_relu.forward", "skip", "depends on layers.leaky_relu.interface, which was skipped",
+          depends_on="layers.leaky_relu.interface"),
+    check("models.cnn.gradcheck", "skip", "fails only because of affine_backward (see layers.affine.gradcheck)",
+          responsible=["affine_backward"]),
+    check("models.cnn.init", "skip", "depends on models.cnn.gradcheck, which was skipped",
+          depends_on="models.cnn.gradcheck"),
+    check("layers.affine.multidim", "skip", "depends on layers.affine.gradcheck, which failed",
+          depends_on="layers.affine.gradcheck"),
+    check("models.fc_net.gradcheck_layernorm", "skip", "FullyConnectedNet has no layernorm option"),
+]
+
+
+def test_each_kind_of_result_is_worth_what_the_grade_rules_say():
+    kinds = credit_kinds(REPORT)
+    assert kinds == {
+        "layers.affine.gradcheck": ZERO,
+        "layers.relu.gradcheck": CREDIT,               # a warning is suspicious, not wrong
+        "layers.dropout.scaling": ZERO,                # a stub is unfinished work
+        "layers.leaky_relu.interface": NOT_APPLICABLE,  # not in this course year
+        "layers.leaky_relu.forward": NOT_APPLICABLE,   # skipped after a check that does not apply
+        "models.cnn.gradcheck": CREDIT,                # the bug is graded once, under the layer
+        "models.cnn.init": CREDIT,                     # skipped after a credited composite
+        "layers.affine.multidim": ZERO,                # skipped after a failure
+        "models.fc_net.gradcheck_layernorm": NOT_APPLICABLE,
+    }
+
+
+def test_an_instructors_rubric_makes_absent_functions_count():
+    kinds = credit_kinds(REPORT, absent_counts=True)
+    assert kinds["layers.leaky_relu.interface"] == ZERO
+    assert kinds["layers.leaky_relu.forward"] == ZERO
