@@ -43,3 +43,27 @@ def test_an_instructors_rubric_makes_absent_functions_count():
     kinds = credit_kinds(REPORT, absent_counts=True)
     assert kinds["layers.leaky_relu.interface"] == ZERO
     assert kinds["layers.leaky_relu.forward"] == ZERO
+
+
+def test_a_family_total_is_shared_by_the_checks_that_apply():
+    from sanitykit.front.grading.rubric import default_rubric, score_checks
+    from sanitykit.front.grading.result import SubmissionResult
+
+    class Spec:
+        def __init__(self, id):
+            self.id, self.suite, self.title = id, id.split(".")[0], ""
+
+    ids = ["layers.affine.gradcheck", "layers.relu.gradcheck", "layers.leaky_relu.interface",
+           "losses.softmax.value"]
+    graded = default_rubric().grade([Spec(i) for i in ids])
+    results = {c["id"]: c for c in REPORT[:1]}
+    results.update({
+        "layers.relu.gradcheck": check("layers.relu.gradcheck", "pass"),
+        "layers.leaky_relu.interface": REPORT[3],
+        "losses.softmax.value": check("losses.softmax.value", "pass")})
+    result = SubmissionResult("s", "graded", scores=score_checks(graded, results, "", absent_counts=False))
+    by_id = {s.check.id: s for s in result.scores}
+    # layers is worth 40 whatever the course year: leaky_relu does not apply, its share moves.
+    assert by_id["layers.leaky_relu.interface"].points == 0
+    assert by_id["layers.affine.gradcheck"].points == by_id["layers.relu.gradcheck"].points == 20
+    assert (result.score, result.max_score) == (30.0, 50.0)  # relu 20 + softmax 10, of 40 + 10

@@ -73,7 +73,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     from sanitykit.front.render.gradescope import gradescope_dict
     from sanitykit.front.report import Report
 
-    rubric = {"checks": {s.check.id: {"points": s.check.points, "visibility": s.check.visibility}
+    rubric = {"checks": {s.check.id: {"points": s.points, "visibility": s.check.visibility}
                          for s in result.scores}}
     graded = {s.check.id for s in result.scores}
     report = Report.from_dict({**result.report,

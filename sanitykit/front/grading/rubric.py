@@ -20,6 +20,7 @@ not graded (and not run).
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import tomllib
@@ -77,6 +78,10 @@ class GradedCheck:
     title: str
     points: float
     visibility: str = "visible"
+    # Set for a check of a `total = N` rule: the rule (its `where`) and N. Such a total is
+    # shared by the checks of the rule that apply to the submission being graded.
+    shared: str = ""
+    total: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,9 @@ class Rubric:
                 raise RubricError(f"{rule.where}: {' '.join(rule.patterns)} matches no check "
                                   "(see `sanitykit list` for the ids)")
             each = rule.points if rule.points is not None else (rule.total or 0.0) / max(1, len(matched))
-            graded += [GradedCheck(s.id, s.suite, s.title, round(each, 6), rule.visibility) for s in matched]
+            shared = rule.where if rule.points is None else ""
+            graded += [GradedCheck(s.id, s.suite, s.title, round(each, 6), rule.visibility, shared,
+                                   rule.total if shared else None) for s in matched]
         order = {s.id: i for i, s in enumerate(specs)}
         return sorted(graded, key=lambda c: order[c.id])
 
@@ -240,18 +247,26 @@ class CheckScore:
     status: str
     message: str = ""
     kind: str = ""  # credit / zero / not_applicable (sanitykit.front.scoring); "" = from the status
+    share: float | None = None  # this check's part of its rule's total, when it shares one
 
     @property
     def credit(self) -> str:
         return self.kind or (CREDIT if self.status in CREDITED else ZERO)
 
     @property
+    def points(self) -> float:
+        """What the check is worth for this submission (0 when it does not apply)."""
+        if self.credit == NOT_APPLICABLE:
+            return 0.0
+        return self.check.points if self.share is None else self.share
+
+    @property
     def score(self) -> float:
-        return self.check.points if self.credit == CREDIT else 0.0
+        return self.points if self.credit == CREDIT else 0.0
 
     @property
     def max_points(self) -> float:
-        return 0.0 if self.credit == NOT_APPLICABLE else self.check.points
+        return self.points
 
 
 def score_checks(graded: Sequence[GradedCheck], results: dict[str, dict[str, Any]],
@@ -273,4 +288,18 @@ def score_checks(graded: Sequence[GradedCheck], results: dict[str, dict[str, Any
             # A stored result of an earlier run may carry its kind (grading.json).
             kind = result.get("kind") or kinds.get(check.id, "")
             scores.append(CheckScore(check, result.get("status", "error"), result.get("message", ""), kind))
-    return scores
+    return _share_totals(scores)
+
+
+def _share_totals(scores: list[CheckScore]) -> list[CheckScore]:
+    """Split each `total = N` rule over its checks that apply to this submission.
+
+    "layers: 40 points" stays 40 for a tree of a course year without leaky_relu: the
+    checks that do not apply give their share to the others.
+    """
+    applicable: dict[str, int] = {}
+    for s in scores:
+        if s.check.shared and s.credit != NOT_APPLICABLE:
+            applicable[s.check.shared] = applicable.get(s.check.shared, 0) + 1
+    return [dataclasses.replace(s, share=round((s.check.total or 0.0) / applicable[s.check.shared], 6))
+            if s.check.shared and s.check.shared in applicable else s for s in scores]
