@@ -81,8 +81,6 @@ def test_max_pool_backward_to_every_element_is_diagnosed(results):
     assert "numerical gradient is 0" in result.message
 
 
-@pytest.mark.xfail(strict=True, reason="the hint is the generic ReLU/dropout mask one "
-                   "(dx = dout * (x > 0)); a max pool needs 'only the max of each window'")
 def test_max_pool_to_every_element_hint_speaks_of_the_window_max(results):
     hint = results["layers.max_pool.gradcheck"].hint
 

@@ -678,6 +678,43 @@ def test_max_pool_routing_dout_to_the_last_element_of_each_window():
     assert dx.pattern == "max_route" and "argmax" in dx.todo
 
 
+def pool_forward(x):
+    """2x2 max pool, stride 2."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5)), x
+
+
+def pool_to_every_element(dout, x):
+    """The planted bug: each window's dout goes to all four elements, not only to its max."""
+    return np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3)
+
+
+@pytest.mark.parametrize("subject", ["max_pool_backward_naive", "max_pool_backward_fast"])
+def test_max_pool_sending_dout_to_the_whole_window_speaks_of_the_window_max(subject):
+    x = np.random.default_rng(19).permutation(32).reshape(1, 2, 4, 4) / 8.0
+
+    result = gradcheck(pool_forward, pool_to_every_element, x, subject=subject)
+
+    dx = by_name(result, "x")
+    assert dx.pattern == "mask"
+    # 3 of the 4 elements of every window are not its max: their true gradient is 0.
+    assert "(24 elements)" in dx.diagnosis
+    assert "window.max()" in dx.todo and "x > 0" not in dx.todo + dx.likely
+    assert "ReLU" not in result.hint
+
+
+@pytest.mark.parametrize("subject, words", [("relu_backward", "dout * (x > 0)"),
+                                            ("dropout_backward", "dout * mask"),
+                                            ("conv_relu_pool_backward", "window.max()")])
+def test_a_missing_mask_is_told_in_the_words_of_the_layer(subject, words):
+    x = np.random.default_rng(20).permutation(32).reshape(1, 2, 4, 4) / 8.0 - 2.0
+
+    result = gradcheck(pool_forward, pool_to_every_element, x, subject=subject)
+
+    assert by_name(result, "x").pattern == "mask"
+    assert words in result.hint
+
+
 def test_batchnorm_dx_without_the_variance_path_is_not_called_ignoring_dout():
     rng = np.random.default_rng(18)
     x, gamma = rng.standard_normal((5, 3)), 1 + 0.2 * rng.standard_normal(3)

@@ -51,6 +51,9 @@ class Comparison:
         values_all: the input itself (x where the gradient is dx), when known.
         out_size: the number of elements of the layer's output, when known.
         stride: the stride of a conv_param / pool_param argument, when there is one.
+        subject: the function whose gradient this is ("max_pool_backward_naive"), so a hint
+            can speak of that layer.
+        others: the layer's other inputs by name ({"gamma": ...}), when known.
     """
 
     name: str
@@ -67,6 +70,8 @@ class Comparison:
     values_all: np.ndarray | None = None
     out_size: int | None = None
     stride: int | None = None
+    subject: str = ""
+    others: dict | None = None
 
     @property
     def grad(self) -> str:
@@ -199,11 +204,38 @@ def find_mask(c: Comparison) -> Finding | None:
         return None
     if np.any(wrong & ~zero):
         return _mask_and_scale(c, zero)
+    likely, todo = _mask_words(c)
     return Finding(
         "mask", f"{c.grad} is wrong only where the numerical gradient is 0 "
         f"({int(wrong.sum())} elements): the gradient flows where the forward pass blocked it",
-        "the mask of the forward pass (ReLU's x > 0, dropout's mask) is not applied in the backward pass",
-        f"multiply by the mask from the cache: e.g. {c.grad} = dout * (x > 0)")
+        likely, todo)
+
+
+def _mask_words(c: Comparison) -> tuple[str, str]:
+    """(likely, todo) of a missing mask, in the words of the layer being checked.
+
+    A max pool blocks the gradient at every element but each window's maximum, ReLU where
+    x <= 0, dropout where the unit was dropped: each needs its own rewrite.
+    """
+    subject = c.subject.lower()
+    pool_todo = ("route dout only to the max of each window: dx[window] += "
+                 "(window == window.max()) * dout[n, c, i, j]")
+    if "pool" in subject and "relu" in subject:
+        return ("dout reaches elements the forward pass blocked: the max pool sends dout to every "
+                "element of its window (not only the max), or ReLU's mask (x > 0) is not applied",
+                f"check both backward passes: in the max pool, {pool_todo}; "
+                "in ReLU, dx = dout * (x > 0)")
+    if "pool" in subject:
+        return ("the backward pass sends dout to every element of each pooling window, but only "
+                "the maximum of the window reached the output in the forward pass", pool_todo)
+    if "dropout" in subject:
+        return ("dropout's mask is not applied in the backward pass: dropped units get a gradient",
+                f"multiply by the mask from the cache: {c.grad} = dout * mask")
+    if "relu" in subject:
+        return ("ReLU's mask (x > 0) is not applied in the backward pass",
+                f"multiply by the mask of the forward pass: {c.grad} = dout * (x > 0)")
+    return ("the mask of the forward pass (ReLU's x > 0, dropout's mask) is not applied in the "
+            "backward pass", f"multiply by the mask from the cache: e.g. {c.grad} = dout * (x > 0)")
 
 
 def _groups(c: Comparison, axis: int) -> tuple[list[int], list[int]] | None:

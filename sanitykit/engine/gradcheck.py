@@ -922,7 +922,9 @@ def _comparison(ctx, i, r) -> dg.Comparison:
                          r.numeric.reshape(-1)[idx], r._wrong_mask, idx.size == r.size, ctx.batch,
                          ctx.problem.kind, _labels(ctx.problem, r.shape), r.analytic,
                          values_all=ctx.problem.inputs[i], out_size=int(np.size(ctx.out0)),
-                         stride=_stride(ctx.problem))
+                         stride=_stride(ctx.problem), subject=ctx.problem.bname,
+                         others={n: x for j, (n, x) in enumerate(zip(ctx.problem.names,
+                                                                    ctx.problem.inputs)) if j != i})
 
 
 def _stride(problem) -> int | None:
