@@ -357,7 +357,12 @@ SANDWICH_PARTS = {
     "affine_bn_relu": ("affine", "batchnorm", "relu"),
     "conv_relu": ("conv", "conv_fast", "relu"),
     "conv_relu_pool": ("conv", "conv_fast", "relu", "max_pool", "max_pool_fast"),
+    # Not sandwiches, but the course's spatial versions reshape and call the vanilla layer.
+    "spatial_batchnorm": ("batchnorm",),
+    "spatial_groupnorm": ("layernorm",),
 }
+# Functions a part has besides its forward/backward pair (the course's alternative backward).
+PART_EXTRAS = {"batchnorm": ("batchnorm_backward_alt",)}
 
 
 def _blamed(layer: Layer, compute: Callable[[CheckContext], Outcome],
@@ -366,12 +371,14 @@ def _blamed(layer: Layer, compute: Callable[[CheckContext], Outcome],
 
     affine_relu_backward with a buggy affine_backward fails its gradient check too: it is rerun
     with the reference parts bound in the user's layer_utils, and skipped if it then passes.
+    spatial_batchnorm_backward calling a buggy batchnorm_backward_alt is blamed the same way.
     """
     parts = SANDWICH_PARTS.get(layer.topic)
     if parts is None:
         return compute
     by_topic = {entry.topic: entry for entry in LAYERS}
-    subjects = [name for part in parts for name in (by_topic[part].forward, by_topic[part].backward)]
+    subjects = [name for part in parts
+                for name in (by_topic[part].forward, by_topic[part].backward, *PART_EXTRAS.get(part, ()))]
     return with_blame(subjects=subjects, exclude=(layer.forward, layer.backward), owner=owner)(compute)
 
 

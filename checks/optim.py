@@ -7,6 +7,7 @@ before or after the bias correction) are both accepted and named.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,84 @@ def reference_step(rule: str, t_before_increment: bool = False, base=None):
     return adam_old_convention
 
 
+# ---------------------------------------------------------------- nan / inf from finite inputs
+
+T_ZERO_HINT = ("t is still 0 when 1 - beta1**t is computed: increment t first (config['t'] += 1) "
+               "and then bias-correct")
+T_ZERO_BLAME = "fails only because t is still 0 when 1 - beta1**t is computed (see optim.adam.step)"
+
+
+def nonfinite_names(next_w: np.ndarray, config: dict[str, Any]) -> list[str]:
+    """'next_w' and the config keys whose numbers are not all finite (nan or inf)."""
+    named = [("next_w", next_w), *((f"config['{k}']", v) for k, v in config.items())]
+    bad = []
+    for name, value in named:
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue  # not a number: not ours to judge here
+        if not np.all(np.isfinite(array)):
+            bad.append(name)
+    return bad
+
+
+def call_recording(ctx: CheckContext, rule: str, w: np.ndarray, dw: np.ndarray,
+                   config: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any], bool]:
+    """call_rule, plus whether numpy warned of a division by zero during the call."""
+    with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
+        warnings.simplefilter("always")
+        next_w, config = call_rule(ctx, rule, w, dw, config)
+    divided = any(issubclass(c.category, RuntimeWarning) and "divide by zero" in str(c.message) for c in caught)
+    return next_w, config, divided
+
+
+def t_zero_at_correction(ctx: CheckContext) -> bool:
+    """Whether the user's adam is nan/inf from t = 0 and finite from t = 1: t is used before its increment."""
+    w, dw = fixed_inputs()
+    finite = []
+    for t0 in (0, 1):
+        config = {**DEFAULTS["adam"], "m": np.zeros_like(w), "v": np.zeros_like(w), "t": t0}
+        with np.errstate(all="ignore"):
+            next_w, config = call_rule(ctx, "adam", w, dw, config)
+        finite.append(not nonfinite_names(next_w, config))
+    return finite == [False, True]
+
+
+def nonfinite_problem(ctx: CheckContext, rule: str) -> Outcome | None:
+    """A failure when the rule, called with config=None on finite w and dw, returns nan/inf or divides by zero.
+
+    The course's Adam starts t at 0 and increments it before the bias correction; moved after
+    the update, the first step divides by 1 - beta1**0 = 0.
+    """
+    w, dw = fixed_inputs()
+    next_w, config, divided = call_recording(ctx, rule, w, dw, None)
+    bad = nonfinite_names(next_w, config)
+    if not bad and not divided:
+        return None
+    t_zero = rule == "adam" and t_zero_at_correction(ctx)
+    found = f"nan/inf in {', '.join(bad)}" if bad else "finite values, but numpy warned: divide by zero"
+    message = (f"{rule} called with config=None on finite w and dw returns {found}"
+               + (" (numpy warned: divide by zero)" if bad and divided else ""))
+    if t_zero:
+        message += "; with t = 0 the first step divides by 1 - beta1**0 = 0"
+    hint = T_ZERO_HINT if t_zero else (f"a quantity that starts at 0 is divided by: add epsilon where the "
+                                       f"course does ({UPDATE[rule]})")
+    return failed(message, hint=hint, nonfinite=bad, divide_by_zero=divided, t_zero=t_zero)
+
+
+def adam_t_zero_problem(ctx: CheckContext) -> Outcome | None:
+    """nonfinite_problem of adam when its cause is t used at 0 (None otherwise)."""
+    problem = nonfinite_problem(ctx, "adam")
+    return problem if problem is not None and problem.details.get("t_zero") else None
+
+
+def t_zero_reported(ctx: CheckContext) -> bool:
+    """Whether optim.adam.step already failed because t is 0 at the bias correction."""
+    result = ctx.results.get("optim.adam.step")
+    details = result.get("details", {}) if isinstance(result, dict) else getattr(result, "details", None) or {}
+    return earlier_status(ctx, "optim.adam.step") == FAIL and bool(details.get("t_zero"))
+
+
 # ---------------------------------------------------------------- step
 
 def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
@@ -181,8 +260,17 @@ def step_hint(rule: str, step: np.ndarray, expected: np.ndarray) -> str:
 def optim_defaults(ctx: CheckContext, rule: str) -> Outcome:
     """Called with config=None, the rule fills in the course's defaults and creates its state."""
     w, dw = fixed_inputs()
+    problem = nonfinite_problem(ctx, rule)
+    if problem is not None:
+        if problem.details.get("t_zero") and t_zero_reported(ctx):
+            return skipped(T_ZERO_BLAME, with_yours=problem.message, responsible=["optim.adam.step"])
+        return problem
     _, config = call_rule(ctx, rule, w, dw, None)
     missing = [key for key in (*DEFAULTS[rule], *STATE[rule]) if key not in config]
+    if missing and all(key in STATE[rule] for key in missing) and state_check(ctx, rule).status == FAIL:
+        # One bug, one failure: a state never stored is the state check's to report.
+        return skipped(f"fails only because the {', '.join(missing)} is not stored (see optim.{rule}.state)",
+                       missing=missing, responsible=[f"optim.{rule}.state"])
     if missing:
         first = missing[0]
         rewrite = (f"config.setdefault('{first}', {DEFAULTS[rule][first]!r})" if first in DEFAULTS[rule]
@@ -191,6 +279,9 @@ def optim_defaults(ctx: CheckContext, rule: str) -> Outcome:
                       f"{', '.join(repr(k) for k in missing)}", hint=rewrite, missing=missing)
     bad_state = [key for key in STATE[rule] if key != "t"
                  and np.shape(config[key]) != w.shape]
+    if bad_state and state_check(ctx, rule).status == FAIL:
+        return skipped(f"fails only because config['{bad_state[0]}'] is not shaped like w "
+                       f"(see optim.{rule}.state)", responsible=[f"optim.{rule}.state"])
     if bad_state:
         key = bad_state[0]
         return failed(f"{rule}: config['{key}'] has shape {np.shape(config[key])}, expected w's shape {w.shape}",
@@ -229,6 +320,12 @@ def optim_state(ctx: CheckContext, rule: str, base=None) -> Outcome:
         problem = state_problem(rule, k, user_config, ref_config)
         if problem:
             return problem
+        bad = nonfinite_names(user_w, user_config)
+        if bad:
+            return failed(f"{rule}: after step {k} from finite w and dw, {', '.join(bad)} "
+                          f"{'is' if len(bad) == 1 else 'are'} nan/inf",
+                          hint=T_ZERO_HINT if rule == "adam" and t_zero_at_correction(ctx)
+                          else f"the course's update is: {UPDATE[rule]}", nonfinite=bad, step=k)
         if k == 1:
             first_t = first_t_of(rule, user_config, ref_config)
     if rel_error(user_w - w, ref_w - w) > STEP_TOL and base is None:
@@ -384,6 +481,9 @@ def adam_bias_correction(ctx: CheckContext) -> Outcome:
             ratio = np.abs(next_w - w) / lr
             note = " (t starts at 1: used before its increment)" if t0 else ""
             break
+    if note and adam_t_zero_problem(ctx) is not None:
+        # t = 1 works, but the user's own default t is 0: the 2017 convention does not apply.
+        return skipped(T_ZERO_BLAME, responsible=["optim.adam.step"])
     if ratio is None:
         return failed("adam's first step from m = v = 0 is NaN/inf for t = 0 and for t = 1",
                       hint="increment t before the bias correction so that 1 - beta1**t is never 0: "
@@ -444,6 +544,12 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
     final = losses[-1]
     if np.isfinite(final) and final < 0.1 * loss0:
         return passed(f"loss {loss0:.3g} -> {final:.3g} in {BOWL_STEPS} steps on a quadratic bowl",
+                      initial_loss=loss0, final_loss=final)
+    if not np.isfinite(losses[1]):
+        return failed(f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss is {losses[1]} after the "
+                      f"first step, from finite w and dw",
+                      hint=T_ZERO_HINT if rule == "adam" and t_zero_at_correction(ctx)
+                      else f"the first step divides by zero or overflows: {UPDATE[rule]}",
                       initial_loss=loss0, final_loss=final)
     worst = int(np.nanargmax(np.where(np.isfinite(losses), losses, np.inf)))
     return failed(f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss went {loss0:.3g} -> {final:.3g} "
@@ -506,6 +612,12 @@ def explained_by_bias_correction(ctx: CheckContext, outcome: Outcome, recheck) -
 
 def step_check(ctx: CheckContext, rule: str) -> Outcome:
     """optim_step, graded once: a bias-correction bug or a state-carrying bug speaks in its own check."""
+    if rule == "adam":
+        # Before comparing steps from an explicit t: with the user's default t of 0, a t used
+        # before its increment makes the very first step nan (the 2017 convention needs t = 1).
+        problem = adam_t_zero_problem(ctx)
+        if problem is not None:
+            return problem
     outcome = optim_step(ctx, rule)
     if rule == "adam":
         outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_step(ctx, rule, base))
@@ -520,6 +632,8 @@ def step_check(ctx: CheckContext, rule: str) -> Outcome:
 def state_check(ctx: CheckContext, rule: str) -> Outcome:
     """optim_state, skipped when its failure is the wrong single step optim.<rule>.step reports."""
     outcome = optim_state(ctx, rule)
+    if outcome.status == FAIL and rule == "adam" and t_zero_reported(ctx):
+        return skipped(T_ZERO_BLAME, with_yours=outcome.message, responsible=["optim.adam.step"])
     if rule == "adam":
         outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_state(ctx, rule, base))
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL and first_step_differs(ctx, rule):
@@ -546,6 +660,10 @@ def progress_check(ctx: CheckContext, rule: str) -> Outcome:
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL:
         return skipped(f"fails only because the update itself is wrong (see optim.{rule}.step)",
                        with_yours=outcome.message, responsible=[f"optim.{rule}.step"])
+    if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.state") == FAIL:
+        # Without its state (velocity, cache, m, v) the rule cannot settle on the bowl either.
+        return skipped(f"fails only because the state is not carried between calls (see optim.{rule}.state)",
+                       with_yours=outcome.message, responsible=[f"optim.{rule}.state"])
     if outcome.status == FAIL and rule == "adam" and earlier_status(ctx, "optim.adam.bias_correction") == FAIL:
         return skipped("fails only because of the missing bias correction (see optim.adam.bias_correction)",
                        with_yours=outcome.message, responsible=["optim.adam.bias_correction"])

@@ -170,9 +170,6 @@ def test_adam_with_t_incremented_after_the_update_fails(adam_results):
     assert "fail" in {r.status for r in adam_results.values()}
 
 
-@pytest.mark.xfail(strict=True, reason="adam.step/defaults accept 'used before its increment' even "
-                   "with t defaulting to 0, so the first step divides by 1 - beta1**0 = 0 (nan); "
-                   "only adam.progress fails, with a hint about signs")
 def test_adam_first_step_nan_fails_the_step_check_with_the_t_hint(adam_results):
     step = adam_results["optim.adam.step"]
 

@@ -434,6 +434,39 @@ def test_sandwich_with_its_own_bug_still_fails(tmp_path):
     assert "the bug is in affine_relu_backward itself" in sandwich.message
 
 
+SPATIAL_BN_MODULE = '''
+import numpy as np
+from sanitykit.reference.layers import batchnorm_forward, spatial_batchnorm_forward
+from sanitykit.reference.layers import batchnorm_backward_alt as reference_alt
+
+
+def batchnorm_backward_alt(dout, cache):
+    dx, dgamma, dbeta = reference_alt(dout, cache)
+    return dx * 1.5, dgamma, dbeta   # planted: dx scaled
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+'''
+
+
+def test_spatial_batchnorm_failing_only_through_batchnorm_backward_alt_is_blamed_on_it(tmp_path):
+    from sanitykit.front.loading import load_target
+
+    (tmp_path / "student.py").write_text(SPATIAL_BN_MODULE)
+    target = load_target(tmp_path / "student.py")
+    specs = [s for s in dependencies_first(catalogue(["layers"]))
+             if s.id.startswith(("layers.batchnorm.", "layers.spatial_batchnorm."))]
+    results = {r.id: r for r in run_checks(target, specs, timeout=None)}
+    assert results["layers.batchnorm.gradcheck_alt"].status == "fail"
+    spatial = results["layers.spatial_batchnorm.gradcheck"]
+    assert spatial.status == "skip", spatial.message
+    assert spatial.message.startswith("fails only because of batchnorm_backward_alt "
+                                      "(see layers.batchnorm.gradcheck_alt)")
+
+
 # ---------------------------------------------------------------- cases a single input hides
 
 def _conv_forward_ignoring_stride(x, w, b, conv_param):

@@ -285,3 +285,89 @@ def test_rmsprop_epsilon_inside_the_square_root_warns_not_fails():
 
     assert [o.status for o in outcomes] in (["pass", "warn"], ["warn", "warn"])
     assert "inside the square root" in outcomes[1].message
+
+
+# ---------------------------------------------------------------- nan from finite inputs, counted once
+
+def adam_t_incremented_after_update(w, dw, config=None):
+    """Today's default t = 0, but t used before its increment: the first step divides by 1 - beta1**0 = 0."""
+    config = {} if config is None else config
+    for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+        config.setdefault(key, value)
+    config.setdefault("m", np.zeros_like(w))
+    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("t", 0)
+    b1, b2, t = config["beta1"], config["beta2"], config["t"]
+    config["m"] = b1 * config["m"] + (1 - b1) * dw
+    config["v"] = b2 * config["v"] + (1 - b2) * dw**2
+    mt, vt = config["m"] / (1 - b1**t), config["v"] / (1 - b2**t)
+    config["t"] = t + 1
+    return w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
+
+
+ALL_ADAM_IDS = (*ADAM_IDS, "optim.adam.defaults")
+
+
+def test_adam_t_after_the_update_from_zero_fails_the_step_once_with_the_t_hint():
+    with np.errstate(all="ignore"):
+        results = run_suite_part(ALL_ADAM_IDS, adam=adam_t_incremented_after_update)
+    step = results["optim.adam.step"]
+    assert step.status == "fail"
+    assert "nan" in step.message and "1 - beta1**0 = 0" in step.message
+    assert "increment t first (config['t'] += 1)" in step.hint
+    assert [i for i, r in results.items() if r.status == "fail"] == ["optim.adam.step"]
+    for check_id in ("optim.adam.bias_correction", "optim.adam.defaults", "optim.adam.state"):
+        assert results[check_id].status == "skip", (check_id, results[check_id])
+        assert "t is still 0" in results[check_id].message
+        assert "older course convention" not in results[check_id].message
+
+
+def test_adam_nan_at_the_first_bowl_step_is_said_not_growing_steps():
+    with np.errstate(all="ignore"):
+        progress = run("optim.adam.progress", adam=adam_t_incremented_after_update)
+    assert progress.status == "fail"
+    assert "after the first step" in progress.message
+    assert "grow" not in progress.hint and "increment t first" in progress.hint
+
+
+def test_adam_nan_alone_fails_the_defaults_check():
+    with np.errstate(all="ignore"):
+        defaults = run("optim.adam.defaults", adam=adam_t_incremented_after_update)
+    assert defaults.status == "fail" and "nan/inf in next_w" in defaults.message
+
+
+def sgd_momentum_not_storing_velocity(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+    v = config["momentum"] * v - config["learning_rate"] * dw
+    return w + v, config  # planted: config['velocity'] = v is missing
+
+
+def test_velocity_not_stored_fails_the_state_check_only():
+    ids = ("optim.sgd_momentum.step", "optim.sgd_momentum.defaults", "optim.sgd_momentum.state",
+           "optim.sgd_momentum.progress")
+    results = run_suite_part(ids, sgd_momentum=sgd_momentum_not_storing_velocity)
+    assert [i for i, r in results.items() if r.status == "fail"] == ["optim.sgd_momentum.state"]
+    defaults = results["optim.sgd_momentum.defaults"]
+    assert defaults.status == "skip"
+    assert defaults.message.startswith("fails only because the velocity is not stored "
+                                       "(see optim.sgd_momentum.state)")
+
+
+def test_rmsprop_and_adam_state_not_stored_fail_once():
+    def rmsprop_forgets(w, dw, config=None):
+        next_w, config = reference.rmsprop(w, dw, config)
+        del config["cache"]
+        return next_w, config
+
+    def adam_forgets(w, dw, config=None):
+        next_w, config = reference.adam(w, dw, config)
+        del config["m"]
+        return next_w, config
+
+    for rule, fn in (("rmsprop", rmsprop_forgets), ("adam", adam_forgets)):
+        ids = tuple(f"optim.{rule}.{c}" for c in ("bias_correction", "step", "defaults", "state", "progress"))
+        results = run_suite_part(ids, **{rule: fn})
+        assert [i for i, r in results.items() if r.status == "fail"] == [f"optim.{rule}.state"], results
