@@ -734,6 +734,68 @@ def test_batchnorm_dx_without_the_variance_path_is_not_called_ignoring_dout():
     assert by_name(result, "x").pattern == "variance_term"
 
 
+def batchnorm_forward(x, gamma, beta):
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    return gamma * xhat + beta, (x, xhat, gamma)
+
+
+def batchnorm_backward_alt(gamma_power):
+    """The compact backward pass with dxhat = dout * gamma**gamma_power (1 is right)."""
+    def backward(dout, cache):
+        x, xhat, gamma = cache
+        n = x.shape[0]
+        dxhat = dout * gamma ** gamma_power
+        dx = (dxhat * n - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (n * np.sqrt(x.var(0) + 1e-5))
+        return dx, (dout * xhat).sum(0), dout.sum(0)
+    return backward
+
+
+def check_style_batch(seed):
+    """Inputs drawn the way a check draws them: from default_rng(seed), the gradcheck's own seed."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((8, 4)) * rng.uniform(0.5, 3, 4) + rng.uniform(-2, 2, 4)
+    return x, rng.uniform(0.5, 2, 4), rng.standard_normal(4)
+
+
+@pytest.mark.parametrize("mode", ["auto", "full"])
+def test_batchnorm_dx_without_gamma_is_named_per_feature(mode):
+    x, gamma, beta = check_style_batch(0)
+    assert gradcheck(batchnorm_forward, batchnorm_backward_alt(1), x, gamma, beta,
+                     seed=0, mode=mode).status == "pass"
+
+    result = gradcheck(batchnorm_forward, batchnorm_backward_alt(0), x, gamma, beta,
+                       seed=0, mode=mode)
+
+    dx = by_name(result, "x")
+    # Without gamma, dx = numerical / gamma in each column: every element is off unless gamma = 1.
+    assert dx.wrong == x.size
+    assert dx.pattern == "feature_factor" and "1 / gamma" in dx.diagnosis
+    assert "gamma is missing" in dx.likely and "dout * gamma" in dx.todo
+    for index, analytic, numeric, _ in dx.worst:
+        assert analytic == pytest.approx(numeric / gamma[index[1]], rel=1e-5)
+
+
+def test_batchnorm_dx_with_gamma_twice_is_named_per_feature():
+    x, gamma, beta = check_style_batch(3)
+
+    dx = by_name(gradcheck(batchnorm_forward, batchnorm_backward_alt(2), x, gamma, beta, seed=3), "x")
+
+    assert dx.pattern == "feature_factor" and "gamma × numerical" in dx.diagnosis
+    assert "twice" in dx.likely
+
+
+def test_dout_is_not_drawn_from_the_callers_stream():
+    """Inputs from default_rng(seed) and a dout from the same stream would make dout an affine
+    function of x per column, for which a batchnorm's dx is 0 and every backward looks right."""
+    x, gamma, beta = check_style_batch(0)
+
+    result = gradcheck(batchnorm_forward, batchnorm_backward_alt(1), x, gamma, beta, seed=0,
+                       mode="full")
+
+    # dx of batchnorm for a random dout has elements of order gamma / std(x), not 1e-5.
+    assert np.abs(by_name(result, "x").numeric).max() > 0.1
+
+
 def test_a_term_outside_dout_is_found_even_when_the_sample_misses_it():
     rng = np.random.default_rng(19)
     x, w, b = rng.standard_normal((20, 60)), rng.standard_normal((60, 8)), rng.standard_normal(8)

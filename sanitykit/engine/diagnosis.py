@@ -397,6 +397,58 @@ def find_factor_near_one(c: Comparison) -> Finding | None:
         f"look for a constant factor in {c.grad} that the forward pass does not have")
 
 
+def _feature_ratios(c: Comparison) -> np.ndarray | None:
+    """analytic / numerical per feature (axis 1: the column, or the channel of an image), when
+    each feature's probed elements agree on one ratio and the features do not all share it."""
+    if len(c.shape) < 2 or c.shape[1] < 2:
+        return None
+    feature = c.coords()[1]
+    ratios = np.full(c.shape[1], np.nan)
+    for j in range(c.shape[1]):
+        group = feature == j
+        if group.sum() < 2:
+            return None
+        r = _ratio(c.analytic[group], c.numeric[group])
+        if r is None:
+            return None
+        ratios[j] = r
+    if _fits(ratios, np.full_like(ratios, ratios.mean()), 1e-3):
+        return None  # one constant for every feature: find_factor's case
+    return ratios
+
+
+def find_feature_factor(c: Comparison) -> Finding | None:
+    """Each feature off by its own constant factor, and that factor is another input (gamma or 1/gamma).
+
+    batchnorm_backward_alt that forgets gamma (dxhat = dout instead of dout * gamma) gives
+    dx = numerical / gamma column by column.
+    """
+    if not c.others or not c.wrong.any():
+        return None
+    ratios = _feature_ratios(c)
+    if ratios is None:
+        return None
+    for name, value in c.others.items():
+        v = np.asarray(value, dtype=np.float64).reshape(-1)
+        if v.size != ratios.size or not np.all(v != 0):
+            continue
+        if _fits(ratios, 1 / v):
+            return Finding(
+                "feature_factor", f"{c.grad} = numerical / {name} in every column (feature): the "
+                f"ratio analytic / numerical is constant per feature and equals 1 / {name}",
+                f"{name} is missing from {c.grad}: the upstream gradient is not multiplied by "
+                f"{name} (for out = {name} * xhat + beta, dxhat = dout * {name})",
+                f"multiply dout by {name} first and use that everywhere in {c.grad}: "
+                f"dxhat = dout * {name}")
+        if _fits(ratios, v):
+            return Finding(
+                "feature_factor", f"{c.grad} = {name} × numerical in every column (feature): the "
+                f"ratio analytic / numerical is constant per feature and equals {name}",
+                f"{name} is applied twice in {c.grad} (dout * {name} multiplied by {name} again)",
+                f"multiply by {name} exactly once: dxhat = dout * {name}, then no further {name}")
+    return None
+
+
 def find_side_factor(c: Comparison) -> Finding | None:
     """Off by one constant factor exactly where the input is negative (or positive): a slope."""
     if c.values_all is None or c.values_all.shape != c.shape or c.wrong.sum() < 2:
@@ -530,7 +582,7 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
         weights, reg: the parameter values at the probed coordinates and model.reg (model mode).
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
-                 find_factor, find_factor_near_one, find_transposed, find_correct_class,
+                 find_factor, find_factor_near_one, find_feature_factor, find_transposed, find_correct_class,
                  find_max_route, find_side_factor, find_mask, find_shifted, find_flipped,
                  find_border, find_stride, find_variance_term, find_rows, find_channels):
         found = find(c)
