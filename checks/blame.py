@@ -13,7 +13,9 @@ Use `with_blame(...)` to wrap a check function, or `blame(ctx, compute, ...)` di
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+import types
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -94,6 +96,74 @@ def substitutions(ctx: CheckContext, subjects: Iterable[str], exclude: Iterable[
     return {n: getattr(reference, n) for n in names if hasattr(reference, n) and ctx.has(n)}
 
 
+def code_names(code: types.CodeType) -> set[str]:
+    """Global and attribute names a code object uses, nested functions and comprehensions included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= code_names(const)
+    return names
+
+
+def functions_of(obj: Any) -> list[types.FunctionType]:
+    """The Python functions behind obj: itself, or a class's methods (static, class and properties too)."""
+    if isinstance(obj, types.FunctionType):
+        return [obj]
+    if not inspect.isclass(obj):
+        return []
+    found = []
+    for klass in obj.__mro__:
+        if klass is object or klass.__module__ == "builtins":
+            continue
+        for value in vars(klass).values():
+            value = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+            if isinstance(value, types.FunctionType):
+                found.append(value)
+    return found
+
+
+def referenced_names(obj: Any, limit: int = 200) -> set[str]:
+    """Names obj's code uses, followed through the functions it calls in the same (user) modules.
+
+    FullyConnectedNet calls affine_relu_forward, which calls affine_forward: both are named.
+    numpy and the standard library are not followed.
+
+    Args:
+        obj: a function or a class.
+        limit: at most this many functions are read (a guard against huge modules).
+    """
+    names: set[str] = set()
+    todo, seen = functions_of(obj), set()
+    while todo and len(seen) < limit:
+        func = todo.pop()
+        if func in seen:
+            continue
+        seen.add(func)
+        used = code_names(func.__code__)
+        names |= used
+        for name in used:
+            value = func.__globals__.get(name)
+            module = getattr(value, "__module__", "") or ""
+            if module.split(".")[0] in ("numpy", "builtins", "sanitykit"):
+                continue
+            todo += [f for f in functions_of(value) if f not in seen]
+    return names
+
+
+def used_by(ctx: CheckContext, calls: str | None, culprits: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The culprits `calls` (a user class or function) can reach; optimizers and the like always stay.
+
+    A fully connected net never calls spatial_batchnorm_backward: a failed spatial batchnorm
+    must not be listed among the functions substituted for it.
+    """
+    obj = ctx.target.get(calls) if calls else None
+    names = referenced_names(obj) if obj is not None else set()
+    if not names:
+        return culprits
+    return [(i, s) for i, s in culprits
+            if i.split(".")[0] not in BUILDING_BLOCKS or names & set(layer_family(s))]
+
+
 def outcome_of(compute: Callable[[CheckContext], Outcome], ctx: CheckContext) -> Outcome:
     """compute(ctx), the user's exceptions as an `error` Outcome (NotImplementedYet and SkipCheck pass through)."""
     try:
@@ -112,7 +182,7 @@ def rerun(compute: Callable[[CheckContext], Outcome], ctx: CheckContext, replace
 def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
           suites: Iterable[str] = BUILDING_BLOCKS, subjects: Iterable[str] | None = None,
           exclude: Iterable[str] = (), owner: str = "the model",
-          exclude_from: Callable[[Outcome], Iterable[str]] | None = None) -> Outcome:
+          exclude_from: Callable[[Outcome], Iterable[str]] | None = None, calls: str | None = None) -> Outcome:
     """compute(ctx); on failure after a building block's own failure, judged again with the reference block.
 
     Args:
@@ -125,6 +195,8 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
         owner: what has the bug when the reference blocks do not fix it, for the message.
         exclude_from: first outcome -> further names never substituted (the functions that
             outcome shows are not what failed: a training run names the rules whose curve departed).
+        calls: the user's class or function under test (FullyConnectedNet): only the failed
+            layers its code reaches are substituted and named.
     """
     first = outcome_of(compute, ctx)
     if first.status not in (FAIL, ERROR):
@@ -132,6 +204,7 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
     exclude = (*exclude, *(exclude_from(first) if exclude_from else ()))
     culprits = [(i, s) for i, s in failed_checks(ctx.results, suites, subjects)
                 if s not in exclude and substitutions(ctx, [s], exclude)]
+    culprits = used_by(ctx, calls, culprits)
     replacements = substitutions(ctx, [s for _, s in culprits], exclude)
     if not replacements:
         return first
@@ -210,6 +283,6 @@ def still_failing(first: Outcome, second: Outcome, culprits: list[tuple[str, str
     subjects, _ = _named(culprits)
     note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference {subjects} "
             f"substituted (and what is built on {'it' if ', ' not in subjects else 'them'}), so the bug is in "
-            f"{owner} itself")
+            f"{owner}{'' if ' or ' in owner else ' itself'}")
     return Outcome(second.status, second.message + note, second.hint,
                    {**second.details, "substituted": substituted, "with_yours": first.message})

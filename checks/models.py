@@ -12,6 +12,7 @@ model is fine and the failure is the layer's: the check is `skip`, so one bug is
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import re
@@ -23,7 +24,7 @@ import numpy as np
 from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
 from sanitykit.checks.blame import status_and_subject, with_blame
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
-from sanitykit.engine.results import FAIL, PASS, WARN, Outcome, failed, passed, skipped, warned
+from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, failed, passed, skipped, warned
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
 MODELS = {"fc_net": "FullyConnectedNet", "two_layer_net": "TwoLayerNet", "cnn": "ThreeLayerConvNet"}
@@ -524,6 +525,54 @@ def norm_init_problem(name: str, params: dict[str, Any]) -> Outcome | None:
     return None
 
 
+# ---------------------------------------------------------------- one bug, one failure: zero weights
+
+def zero_weight(ctx: CheckContext, topic: str) -> str | None:
+    """The first all-zero weight of the user's model as models.<topic>.init builds it (None: none is)."""
+    try:
+        model = build(ctx, topic, LARGE[topic])
+    except (SkipCheck, UserCodeError, NotImplementedYet):
+        return None
+    return next((k for k in weight_names(model.params) if not np.any(np.asarray(model.params[k]))), None)
+
+
+def zero_init_reported(ctx: CheckContext, topic: str, *, ahead: bool) -> bool:
+    """Whether models.<topic>.init failed for weights that start at zero.
+
+    Args:
+        ahead: the caller runs before models.<topic>.init (a models check): then whether it
+            will fail for zero weights, from the model itself.
+    """
+    result = ctx.results.get(f"models.{topic}.init")
+    if result is None:
+        return ahead and zero_weight(ctx, topic) is not None
+    status, _ = status_and_subject(result)
+    message = result.get("message", "") if isinstance(result, dict) else getattr(result, "message", "")
+    return status == FAIL and "is all zeros at initialisation" in message
+
+
+def without_zero_init(topic: str, compute: Callable[[CheckContext], Outcome], *,
+                      ahead: bool = True) -> Callable[[CheckContext], Outcome]:
+    """compute, skipped when it fails and the weights start at zero (models.<topic>.init reports that).
+
+    With zero weights every hidden unit gets the same gradient: the loss barely moves, the
+    regulariser adds nothing, the scores ignore the input. One bug, graded once.
+
+    Args:
+        ahead: see zero_init_reported (False for the training suite, which runs after models).
+    """
+    @functools.wraps(compute)
+    def run(ctx: CheckContext) -> Outcome:
+        outcome = compute(ctx)
+        if outcome.status in (FAIL, ERROR) and zero_init_reported(ctx, topic, ahead=ahead):
+            ctx.rng = np.random.default_rng(ctx.seed)
+            return skipped(f"fails only because the weights start at zero (see models.{topic}.init)",
+                           with_yours=outcome.message, responsible=[f"models.{topic}.init"])
+        return outcome
+
+    return run
+
+
 # ---------------------------------------------------------------- declarations
 
 def declare(topic: str) -> None:
@@ -535,7 +584,7 @@ def declare(topic: str) -> None:
     def declare_one(aspect: str, title: str, func: Callable[[CheckContext], Outcome],
                     depends_on: tuple[str, ...] = after) -> None:
         check(f"models.{topic}.{aspect}", subject=name, title=title, depends_on=depends_on)(
-            with_blame(owner="the model")(func))
+            without_zero_init(topic, with_blame(owner="the model", calls=name)(func)))
 
     declare_one("scores_shape", "loss(X) returns scores of shape (N, C)",
                 lambda ctx: scores_shape(ctx, topic), depends_on=())
@@ -552,7 +601,8 @@ def declare(topic: str) -> None:
                     lambda ctx: variant_gradcheck(ctx, topic, keep_ratio=0.5))
         declare_one("test_mode", "loss(X) scores in test mode: batchnorm running statistics, dropout off",
                     lambda ctx: test_mode_check(ctx, topic))
-    declare_one("init", "weights ~ weight_scale * randn, zero biases", lambda ctx: init_check(ctx, topic))
+    check(f"models.{topic}.init", subject=name, title="weights ~ weight_scale * randn, zero biases",
+          depends_on=after)(with_blame(owner="the model", calls=name)(lambda ctx: init_check(ctx, topic)))
 
 
 for _topic in MODELS:

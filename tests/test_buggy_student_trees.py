@@ -124,8 +124,6 @@ def test_solver_typo_message_shows_the_offending_source(results):
     assert "optim_config[k]" in result.message + result.hint
 
 
-@pytest.mark.xfail(strict=True, reason="overfit_user_optim errors on the same Solver crash and "
-                   "blames 'your FullyConnectedNet or optimizers' instead of the Solver")
 def test_solver_crash_is_not_blamed_on_the_model(results):
     result = results["training.fc_net.overfit_user_optim"]
 

@@ -364,3 +364,25 @@ def test_dropout_backward_skipped_is_named_when_only_the_dropout_gradcheck_fails
     outcome = run("models.fc_net.gradcheck_dropout", FullyConnectedNet=DropoutBackwardSkippedNet, results=passing)
     assert outcome.status == "fail", outcome
     assert "wrong only with dropout" in outcome.hint and "dropout_backward" in outcome.hint
+
+
+# ---------------------------------------------------------------- zero weights: graded once, by models.fc_net.init
+
+class ZeroWeightsNet(FullyConnectedNet):
+    """The weights start at zero (np.zeros for randn): every hidden unit stays identical."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.params:
+            if name.startswith("W"):
+                self.params[name] = np.zeros_like(self.params[name])
+
+
+def test_zero_weights_fail_init_once_and_skip_reg_rises():
+    target = DictTarget.from_modules(reference)
+    target.objects["FullyConnectedNet"] = ZeroWeightsNet
+    rises = run("models.fc_net.reg_rises", target=target)
+    assert rises.status == "skip", rises
+    assert rises.message == "fails only because the weights start at zero (see models.fc_net.init)"
+    init = run("models.fc_net.init", target=target)
+    assert init.status == "fail" and "all zeros" in init.message

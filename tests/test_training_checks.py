@@ -505,3 +505,80 @@ def test_the_blame_retry_swaps_the_rule_whose_curve_departed():
                       {**failure("optim.rmsprop.state", "rmsprop"), **failure("optim.adam.step", "adam")})
     assert blamed.status == "skip", blamed
     assert blamed.message.startswith("fails only because of adam (see optim.adam.step)")
+
+
+# ---------------------------------------------------------------- zero weights: graded once, by models.fc_net.init
+
+def zero_init_failure():
+    from sanitykit.engine.results import CheckResult
+
+    return {"models.fc_net.init": CheckResult("models.fc_net.init", "models", "FullyConnectedNet", "fail",
+                                              "title", "FullyConnectedNet: W1 is all zeros at initialisation")}
+
+
+@pytest.mark.parametrize("check_id", ["training.fc_net.reg_rises", "training.fc_net.overfit",
+                                      "training.activations.fc_net"])
+def test_zero_weights_reported_by_the_init_check_skip_the_training_checks(check_id):
+    target = reference_target(FullyConnectedNet=ZeroInitNet)
+    outcome = run_with(check_id, target, zero_init_failure())
+    assert outcome.status == "skip", outcome
+    assert outcome.message == "fails only because the weights start at zero (see models.fc_net.init)"
+
+
+def test_zero_weights_still_fail_the_symmetry_check_which_is_about_them():
+    target = reference_target(FullyConnectedNet=ZeroInitNet)
+    assert run_with("training.fc_net.init_symmetry", target, zero_init_failure()).status == "fail"
+
+
+SPATIAL_ONLY = '''
+from sanitykit.reference.layers import spatial_batchnorm_forward
+
+
+def spatial_batchnorm_backward(dout, cache):
+    raise ValueError("planted")
+'''
+
+
+def test_substituted_layers_are_only_those_the_model_calls(tmp_path):
+    from sanitykit.front.loading import load_target
+
+    (tmp_path / "student.py").write_text(STUDENT_MODULE + SPATIAL_ONLY)
+    target = load_target(tmp_path / "student.py")
+    results = {**failure("layers.affine.gradcheck", "affine_backward"),
+               **failure("layers.spatial_batchnorm.gradcheck", "spatial_batchnorm_backward")}
+    outcome = run_with("training.fc_net.lr_bracket", target, results)
+    assert outcome.status == "skip", outcome
+    assert "spatial_batchnorm" not in outcome.message
+    assert not any("spatial" in name for name in outcome.details["substituted"])
+
+
+# ---------------------------------------------------------------- a Solver crash: one error, under training.solver
+
+SOLVER_TYPO_MODULE = '''
+from sanitykit.reference import FullyConnectedNet, adam
+from sanitykit.reference import Solver as ReferenceSolver
+
+
+class Solver(ReferenceSolver):
+    def _step(self):
+        super()._step()
+        for k in self.optim_configs:
+            self.optim_config[k]["learning_rate"] *= 1.0   # planted: optim_config for optim_configs
+'''
+
+
+def test_a_solver_crash_is_one_error_under_the_solver_checks(tmp_path):
+    from sanitykit.front.loading import load_target
+
+    (tmp_path / "student.py").write_text(SOLVER_TYPO_MODULE)
+    target = load_target(tmp_path / "student.py")
+    results = {}
+    for check_id in ("training.fc_net.overfit_user_optim", "training.solver.lr_decay",
+                     "training.solver.best_params"):
+        results[check_id] = run_with(check_id, target, results)
+    assert results["training.solver.lr_decay"].status == "error"
+    assert "KeyError" in results["training.solver.lr_decay"].message
+    for check_id in ("training.fc_net.overfit_user_optim", "training.solver.best_params"):
+        assert results[check_id].status == "skip", (check_id, results[check_id])
+        assert results[check_id].message.startswith(
+            "fails only because Solver.train raises (see training.solver.lr_decay)")
