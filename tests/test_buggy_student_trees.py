@@ -116,8 +116,6 @@ def test_solver_typo_is_an_error_at_the_line_of_the_typo(results, buggy_y2017):
     assert f"solver.py:{line}" in result.message
 
 
-@pytest.mark.xfail(strict=True, reason="an error in Solver.train shows no source line and no "
-                   "hint; a student sees only KeyError: 'w'")
 def test_solver_typo_message_shows_the_offending_source(results):
     result = results["training.solver.lr_decay"]
 

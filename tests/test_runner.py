@@ -202,6 +202,63 @@ def test_user_code_raising_directly_inside_a_check_is_blamed_on_the_user(tmp_pat
         assert "raised ValueError: oops" in result.message and "layers.py:2" in result.message
 
 
+TYPO_SOURCE = ("def affine_forward(x, w, b):\n"
+               "    configs = {'w': {'learning_rate': 1.0}}\n"
+               "    configs['W1']['learning_rate'] *= 0.9\n"
+               "    return x, None\n")
+TYPO_LINE = "configs['W1']['learning_rate'] *= 0.9"
+
+
+def test_an_error_in_user_code_quotes_the_offending_line(tmp_path):
+    (tmp_path / "layers.py").write_text(TYPO_SOURCE)
+    from sanitykit.front.loading import load_target
+
+    target = load_target(tmp_path)
+
+    def calls_properly(ctx):
+        call_user(ctx.fn("affine_forward"), 1, 2, 3)
+        return passed()
+
+    def calls_directly(ctx):
+        ctx.fn("affine_forward")(1, 2, 3)  # without call_user
+        return passed()
+
+    def wraps_the_error(ctx):
+        try:
+            call_user(ctx.fn("affine_forward"), 1, 2, 3)
+        except UserCodeError as exc:  # what blame does: its own outcome, more lines under it
+            from sanitykit.engine.results import errored
+            return errored(f"{exc.reason}\nstill errors with the reference substituted")
+        return passed()
+
+    results = run(spec("layers.a.proper", calls_properly), spec("layers.a.direct", calls_directly),
+                  spec("layers.a.wrapped", wraps_the_error), target=target)
+
+    for result in results:
+        first, second, *rest = result.message.splitlines()
+        assert result.status == "error"
+        assert "raised KeyError: 'W1' (at layers.py:3)" in first  # the one-line reason is kept
+        assert second.strip() == TYPO_LINE
+        assert result.details["source_line"] == TYPO_LINE
+    assert results[2].message.splitlines()[2] == "still errors with the reference substituted"
+
+
+def test_a_failure_that_names_no_user_error_gets_no_source_line(tmp_path):
+    (tmp_path / "layers.py").write_text(TYPO_SOURCE)
+    from sanitykit.front.loading import load_target
+
+    def swallows(ctx):
+        try:
+            call_user(ctx.fn("affine_forward"), 1, 2, 3)
+        except UserCodeError:
+            pass
+        return failed("out is wrong")
+
+    [result] = run(spec("layers.a.other", swallows), target=load_target(tmp_path))
+
+    assert result.message == "out is wrong" and "source_line" not in result.details
+
+
 def test_check_runs_the_catalogue_on_a_dict_target_of_the_reference():
     import sanitykit.reference as reference
 

@@ -119,7 +119,8 @@ class LayerProblem:
             got = self.names[0] if len(self.names) == 1 else f"({', '.join(self.names)})"
             raise UserCodeError(f"{self.fname} returned no cache, so {self.bname} got {got} "
                                 f"as its cache and failed: {exc.reason}; return (out, cache) "
-                                f"from {self.fname}", subject=self.bname, where=exc.where) from exc
+                                f"from {self.fname}", subject=self.bname, where=exc.where,
+                                source_line=exc.source_line) from exc
         if isinstance(value, tuple):
             grads = value
         elif isinstance(value, list) and len(self.inputs) > 1:

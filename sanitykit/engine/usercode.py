@@ -7,19 +7,23 @@ calls `call_user(fn, *args)`; whatever goes wrong inside comes back as
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import linecache
 import os
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 class UserCodeError(Exception):
     """The user's code raised or returned something unusable; str() is one line."""
 
-    def __init__(self, reason: str, *, subject: str = "", where: str = ""):
+    def __init__(self, reason: str, *, subject: str = "", where: str = "", source_line: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.subject = subject
         self.where = where  # "layers.py:42" of the innermost user frame, when known
+        self.source_line = source_line  # the code on that line, stripped, when readable
 
 
 class CheckTimeout(BaseException):
@@ -43,13 +47,41 @@ _OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _user_frame(exc: BaseException) -> str:
     """file:line of the innermost frame outside sanitykit and outside numpy, or ''."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
+    frame = _innermost_user_frame(exc)
+    return f"{os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
+
+
+def _innermost_user_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         path = os.path.abspath(frame.filename)
         if path.startswith(_OWN_DIR) or f"{os.sep}numpy{os.sep}" in path:
             continue
-        return f"{os.path.basename(path)}:{frame.lineno}"
-    return ""
+        return frame
+    return None
+
+
+def source_line(filename: str, lineno: int | None) -> str:
+    """The stripped source of filename:lineno (linecache), or '' when it cannot be read."""
+    if not lineno:
+        return ""
+    line = linecache.getline(filename, lineno).strip()
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+# The UserCodeErrors raised while a check runs (see `recording`), so the runner can show the
+# offending line even when a check turned the error into an outcome itself.
+_RECORDED: contextvars.ContextVar[list | None] = contextvars.ContextVar("sanitykit_raised", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list]:
+    """Collect every UserCodeError that `call_user` raises inside the block (the runner, per check)."""
+    raised: list = []
+    token = _RECORDED.set(raised)
+    try:
+        yield raised
+    finally:
+        _RECORDED.reset(token)
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -99,7 +131,16 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
 
 
 def _raised(name: str, exc: BaseException) -> UserCodeError:
-    """`affine_forward raised ValueError: ... (at layers.py:12)` as a UserCodeError."""
-    where = _user_frame(exc)
+    """`affine_forward raised ValueError: ... (at layers.py:12)` as a UserCodeError.
+
+    The reason stays one line; the code on that line goes in `.source_line`.
+    """
+    frame = _innermost_user_frame(exc)
+    where = f"{os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
+    code = source_line(frame.filename, frame.lineno) if frame else ""
     reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
-    return UserCodeError(reason, subject=name, where=where)
+    error = UserCodeError(reason, subject=name, where=where, source_line=code)
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append(error)
+    return error

@@ -20,7 +20,7 @@ from sanitykit.checks.registry import CheckContext, CheckSpec, SkipCheck, catalo
 from sanitykit.engine.results import (ERROR, FAIL, SKIP, CheckResult, Outcome, errored,
                                       skipped)
 from sanitykit.engine.usercode import (CheckTimeout, NotImplementedYet, UserCodeError,
-                                       describe_exception)
+                                       describe_exception, recording, source_line)
 from sanitykit.front.capture import fenced, summarize_warnings
 from sanitykit.front.report import Report, empty_loading
 
@@ -95,15 +95,39 @@ def _last_frame(exc: BaseException) -> str:
     return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
 
 
-def _user_frame(exc: BaseException, target: Any) -> str:
-    """file:line of the innermost frame in the user's files, or '' (the target decides what is theirs)."""
+def _user_frame(exc: BaseException, target: Any) -> tuple[str, str]:
+    """(file:line, source) of the innermost frame in the user's files, or ('', '') (the target
+    decides what is theirs)."""
     owns_file = getattr(target, "owns_file", None)
     if owns_file is None:
-        return ""
+        return "", ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if owns_file(frame.filename):
-            return f"{os.path.basename(frame.filename)}:{frame.lineno}"
-    return ""
+            return (f"{os.path.basename(frame.filename)}:{frame.lineno}",
+                    source_line(frame.filename, frame.lineno))
+    return "", ""
+
+
+def with_source_line(outcome: Outcome, errors: Iterable[UserCodeError]) -> Outcome:
+    """The outcome with the code of the line that raised, quoted under the line naming the error.
+
+    `Solver.train raised KeyError: 'w' (at solver.py:171)` alone leaves a student to open the
+    file; the line itself (`self.optim_config[k]["learning_rate"] *= ...`) usually shows the typo.
+    The error is one the check's message names (a check may have wrapped or blamed it).
+    """
+    if outcome.status not in (ERROR, FAIL) or "source_line" in outcome.details:
+        return outcome
+    lines = outcome.message.splitlines()
+    for error in reversed(list(errors)):
+        if not error.source_line or not error.reason:
+            continue
+        at = next((i for i, line in enumerate(lines) if error.reason in line), None)
+        if at is None:
+            continue
+        lines.insert(at + 1, "    " + error.source_line)
+        return Outcome(outcome.status, "\n".join(lines), outcome.hint,
+                       {**outcome.details, "source_line": error.source_line})
+    return outcome
 
 
 def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Any, timeout: float | None) -> Outcome:
@@ -113,19 +137,22 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Any, timeo
     if isinstance(exc, NotImplementedYet):
         return skipped(str(exc), not_implemented=True)
     if isinstance(exc, UserCodeError):
-        return errored(exc.reason, **({"where": exc.where} if exc.where else {}))
+        return with_source_line(errored(exc.reason, **({"where": exc.where} if exc.where else {})),
+                                [exc])
     if isinstance(exc, CheckTimeout):
         return errored(f"stopped after {timeout:g} s (per-check limit, --timeout)",
                        hint="look for a loop that never ends, or raise --timeout for slow code",
                        timeout_s=timeout)
     # A check that called the user's code without call_user: the traceback still shows
     # whose code raised, and a student's bug must not be reported as ours.
-    where = _user_frame(exc, target)
+    where, code = _user_frame(exc, target)
     if where:
         if isinstance(exc, NotImplementedError):
             return skipped(f"{spec.subject} is not implemented yet (raises NotImplementedError)",
                            not_implemented=True)
-        return errored(f"{spec.subject} raised {describe_exception(exc)} (at {where})", where=where)
+        error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)} (at {where})",
+                              subject=spec.subject, where=where, source_line=code)
+        return with_source_line(errored(error.reason, where=where), [error])
     return errored(f"internal error in sanitykit: {describe_exception(exc)}",
                    hint="this is a bug in sanitykit, not in your code; please report it",
                    traceback=_last_frame(exc))
@@ -141,22 +168,25 @@ def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
     """Run one check inside the fences and return its outcome; never raises (but KeyboardInterrupt)."""
     ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
     extra: dict[str, Any] = {}
-    try:
-        with _imports_active(target), fenced(timeout) as fence:
-            try:
-                outcome = spec.func(ctx)
-            finally:
-                extra = _fence_details(fence.output.getvalue(), summarize_warnings(fence.warnings))
-        if fence.numpy_restored:
-            extra["numpy_restored"] = list(fence.numpy_restored)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - this is the boundary
-        outcome = outcome_of_exception(exc, spec, target, timeout)
-    else:
-        if not isinstance(outcome, Outcome):
-            outcome = errored(f"internal error in sanitykit: check returned {type(outcome).__name__}, "
-                              "not an Outcome")
+    with recording() as raised:
+        try:
+            with _imports_active(target), fenced(timeout) as fence:
+                try:
+                    outcome = spec.func(ctx)
+                finally:
+                    extra = _fence_details(fence.output.getvalue(), summarize_warnings(fence.warnings))
+            if fence.numpy_restored:
+                extra["numpy_restored"] = list(fence.numpy_restored)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - this is the boundary
+            outcome = outcome_of_exception(exc, spec, target, timeout)
+        else:
+            if not isinstance(outcome, Outcome):
+                outcome = errored(f"internal error in sanitykit: check returned "
+                                  f"{type(outcome).__name__}, not an Outcome")
+    # A check that caught the user's error and made its own outcome of it (blame, a hint).
+    outcome = with_source_line(outcome, raised)
     if extra:
         outcome = Outcome(outcome.status, outcome.message, outcome.hint, {**outcome.details, **extra})
     return outcome
