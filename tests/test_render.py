@@ -62,13 +62,14 @@ layers  1 passed, 1 warned, 1 failed, 3 skipped
   ! WARN   layers.relu.gradcheck    relu_backward    gradient matches                0.02s
            x[2, 0] is 4e-6 from the kink
            rerun: sanitykit check cs231n --only 'layers.relu.gradcheck' --seed 7
-  ○ SKIP   layers.dropout.*         dropout_forward  3 checks: dropout_forward is…
+  ○ SKIP   layers.dropout.*         dropout_forward  3 checks
+           dropout_forward is not implemented yet
 
 losses  1 error, 1 skipped
   ✗ ERROR  losses.softmax.value     softmax_loss     matches the reference           0.00s
            softmax_loss raised IndexError
            rerun: sanitykit check cs231n --only 'losses.softmax.value' --seed 7
-  ○ SKIP   losses.svm.value         svm_loss         svm_loss not found in the ta…
+  ○ SKIP   losses.svm.value         svm_loss         svm_loss not found
 
 1 passed, 1 warned, 1 failed, 1 error, 4 skipped
 """
@@ -88,6 +89,88 @@ def test_narrow_console_drops_the_subject_column_and_fits_80_columns():
     assert "           rerun: sanitykit check cs231n \\" in narrow
     assert "                    --only 'layers.relu.gradcheck' --seed 7" in narrow
     assert "    --only 'layers.affine.gradcheck' --seed 7" in narrow  # too long to align: less indent
+
+
+def skip(id, message, **details):
+    return CheckResult(id, id.split(".")[0], "sgd_momentum", "skip", "one and three steps match",
+                       message=message, details=details)
+
+
+BLAMED = ("fails only because the state is not carried between calls "
+          "(see optim.sgd_momentum.state)")
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_skip_reason_is_read_in_full_on_its_own_line(width):
+    report = Report("t", checks=[skip("optim.sgd_momentum.step", BLAMED + "\nevidence: curves"),
+                                 skip("optim.sgd_momentum.defaults", "sgd_momentum is not "
+                                      "implemented yet", not_implemented=True)])
+
+    lines = render_text(report, width=width).splitlines()
+
+    row = next(i for i, line in enumerate(lines) if "optim.sgd_momentum.step" in line)
+    # The reason, whole, on the lines under the row (wrapped, never cut), indented like a message.
+    under = " ".join(line.strip() for line in lines[row + 1:row + 4] if line.startswith(" " * 11))
+    assert BLAMED in under
+    assert "evidence" not in "\n".join(lines)  # the first line is the reason; the rest is in JSON
+    assert "           sgd_momentum is not implemented yet" in lines
+    assert all(len(line) <= width for line in lines)
+
+
+def test_a_name_not_found_stays_on_its_row_shortened_when_it_must():
+    missing = [skip(f"layers.tanh.{k}", "tanh_forward not found in the target", missing="tanh_forward")
+               for k in ("interface", "forward", "gradcheck")]
+
+    wide = render_text(Report("t", checks=missing), width=100).splitlines()
+    narrow = render_text(Report("t", checks=missing), width=84).splitlines()
+
+    assert any(line.endswith("3 checks: tanh_forward not found in the target") for line in wide)
+    assert any(line.endswith("3 checks: tanh_forward not found") for line in narrow)
+    assert len(narrow) == len(wide)  # one line either way
+
+
+def test_header_lines_wrap_with_a_hanging_indent():
+    long = ("past: not installed here; sanitykit's stand-in answered its imports (xrange = range, "
+            "basestring = unicode = str, long = int, old_div = Python 2 division)")
+    loading = {"conventions_text": "FullyConnectedNet takes `dropout` and `use_batchnorm`; its "
+                                   "default dtype is float32, rebuilt in float64 for checking",
+               "shims": [long, "six: not installed here"]}
+
+    lines = render_text(Report("t", loading=loading), width=60).splitlines()
+
+    conventions = lines.index(next(line for line in lines if line.startswith("conventions: ")))
+    assert lines[conventions + 1].startswith("  ") and not lines[conventions + 1].startswith("   ")
+    shims = lines.index("shims:")
+    assert lines[shims + 1].startswith("  past: ")
+    six = lines.index("  six: not installed here")
+    continued = lines[shims + 2:six]
+    assert continued and all(line.startswith("    ") for line in continued)
+    assert " ".join(line.strip() for line in [lines[shims + 1], *continued]) == "past: " + long[6:]
+    assert all(len(line) <= 60 for line in lines)
+
+
+def printing_report() -> Report:
+    checks = [CheckResult("layers.affine.forward", "layers", "affine_forward", "pass", "t"),
+              *(CheckResult(f"layers.relu.{k}", "layers", "relu_backward", "pass", "t",
+                            details={"printed": "\nrelu_backward (4, 5) (4, 5)\n" * 2})
+                for k in ("interface", "forward", "gradcheck"))]
+    return Report("t", checks=checks)
+
+
+def test_printed_output_is_noted_once_in_the_text_report():
+    text = render_text(printing_report(), width=160)
+
+    notes = [line for line in text.splitlines() if "printed" in line]
+    assert notes == ["note: your code printed during 3 checks (first in relu_backward: "
+                     "'relu_backward (4, 5) (4, 5)'); --format json keeps it in details.printed"]
+    assert "printed" not in render_text(small_report(), width=120)
+
+
+def test_printed_output_is_noted_in_the_gradescope_output():
+    output = gradescope_dict(printing_report())["output"]
+
+    assert "your code printed during 3 checks" in output and "relu_backward (4, 5)" in output
+    assert "printed" not in gradescope_dict(small_report())["output"]
 
 
 def test_ascii_only_uses_ascii_glyphs_and_ellipsis():

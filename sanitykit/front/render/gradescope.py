@@ -23,7 +23,8 @@ import json
 from typing import Any, Mapping
 
 from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
-from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, is_note, summary_line
+from sanitykit.front.render.text import (describe_loading_item, diagnosis_lines, is_note,
+                                         printed_note, summary_line)
 from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -130,11 +131,15 @@ def gradescope_dict(report, rubric: Mapping[str, Any] | None = None, *,
 
 
 def submission_output(report) -> str:
-    """The text above the tests: the summary and the modules that could not be imported."""
+    """The text above the tests: the summary, the modules that could not be imported, and
+    whether the submission printed while it was checked (a forgotten debugging print)."""
     lines = [f"sanitykit: {summary_line(report.summary)}"]
     for problem in (report.loading or {}).get("problems") or []:
         label = "not checked: " if is_note(problem) else "could not import "
         lines.append(label + describe_loading_item(problem))
+    printed = printed_note(report.checks)
+    if printed:
+        lines.append("note: " + printed.split("; --format json")[0])
     return "\n".join(lines)
 
 

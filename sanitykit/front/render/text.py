@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import shlex
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -30,6 +31,8 @@ STATUS_WIDTH = 2 + 1 + 1 + 5 + 2   # indent, glyph, space, word, gap
 DURATION_WIDTH = 8
 SUMMARY_WORDS = ((PASS, "passed"), (WARN, "warned"), (FAIL, "failed"), (ERROR, "errors"),
                  (SKIP, "skipped"))
+# How much of the first line the user's code printed is quoted in the header's note.
+PRINTED_EXCERPT = 40
 
 
 # ---------------------------------------------------------------- plain helpers
@@ -108,6 +111,31 @@ def is_note(problem: Any) -> bool:
     return isinstance(problem, dict) and bool(problem.get("note"))
 
 
+def printed_note(checks: Iterable[CheckResult]) -> str:
+    """One line on what the user's code printed during the checks, or '' when it printed nothing.
+
+    `your code printed during 24 checks (first in relu_backward: 'relu_backward (4, 5) (4, 5)');
+    --format json keeps it in details.printed` — a forgotten debugging print is worth knowing
+    about, and its output would otherwise only be in the JSON.
+    """
+    printed = [r for r in checks if (r.details or {}).get("printed")]
+    if not printed:
+        return ""
+    first = printed[0]
+    lines = [line.strip() for line in str(first.details["printed"]).splitlines() if line.strip()]
+    excerpt = lines[0] if lines else ""
+    if len(excerpt) > PRINTED_EXCERPT:
+        excerpt = excerpt[:PRINTED_EXCERPT - 3] + "..."
+    where = f"first in {first.subject}: {excerpt!r}" if first.subject else f"first: {excerpt!r}"
+    during = "1 check" if len(printed) == 1 else f"{len(printed)} checks"
+    return f"your code printed during {during} ({where}); --format json keeps it in details.printed"
+
+
+def is_generic_skip(result: CheckResult) -> bool:
+    """A skip whose reason the row itself tells: the function is not in the target at all."""
+    return bool((result.details or {}).get("missing")) and "not found" in (result.message or "")
+
+
 # ---------------------------------------------------------------- grouping
 
 @dataclass(frozen=True)
@@ -117,10 +145,28 @@ class Row:
     status: str
     id: str
     subject: str
-    text: str           # title, or the reason of a skip
+    text: str           # title ("3 checks" for folded skips)
     duration: str       # "" for skips
     result: CheckResult | None = None   # set when the row has a diagnosis to show
     count: int = 1      # checks this row stands for (folded skips)
+    reason: str = ""    # a skip's reason
+    generic: bool = False   # the reason is "<name> not found in the target"
+
+    def skip_layout(self, width: int) -> tuple[str, str]:
+        """(title column, line under the row) of a skip at a title column of `width`.
+
+        "not found in the target" stays in the title column, shortened to "<name> not found"
+        when it must be (the row stays one line); any other reason ("not implemented yet",
+        "fails only because of ...", "depends on ...") is read in full on its own line.
+        """
+        if self.generic:
+            prefix = f"{self.text}: " if self.count > 1 else ""
+            short = self.reason.removesuffix(" in the target")
+            # The id names the layer already: at the narrowest, "3 checks: not found" says enough.
+            for inline in (prefix + self.reason, prefix + short, prefix + "not found"):
+                if len(inline) <= width:
+                    return inline, ""
+        return self.text, self.reason
 
 
 def group_by_suite(checks: Iterable[CheckResult]) -> list[tuple[str, list[CheckResult]]]:
@@ -150,16 +196,20 @@ def rows_for_suite(results: list[CheckResult]) -> list[Row]:
             reason_count[r.message] = reason_count.get(r.message, 0) + 1
     rows, folded = [], set()
     for r in results:
+        # The first line is the reason; what follows (a blamed check's evidence) is in the JSON.
+        reason = (r.message or "skipped").splitlines()[0]
+        generic = is_generic_skip(r) or not r.message
         if r.status == SKIP and reason_count[r.message] >= FOLD_SKIPS_AT:
             if r.message not in folded:
                 folded.add(r.message)
                 ids = [s.id for s in results if s.status == SKIP and s.message == r.message]
                 subjects = sorted({s.subject for s in results if s.id in ids})
-                rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects),
-                                f"{len(ids)} checks: {r.message or 'skipped'}", "", count=len(ids)))
+                rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects), f"{len(ids)} checks", "",
+                                count=len(ids), reason=reason, generic=generic))
             continue
         if r.status == SKIP:
-            rows.append(Row(SKIP, r.id, r.subject, r.message or "skipped", ""))
+            rows.append(Row(SKIP, r.id, r.subject, r.title or "skipped", "", reason=reason,
+                            generic=generic))
         else:
             diagnosed = r if r.status in (WARN, FAIL, ERROR) else None
             rows.append(Row(r.status, r.id, r.subject, r.title, f"{r.duration_s:.2f}s", diagnosed))
@@ -220,7 +270,7 @@ def render_report_rich(report, console: Console, options: ConsoleOptions) -> Ite
     groups = [(suite, rows_for_suite(results)) for suite, results in group_by_suite(report.checks)]
     columns = Columns.fit([row for _, rows in groups for row in rows], width)
 
-    yield from header(report, styles, ascii_only)
+    yield from header(report, styles, ascii_only, width)
     if not groups:
         yield Text("no checks ran", style=styles["sanitykit.skip"])
     for suite, rows in groups:
@@ -228,24 +278,45 @@ def render_report_rich(report, console: Console, options: ConsoleOptions) -> Ite
         yield suite_heading(suite, rows, styles)
         for row in rows:
             yield check_line(row, columns, styles, ascii_only)
+            note = row.skip_layout(columns.title)[1] if row.status == SKIP else ""
+            if note:
+                yield Padding(Text(note, style=styles["sanitykit.skip"]),
+                              (0, 0, 0, STATUS_WIDTH), expand=False)
             if row.result is not None:
                 yield from diagnosis(row.result, report.target, report.seed, styles, width)
     yield Text("")
     yield summary(report.summary, styles)
 
 
-def header(report, styles: Styles, ascii_only: bool) -> Iterator[Text]:
+def header(report, styles: Styles, ascii_only: bool, width: int = 100) -> Iterator[Text]:
     dot = " - " if ascii_only else " · "
     yield Text(f"sanitykit {__version__}{dot}{report.target}{dot}seed {report.seed}",
                style=styles["sanitykit.header"])
     for label, lines in loading_lines(report.loading):
         style = styles["sanitykit.problem"] if label == "could not import" else Style.null()
         if len(lines) == 1 and label != "could not import":
-            yield Text.assemble((f"{label}: ", styles["sanitykit.header"]), (lines[0], style))
+            yield hanging(f"{label}: ", lines[0], width, styles["sanitykit.header"], style)
         else:
             yield Text(f"{label}:", style=styles["sanitykit.header"])
             for line in lines:
-                yield Text("  " + line, style=style)
+                yield hanging("  ", line, width, Style.null(), style, indent=4)
+    note = printed_note(report.checks)
+    if note:
+        yield hanging("note: ", note, width, styles["sanitykit.header"], Style.null())
+
+
+def hanging(label: str, text: str, width: int, label_style: Style | str, style: Style | str,
+            indent: int = 2) -> Text:
+    """`label` + `text` wrapped at `width`, continuation lines indented by `indent` (a hanging indent).
+
+    Rich would wrap at column 0, so a long convention or shim line would lose its place under
+    its label; words are never broken (a long path stays whole).
+    """
+    lines = textwrap.wrap(label + text, width=max(width, indent + 10), subsequent_indent=" " * indent,
+                          break_long_words=False, break_on_hyphens=False) or [label]
+    body = "\n".join(lines)
+    start = len(label.rstrip()) if lines[0].startswith(label.rstrip()) else 0
+    return Text.assemble((body[:start], label_style), (body[start:], style))
 
 
 def suite_heading(suite: str, rows: list[Row], styles: Styles) -> Text:
@@ -257,7 +328,7 @@ def suite_heading(suite: str, rows: list[Row], styles: Styles) -> Text:
 
 
 def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> Text:
-    """One line: glyph, word, id, subject, title (or skip reason), duration."""
+    """One line: glyph, word, id, subject, title (or a short skip reason), duration."""
     glyph = (ASCII_GLYPHS if ascii_only else GLYPHS)[row.status]
     status = styles[status_style(row.status)]
     line = Text.assemble(
@@ -267,7 +338,8 @@ def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> 
         line.append(f"{clip(row.subject, columns.subject - 2, ascii_only):<{columns.subject}}",
                     styles["sanitykit.subject"])
     text_style = styles["sanitykit.skip"] if row.status == SKIP else styles["sanitykit.title"]
-    line.append(f"{clip(row.text, columns.title, ascii_only):<{columns.title}}", text_style)
+    text = row.skip_layout(columns.title)[0] if row.status == SKIP else row.text
+    line.append(f"{clip(text, columns.title, ascii_only):<{columns.title}}", text_style)
     line.append(f"{row.duration:>{DURATION_WIDTH}}", styles["sanitykit.duration"])
     line.rstrip()
     return line
