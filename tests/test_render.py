@@ -347,3 +347,10 @@ def test_a_helper_file_missing_a_package_is_a_note_not_an_import_failure():
         {"file": "cs231n/coco_utils.py", "line": 3, "message": "No module named 'h5py'", "note": True}]}))
     assert parts["could not import"] == ["cs231n/layers.py:3: SyntaxError: invalid syntax"]
     assert parts["not checked"] == ["cs231n/coco_utils.py:3: No module named 'h5py'"]
+
+
+def test_header_names_the_name_map_and_where_it_came_from():
+    from sanitykit.front.render.text import loading_lines
+
+    parts = dict(loading_lines({"name_map": {"affine_forward": "my_affine"}, "name_map_source": "--map"}))
+    assert parts["name map"] == ["affine_forward=my_affine (from --map)"]

@@ -88,6 +88,10 @@ def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
     parts = []
     if loading.get("source"):  # how the target was resolved: "cs231n/ from assignment2/"
         parts.append(("loaded", [str(loading["source"])]))
+    if loading.get("name_map"):  # --map or [tool.sanitykit.map]: which of their names is which
+        where = f" (from {loading['name_map_source']})" if loading.get("name_map_source") else ""
+        pairs = ", ".join(f"{ours}={theirs}" for ours, theirs in loading["name_map"].items())
+        parts.append(("name map", [pairs + where]))
     conventions = loading.get("conventions") or {}
     if loading.get("conventions_text"):  # the measured conventions, in words
         parts.append(("conventions", [str(loading["conventions_text"])]))
