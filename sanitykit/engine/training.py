@@ -337,6 +337,24 @@ class LrBracket:
         return nearest.verdict
 
 
+def _bisect_edge(verdict: Callable[[float], str], *, works: float, fails: float, steps: int) -> float:
+    """Bisect (in log space) between a rate that makes progress and one that does not; the last that does.
+
+    Args:
+        verdict: learning_rate -> verdict of a run at that rate.
+        works: a rate whose verdict is PROGRESS.
+        fails: a neighbouring rate (above or below) whose verdict is not.
+        steps: bisection steps.
+    """
+    for _ in range(steps):
+        mid = math.sqrt(works * fails)
+        if verdict(mid) == PROGRESS:
+            works = mid
+        else:
+            fails = mid
+    return works
+
+
 def bracket_learning_rate(run_at: Callable[[float], TrainRun], *, low: float = 1e-7, high: float = 1e1,
                           per_decade: int = 1, refine_steps: int = 3,
                           on_run: Callable[[TrainRun], None] | None = None) -> LrBracket:
@@ -367,21 +385,9 @@ def bracket_learning_rate(run_at: Callable[[float], TrainRun], *, low: float = 1
     first, last = progress[0], progress[-1]
     lower, upper = grid[first], grid[last]
     if first > 0:  # bisect between the last rate too small and the first that works
-        below = grid[first - 1]
-        for _ in range(refine_steps):
-            mid = math.sqrt(below * lower)
-            if verdict(mid) == PROGRESS:
-                lower = mid
-            else:
-                below = mid
+        lower = _bisect_edge(verdict, works=lower, fails=grid[first - 1], steps=refine_steps)
     if last + 1 < len(grid):  # bisect between the last rate that works and the first too large
-        above = grid[last + 1]
-        for _ in range(refine_steps):
-            mid = math.sqrt(upper * above)
-            if verdict(mid) == PROGRESS:
-                upper = mid
-            else:
-                above = mid
+        upper = _bisect_edge(verdict, works=upper, fails=grid[last + 1], steps=refine_steps)
     return LrBracket(sorted(runs.values(), key=lambda r: r.learning_rate), lower, upper)
 
 
