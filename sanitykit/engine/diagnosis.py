@@ -145,25 +145,27 @@ def find_factor(c: Comparison) -> Finding | None:
         return None
     n = c.batch_size
     if n and n > 1 and _near(r * n, 1.0):
+        what = f"{c.grad} = numerical / {n} everywhere, and {n} is the batch size N"
         if c.kind != "layer":
             # A loss (or model) owns its 1/N: the value and the gradient disagree about it.
             return Finding(
-                "batch_size", f"{c.grad} = numerical / {n} everywhere, and {n} is the batch size N",
+                "batch_size", what,
                 f"the loss is summed over the batch while {c.grad} is averaged (divided by N={n}), "
                 f"or {c.grad} is divided by N twice",
                 f"divide both the loss and {c.grad} by N exactly once: loss /= N; {c.grad} /= N")
         return Finding(
-            "batch_size", f"{c.grad} = numerical / {n} everywhere, and {n} is the batch size N",
+            "batch_size", what,
             f"{c.grad} was divided by N={n} again, but dout already carries the 1/N of the loss",
             f"remove the '/ N' from {c.grad} in the backward pass")
     if n and n > 1 and _near(r / n, 1.0):
+        what = f"{c.grad} = {n} × numerical everywhere, and {n} is the batch size N"
         if c.kind != "layer":
             return Finding(
-                "batch_size", f"{c.grad} = {n} × numerical everywhere, and {n} is the batch size N",
+                "batch_size", what,
                 f"the loss is averaged over the batch but {c.grad} is not divided by N={n}",
                 f"divide {c.grad} by N as the loss is: {c.grad} /= N")
         return Finding(
-            "batch_size", f"{c.grad} = {n} × numerical everywhere, and {n} is the batch size N",
+            "batch_size", what,
             f"the division by the batch size N={n} is missing from {c.grad}",
             f"divide {c.grad} by N (the loss is an average over the batch)")
     if _near(abs(r), 2.0) or _near(abs(r), 0.5):
