@@ -30,7 +30,7 @@ from sanitykit.engine.usercode import CheckTimeout, describe_exception
 from sanitykit.front import conventions as measured
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
-from sanitykit.front.shims import (PYTHON2_MARKERS, ShimLoader, StandInFinder, python2_to_3,
+from sanitykit.front.shims import (ShimLoader, StandInFinder, looks_python2, python2_to_3,
                                    uses_name_unbound)
 
 # The course API, found by name across the user's modules (a name map covers others).
@@ -656,7 +656,7 @@ def tree_is_python2(paths: list[Path]) -> bool:
             source = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if not PYTHON2_MARKERS.search(source):
+        if not looks_python2(source):
             continue
         try:
             tree = ast.parse(source)
