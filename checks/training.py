@@ -29,7 +29,6 @@ INPUT_DIM, NUM_CLASSES, HIDDEN = 16, 5, (50, 50)
 OVERFIT_EXAMPLES, OVERFIT_ITERS = 30, 100
 # Per-rule learning rates that overfit 30 examples within 100 full-batch steps on the reference.
 USER_RULES = {"sgd_momentum": 1e-1, "rmsprop": 1e-2, "adam": 1e-2}
-RERUN = "rerun: sanitykit check TARGET --only '{}' --seed {}"
 # The model checks are blamed on the user's failed layers and losses ...
 MODEL_BLAME = with_blame(owner="your FullyConnectedNet", calls="FullyConnectedNet")
 # ... and the run with the user's own update rules on a failed optimizer as well.
@@ -70,10 +69,6 @@ def fc_net(ctx: CheckContext, *, weight_scale: float = 5e-2, reg: float = 0.0,
 
 def weight_names(params: dict[str, Any]) -> list[str]:
     return sorted((k for k in params if k.startswith("W")), key=lambda k: (len(k), k))
-
-
-def _rerun(check_id: str, ctx: CheckContext) -> str:
-    return RERUN.format(check_id, ctx.seed)
 
 
 # ---------------------------------------------------------------- initial loss
