@@ -67,6 +67,12 @@ def fc_net(ctx: CheckContext, *, weight_scale: float = 5e-2, reg: float = 0.0,
                            seed=ctx.seed)
 
 
+def training_examples(ctx: CheckContext, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` training examples (X, y) of the check's problem, default all of them."""
+    data = problem(ctx.seed)
+    return data["X_train"][:count], data["y_train"][:count]
+
+
 def weight_names(params: dict[str, Any]) -> list[str]:
     return sorted((k for k in params if k.startswith("W")), key=lambda k: (len(k), k))
 
@@ -78,8 +84,7 @@ def weight_names(params: dict[str, Any]) -> list[str]:
 @ZERO_INIT
 @MODEL_BLAME
 def initial_loss(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
-    X, y = data["X_train"], data["y_train"]
+    X, y = training_examples(ctx)
     model = fc_net(ctx, weight_scale=1e-3)
     loss, _ = tr.model_loss(model, X, y)
     scores = tr.model_loss(model, X)
@@ -118,8 +123,7 @@ def _initial_loss_hint(loss: float, num_examples: int, score_std: float) -> str:
 @ZERO_INIT
 @MODEL_BLAME
 def reg_rises(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
-    X, y = data["X_train"][:50], data["y_train"][:50]
+    X, y = training_examples(ctx, 50)
     reg = 1.0
     plain = fc_net(ctx)
     regularised = fc_net(ctx, reg=reg)
@@ -146,7 +150,7 @@ def reg_rises(ctx: CheckContext) -> Outcome:
        title="weights random, biases zero, hidden units differ after one step")
 @MODEL_BLAME
 def init_symmetry(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
+    X, y = training_examples(ctx, 50)
     model = fc_net(ctx)
     params = model.params
     problems = []
@@ -156,8 +160,7 @@ def init_symmetry(ctx: CheckContext) -> Outcome:
     nonzero_b = [b for b in params if b.startswith("b") and np.any(params[b])]
     if nonzero_b:
         problems.append(f"{', '.join(nonzero_b)} not zero at initialisation")
-    tr.train_run(model, data["X_train"][:50], data["y_train"][:50], update_rule=tr_ref("sgd"),
-                 learning_rate=1e-1, num_iters=1)
+    tr.train_run(model, X, y, update_rule=tr_ref("sgd"), learning_rate=1e-1, num_iters=1)
     W1 = model.params.get("W1")
     if W1 is not None and W1.ndim == 2 and W1.shape[1] > 1:
         spread = float(np.max(np.abs(W1 - W1[:, :1])))
@@ -179,17 +182,12 @@ def tr_ref(name: str) -> Any:
 
 # ---------------------------------------------------------------- overfitting a tiny subset
 
-def _overfit_data(ctx: CheckContext) -> tuple[np.ndarray, np.ndarray]:
-    data = problem(ctx.seed)
-    return data["X_train"][:OVERFIT_EXAMPLES], data["y_train"][:OVERFIT_EXAMPLES]
-
-
 @check("training.fc_net.overfit", subject="FullyConnectedNet",
        title="overfits 30 examples (reference Solver and Adam)")
 @ZERO_INIT
 @MODEL_BLAME
 def overfit(ctx: CheckContext) -> Outcome:
-    X, y = _overfit_data(ctx)
+    X, y = training_examples(ctx, OVERFIT_EXAMPLES)
     model = fc_net(ctx)
     Solver = ctx.ref("Solver")
     # Validation = the training subset, so the Solver's best-val parameters are its best-train ones.
@@ -217,7 +215,7 @@ def overfit(ctx: CheckContext) -> Outcome:
 @ZERO_INIT
 @OPTIM_BLAME
 def overfit_user_optim(ctx: CheckContext) -> Outcome:
-    X, y = _overfit_data(ctx)
+    X, y = training_examples(ctx, OVERFIT_EXAMPLES)
     rules = {name: ctx.target.get(name) for name in USER_RULES if ctx.has(name)}
     if not rules and not ctx.has("Solver"):
         raise SkipCheck("no sgd_momentum, rmsprop, adam or Solver in the target")
@@ -406,8 +404,7 @@ def bracket_for(ctx: CheckContext, rule: Any, *, X: np.ndarray, y: np.ndarray,
 @ZERO_INIT
 @MODEL_BLAME
 def lr_bracket(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
-    X, y = data["X_train"][:BRACKET_EXAMPLES], data["y_train"][:BRACKET_EXAMPLES]
+    X, y = training_examples(ctx, BRACKET_EXAMPLES)
     bracket = bracket_for(ctx, tr_ref("sgd"), X=X, y=y)
     table = ", ".join(f"{r.learning_rate:.1e} {r.verdict}" for r in bracket.runs)
     details = dict(runs=[{"learning_rate": r.learning_rate, "verdict": r.verdict,
@@ -432,10 +429,9 @@ def lr_bracket(ctx: CheckContext) -> Outcome:
 @ZERO_INIT
 @MODEL_BLAME
 def update_ratio(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
+    X, y = training_examples(ctx, 100)
     lr = 1e-1
-    run = tr.train_run(fc_net(ctx), data["X_train"][:100], data["y_train"][:100],
-                       update_rule=tr_ref("sgd"), learning_rate=lr, num_iters=10)
+    run = tr.train_run(fc_net(ctx), X, y, update_rule=tr_ref("sgd"), learning_rate=lr, num_iters=10)
     ratios = {w: run.update_ratios.get(w, 0.0) for w in weight_names(run.update_ratios) or ["W1"]}
     text = ", ".join(f"{w} {r:.1e}" for w, r in ratios.items())
     where = f"||lr * dW|| / ||W|| per step at SGD lr {lr:g} (healthy around 1e-3): {text}"
@@ -465,8 +461,7 @@ def update_ratio(ctx: CheckContext) -> Outcome:
 @ZERO_INIT
 @MODEL_BLAME
 def input_baseline(ctx: CheckContext) -> Outcome:
-    data = problem(ctx.seed)
-    X, y = data["X_train"][:100], data["y_train"][:100]
+    X, y = training_examples(ctx, 100)
     settings = dict(update_rule=tr_ref("adam"), learning_rate=1e-2, num_iters=60)
     real = tr.train_run(fc_net(ctx), X, y, **settings)
     zeroed = tr.train_run(fc_net(ctx), np.zeros_like(X), y, **settings)
