@@ -551,8 +551,13 @@ def zero_init_reported(ctx: CheckContext, topic: str, *, ahead: bool) -> bool:
     return status == FAIL and "is all zeros at initialisation" in message
 
 
+ZERO_INIT_HINT = ("initialise the weights with weight_scale * np.random.randn(fan_in, fan_out), "
+                  "not zeros: with all-zero weights every hidden unit computes the same output and "
+                  "gets the same gradient, so the network cannot learn (the biases may start at zero)")
+
+
 def without_zero_init(topic: str, compute: Callable[[CheckContext], Outcome], *,
-                      ahead: bool = True) -> Callable[[CheckContext], Outcome]:
+                      ahead: bool = True, keep_failing: bool = False) -> Callable[[CheckContext], Outcome]:
     """compute, skipped when it fails and the weights start at zero (models.<topic>.init reports that).
 
     With zero weights every hidden unit gets the same gradient: the loss barely moves, the
@@ -560,12 +565,19 @@ def without_zero_init(topic: str, compute: Callable[[CheckContext], Outcome], *,
 
     Args:
         ahead: see zero_init_reported (False for the training suite, which runs after models).
+        keep_failing: fail, naming the zero weights as the cause, instead of skipping: for the
+            checks whose very point is to show that a net learns (overfitting a tiny subset,
+            activation statistics), where the zero-init failure is the lesson.
     """
     @functools.wraps(compute)
     def run(ctx: CheckContext) -> Outcome:
         outcome = compute(ctx)
         if outcome.status in (FAIL, ERROR) and zero_init_reported(ctx, topic, ahead=ahead):
             ctx.rng = np.random.default_rng(ctx.seed)
+            if keep_failing:
+                return failed(f"{outcome.message}\nthe cause: the weights start at zero "
+                              f"(see models.{topic}.init)", ZERO_INIT_HINT,
+                              **{**outcome.details, "cause": f"models.{topic}.init"})
             return skipped(f"fails only because the weights start at zero (see models.{topic}.init)",
                            with_yours=outcome.message, responsible=[f"models.{topic}.init"])
         return outcome

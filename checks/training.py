@@ -39,6 +39,10 @@ OPTIM_BLAME = with_blame(suites=(*BUILDING_BLOCKS, "optim"), owner="your FullyCo
 # A net whose weights start at zero fails almost every training check; models.fc_net.init
 # (and training.fc_net.init_symmetry, which is about exactly that) report it, the rest skip.
 ZERO_INIT = lambda compute: models.without_zero_init("fc_net", compute, ahead=False)  # noqa: E731
+# Overfitting and activation statistics are where a zero init shows: they keep failing,
+# with the zero weights named as the cause.
+ZERO_INIT_SHOWN = lambda compute: models.without_zero_init(  # noqa: E731
+    "fc_net", compute, ahead=False, keep_failing=True)
 
 
 # ---------------------------------------------------------------- the problem and the model
@@ -184,7 +188,7 @@ def tr_ref(name: str) -> Any:
 
 @check("training.fc_net.overfit", subject="FullyConnectedNet",
        title="overfits 30 examples (reference Solver and Adam)")
-@ZERO_INIT
+@ZERO_INIT_SHOWN
 @MODEL_BLAME
 def overfit(ctx: CheckContext) -> Outcome:
     X, y = training_examples(ctx, OVERFIT_EXAMPLES)
@@ -611,7 +615,7 @@ def activations_depth(ctx: CheckContext) -> Outcome:
 
 @check("training.activations.fc_net", subject="FullyConnectedNet",
        title="activations keep their scale through your FullyConnectedNet (and batchnorm)")
-@ZERO_INIT
+@ZERO_INIT_SHOWN
 @MODEL_BLAME
 def activations_fc_net(ctx: CheckContext) -> Outcome:
     width, depth = 100, 5

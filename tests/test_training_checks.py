@@ -516,13 +516,24 @@ def zero_init_failure():
                                               "title", "FullyConnectedNet: W1 is all zeros at initialisation")}
 
 
-@pytest.mark.parametrize("check_id", ["training.fc_net.reg_rises", "training.fc_net.overfit",
-                                      "training.activations.fc_net"])
+@pytest.mark.parametrize("check_id", ["training.fc_net.reg_rises", "training.fc_net.update_ratio",
+                                      "training.fc_net.input_baseline"])
 def test_zero_weights_reported_by_the_init_check_skip_the_training_checks(check_id):
     target = reference_target(FullyConnectedNet=ZeroInitNet)
     outcome = run_with(check_id, target, zero_init_failure())
     assert outcome.status == "skip", outcome
     assert outcome.message == "fails only because the weights start at zero (see models.fc_net.init)"
+
+
+@pytest.mark.parametrize("check_id", ["training.fc_net.overfit", "training.activations.fc_net"])
+def test_zero_weights_still_fail_overfitting_and_activations_naming_the_cause(check_id):
+    # Issue 5: zero initialisation fails overfitting and is flagged by activation statistics;
+    # the hint names the zero weights, not some other cause.
+    target = reference_target(FullyConnectedNet=ZeroInitNet)
+    outcome = run_with(check_id, target, zero_init_failure())
+    assert outcome.status == "fail", outcome
+    assert "the weights start at zero (see models.fc_net.init)" in outcome.message
+    assert "not zeros" in outcome.hint
 
 
 def test_zero_weights_still_fail_the_symmetry_check_which_is_about_them():
