@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from sanitykit.checks.registry import CheckContext
-from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome, errored, skipped
+from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome, errored, failed, skipped
 from sanitykit.engine.usercode import UserCodeError
 
 BUILDING_BLOCKS = ("layers", "losses")  # suites whose failures a composite check may be blamed on
@@ -220,16 +220,38 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
     return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements))
 
 
-def with_blame(**options: Any) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
-    """Decorator form of `blame`: `@with_blame(subjects=..., exclude=...)` under `@check(...)`."""
+def with_blame(*, keep_failing: bool = False, **options: Any
+               ) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
+    """Decorator form of `blame`: `@with_blame(subjects=..., exclude=...)` under `@check(...)`.
+
+    Args:
+        keep_failing: report a blamed failure as a fail naming its cause, not as a skip: for
+            the training suite, whose point is to show what a bug does to training (issue 5:
+            Adam without bias correction is caught by overfitting). It still carries
+            details["responsible"], so a grade counts the bug once (sanitykit.front.scoring).
+        options: see `blame`.
+    """
     def wrap(compute: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
         @functools.wraps(compute)
         def run(ctx: CheckContext) -> Outcome:
-            return blame(ctx, compute, **options)
+            outcome = blame(ctx, compute, **options)
+            return shown_as_failure(outcome) if keep_failing else outcome
 
         return run
 
     return wrap
+
+
+def shown_as_failure(outcome: Outcome) -> Outcome:
+    """A blamed skip as the failure it is, with its cause named first; anything else unchanged."""
+    if outcome.status != SKIP or not outcome.message.startswith(BLAMED):
+        return outcome
+    cause = outcome.message[len(BLAMED):]
+    mine = outcome.details.get("with_yours", "")
+    message = f"fails because of {cause}" + (f"\nwith your code: {mine}" if mine else "")
+    culprits = ", ".join(outcome.details.get("responsible", [])) or "that function"
+    hint = f"fix {culprits} first (its own check says how); this check then passes as it is"
+    return failed(message, hint, **outcome.details)
 
 
 def responsible(compute: Callable[[CheckContext], Outcome], ctx: CheckContext,

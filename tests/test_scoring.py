@@ -67,3 +67,11 @@ def test_a_family_total_is_shared_by_the_checks_that_apply():
     assert by_id["layers.leaky_relu.interface"].points == 0
     assert by_id["layers.affine.gradcheck"].points == by_id["layers.relu.gradcheck"].points == 20
     assert (result.score, result.max_score) == (30.0, 50.0)  # relu 20 + softmax 10, of 40 + 10
+
+
+def test_a_failure_caused_by_another_checks_bug_is_graded_there():
+    kinds = credit_kinds([check("optim.adam.bias_correction", "fail", "no bias correction"),
+                          check("training.fc_net.overfit_user_optim", "fail",
+                                "fails because of adam (see optim.adam.bias_correction)",
+                                responsible=["adam"])])
+    assert kinds == {"optim.adam.bias_correction": ZERO, "training.fc_net.overfit_user_optim": CREDIT}

@@ -271,8 +271,9 @@ def test_layer_bug_that_stops_training_is_blamed_on_the_layer(student_target):
     assert alone.status == "fail"
     blamed = run_with("training.fc_net.lr_bracket", student_target,
                       failure("layers.affine.gradcheck", "affine_backward"))
-    assert blamed.status == "skip", blamed
-    assert blamed.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck); "
+    # Training is where the bug shows (issue 5): a fail that names its cause, graded once.
+    assert blamed.status == "fail" and blamed.details["responsible"] == ["affine_backward"], blamed
+    assert blamed.message.startswith("fails because of affine_backward (see layers.affine.gradcheck); "
                                      "passes with sanitykit's reference affine_backward substituted")
     # What the model calls is substituted too: the sandwich built on the failed layer.
     assert {"affine_backward", "affine_relu_backward"} <= set(blamed.details["substituted"])
@@ -288,8 +289,8 @@ def test_unrelated_failure_leaves_a_training_failure_standing(student_target):
 def test_failed_optimizer_takes_the_blame_for_the_user_optimizer_run():
     target = reference_target(adam=adam_without_bias_correction)
     outcome = run_with("training.fc_net.overfit_user_optim", target, failure("optim.adam.step", "adam"))
-    assert outcome.status == "skip", outcome
-    assert outcome.message.startswith("fails only because of adam (see optim.adam.step)")
+    assert outcome.status == "fail" and outcome.details["responsible"] == ["adam"], outcome
+    assert outcome.message.startswith("fails because of adam (see optim.adam.step)")
 
 
 class SlowNet(reference.FullyConnectedNet):
@@ -503,8 +504,8 @@ def test_the_blame_retry_swaps_the_rule_whose_curve_departed():
     assert outcome.details["departed"] == ["adam"]
     blamed = run_with("training.fc_net.overfit_user_optim", target,
                       {**failure("optim.rmsprop.state", "rmsprop"), **failure("optim.adam.step", "adam")})
-    assert blamed.status == "skip", blamed
-    assert blamed.message.startswith("fails only because of adam (see optim.adam.step)")
+    assert blamed.status == "fail" and blamed.details["responsible"] == ["adam"], blamed
+    assert blamed.message.startswith("fails because of adam (see optim.adam.step)")
 
 
 # ---------------------------------------------------------------- zero weights: graded once, by models.fc_net.init
@@ -558,7 +559,7 @@ def test_substituted_layers_are_only_those_the_model_calls(tmp_path):
     results = {**failure("layers.affine.gradcheck", "affine_backward"),
                **failure("layers.spatial_batchnorm.gradcheck", "spatial_batchnorm_backward")}
     outcome = run_with("training.fc_net.lr_bracket", target, results)
-    assert outcome.status == "skip", outcome
+    assert outcome.status == "fail" and outcome.details["responsible"] == ["affine_backward"], outcome
     assert "spatial_batchnorm" not in outcome.message
     assert not any("spatial" in name for name in outcome.details["substituted"])
 

@@ -2,6 +2,8 @@
 
 One rule for every grader (`check --format gradescope`, `sanitykit grade`):
 - pass and warn earn the points; fail and error earn nothing;
+- a failure that names its cause in another check (details["responsible"]: a training run
+  that fails because of adam) -> credit: the bug is graded once, under that check;
 - a skip depends on why it was skipped:
   - "fails only because of <another check>" (blame where it belongs): the composite is
     right and the bug is graded once, under the other check -> credit;
@@ -52,11 +54,13 @@ def credit_kinds(checks: Iterable[Mapping[str, Any]], *, absent_counts: bool = F
 
 def _kind(check: Mapping[str, Any], absent_counts: bool, kind_of) -> str:
     status = check.get("status", ERROR)
+    details = check.get("details") or {}
     if status in (PASS, WARN):
         return CREDIT
+    if status == FAIL and details.get("responsible"):
+        return CREDIT  # a training run shown failing because of another check's bug: graded there
     if status in (FAIL, ERROR) or status != SKIP:
         return ZERO
-    details = check.get("details") or {}
     if details.get("responsible") or str(check.get("message", "")).startswith(BLAMED_PREFIX):
         return CREDIT
     if details.get("not_implemented"):
