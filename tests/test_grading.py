@@ -195,6 +195,45 @@ def test_student_summary_never_says_all_passed_with_hidden_checks():
     assert "all" not in line.lower() and "1 more checks are hidden" in line
 
 
+
+def test_student_summary_counts_checks_as_the_tests_show_them():
+    # A 2023 tree: TwoLayerNet absent (not applicable), a composite skipped because of
+    # another check's bug (credited), one failure: 2 of 3 applicable checks earn points.
+    result = scored("a", {"layers.x.a": "pass", "layers.y.a": "fail"})
+    result.scores += [CheckScore(GradedCheck("models.two_layer_net.a", "models", "", 1), "skip",
+                                 kind="not_applicable"),
+                      CheckScore(GradedCheck("models.fc_net.a", "models", "", 1), "skip", kind="credit")]
+    assert outputs.student_summary(result).startswith("2 of 3 visible checks passed")
+    full = scored("b", {"layers.x.a": "pass"})
+    full.scores.append(CheckScore(GradedCheck("models.two_layer_net.a", "models", "", 1), "skip",
+                                  kind="not_applicable"))
+    assert outputs.student_summary(full).startswith("All 1 checks passed")
+
+
+def test_suite_scores_of_a_split_total_add_up_to_the_total():
+    # 40 points split over 21 checks: each share is 40/21, rounded; passing all is 40, not 40.002.
+    share = round(40 / 21, 6)
+    result = scored("a", {f"layers.t{i}.a": "pass" for i in range(21)}, points=share)
+    assert result.suite_scores() == {"layers": 40.0}
+    assert result.score == result.max_score == 40.0
+    one_missed = scored("b", {f"layers.t{i}.a": ("fail" if i == 0 else "pass") for i in range(21)}, points=share)
+    assert one_missed.score == round(40 * 20 / 21, 2) == 38.1
+
+
+def test_a_file_defining_nothing_checked_is_not_a_submission_error():
+    from sanitykit.front.grading.limits import resolve_limits as limits_of
+    from sanitykit.front.grading.runner import notes
+    from sanitykit.front.grading.supervise import ChildRun
+
+    problems = [{"module": "cs231n.data_utils", "file": "cs231n/data_utils.py", "line": 7, "note": True,
+                 "message": "ModuleNotFoundError: No module named 'imageio'"},
+                {"module": "cs231n.layers", "file": "cs231n/layers.py", "line": 3,
+                 "message": "RuntimeError: oops"}]
+    run = ChildRun(events=[{"event": "loaded", "loading": {"problems": problems}}])
+    found = notes(run, {}, limits_of())
+    assert len(found) == 1 and "cs231n.layers" in found[0]
+
+
 # ---------------------------------------------------------------- Ctrl-C
 
 CORRECT = "from sanitykit.reference.layers import *\n"

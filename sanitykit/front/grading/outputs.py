@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from sanitykit.engine.results import ERROR, FAIL
 from sanitykit.front.grading.limits import Limits
 from sanitykit.front.grading.result import ERRORED, NOT_RUN, SubmissionResult
-from sanitykit.front.grading.rubric import CREDITED
+from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE
 
 if TYPE_CHECKING:
     from sanitykit.front.grading.runner import GradingPlan
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 CSV_COLUMNS = ("submission", "score", "max_score", "status", "errors")
 # Gradescope shows this when visible checks all pass but hidden ones exist: never "all passed".
 HIDDEN_MESSAGE = ("{passed} of {visible} visible checks passed. {hidden} more checks are hidden "
-                  "until grades are published; they count toward your score.")
+                  "from you for now; they count toward your score.")
 ALL_VISIBLE_MESSAGE = "All {visible} checks passed."
 SOME_MESSAGE = "{passed} of {visible} visible checks passed."
 STOPPED_MESSAGE = "Grading of your submission stopped early: {reasons}"
@@ -82,14 +82,18 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     results["score"] = result.score
     results["output"] = student_summary(result)
     results["stdout_visibility"] = "hidden"
+    results["execution_time"] = int(round(result.duration_s))  # whole seconds (Gradescope's optional field)
     return results
 
 
 def student_summary(result: SubmissionResult) -> str:
     """The top line a student reads; it never says "all passed" while hidden checks exist."""
-    visible = [s for s in result.scores if s.check.visibility == "visible"]
-    passed = sum(s.status in CREDITED for s in visible)
-    hidden = len(result.scores) - len(visible)
+    # Counted as the tests read: a check that does not apply to this submission (no
+    # TwoLayerNet in 2023) is neither passed nor missed, and a credited skip is passed.
+    applicable = [s for s in result.scores if s.credit != NOT_APPLICABLE]
+    visible = [s for s in applicable if s.check.visibility == "visible"]
+    passed = sum(s.credit == CREDIT for s in visible)
+    hidden = len(applicable) - len(visible)
     if hidden:
         line = HIDDEN_MESSAGE.format(passed=passed, visible=len(visible), hidden=hidden)
     elif passed == len(visible):

@@ -10,6 +10,9 @@ from sanitykit.front.grading.rubric import CheckScore
 GRADED, ERRORED = "graded", "error"
 # Prefix of the message of a graded check the submission's process never reached.
 NOT_RUN = "not run: "
+# Points are shown to 2 decimals: a share of a `total = 40` rule is 40/21 points, and
+# class.csv should read 91.52, not 91.5238 or a suite's 40.002 of 40.
+DECIMALS = 2
 
 
 @dataclass
@@ -40,18 +43,19 @@ class SubmissionResult:
 
     @property
     def score(self) -> float:
-        return round(sum(s.score for s in self.scores), 4)
+        return round(sum(s.score for s in self.scores), DECIMALS)
 
     @property
     def max_score(self) -> float:
-        return round(sum(s.max_points for s in self.scores), 4)
+        return round(sum(s.max_points for s in self.scores), DECIMALS)
 
     def suite_scores(self) -> dict[str, float]:
         """Score per suite (family), in catalogue order."""
         totals: dict[str, float] = {}
         for s in self.scores:
-            totals[s.check.suite] = round(totals.get(s.check.suite, 0.0) + s.score, 4)
-        return totals
+            totals[s.check.suite] = totals.get(s.check.suite, 0.0) + s.score
+        # Rounded once, at the end: rounding each partial sum drifts (40.002 of 40).
+        return {suite: round(total, DECIMALS) for suite, total in totals.items()}
 
     def missed(self) -> list[CheckScore]:
         """Graded checks that failed or errored."""

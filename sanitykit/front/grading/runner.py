@@ -25,6 +25,7 @@ from sanitykit.front.grading.rubric import GradedCheck, Rubric, score_checks
 from sanitykit.front.grading.submissions import Submission, SubmissionError, content_digest, materialize
 from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MESSAGE, ChildRun,
                                                Supervisor, end_reason)
+from sanitykit.front.render.text import is_note
 
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
@@ -93,6 +94,8 @@ def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> 
     found = []
     loaded = run.last("loaded") or {}
     for problem in loaded.get("loading", {}).get("problems", []):
+        if is_note(problem):
+            continue  # a file defining nothing checked (data_utils needing imageio): not the student's error
         where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem.get("file", "")
         found.append(IMPORT_MESSAGE.format(module=problem["module"], where=where, message=problem["message"]))
     restored = loaded.get("numpy_restored", []) + [n for e in run.events if e.get("event") == "numpy_restored"
