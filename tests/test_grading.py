@@ -234,6 +234,19 @@ def test_a_file_defining_nothing_checked_is_not_a_submission_error():
     assert len(found) == 1 and "cs231n.layers" in found[0]
 
 
+
+def test_the_printed_default_rubric_grades_like_the_default():
+    # An instructor copies `--print-rubric` into rubric.toml and passes it back: a course
+    # year without TwoLayerNet must not lose its points for it.
+    copied = parse_rubric(default_rubric_text(), "rubric.toml")
+    assert copied.absent_counts is False and copied.absent_counts == default_rubric().absent_counts
+    assert copied.fingerprint_data() == default_rubric().fingerprint_data()
+    named = parse_rubric('[[rule]]\nchecks = "layers.*"\npoints = 1\n')
+    assert named.absent_counts is True  # a rubric of its own names what the assignment has
+    with pytest.raises(RubricError, match="absent"):
+        parse_rubric('[grading]\nabsent = "free"\n[[rule]]\nchecks = "layers.*"\npoints = 1\n')
+
+
 # ---------------------------------------------------------------- Ctrl-C
 
 CORRECT = "from sanitykit.reference.layers import *\n"

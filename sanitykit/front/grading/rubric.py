@@ -6,6 +6,7 @@ not graded (and not run).
 
     [grading]
     visibility = "visible"        # default of every rule
+    absent = "zero"               # a checked function the submission lacks: "zero" or "not_applicable"
 
     [limits]                      # optional: timeout, submission_timeout, memory, jobs, seed
     timeout = 30
@@ -35,6 +36,9 @@ from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 # A warning is suspicious, not wrong (DESIGN.md): it earns the points.
 CREDITED = (PASS, WARN)
+
+# What a check of a function absent from the submission earns (sanitykit.front.scoring).
+ABSENT_CHOICES = ("zero", "not_applicable")
 
 # Points per family of the default rubric: the layers and models are most of the assignment.
 DEFAULT_WEIGHTS = (("layers", 40), ("losses", 10), ("optim", 15), ("models", 25), ("training", 10))
@@ -106,7 +110,8 @@ class Rubric:
     def fingerprint_data(self) -> str:
         """A canonical text of everything that changes scores, for the rerun fingerprint."""
         rules = [[list(r.patterns), r.points, r.total, r.visibility] for r in self.rules]
-        return json.dumps({"rules": rules, "limits": self.limits}, sort_keys=True)
+        return json.dumps({"rules": rules, "limits": self.limits, "absent_counts": self.absent_counts},
+                          sort_keys=True)
 
     def suites(self, checks: Sequence[GradedCheck]) -> tuple[str, ...]:
         """The suites the graded checks come from, in catalogue order."""
@@ -188,6 +193,9 @@ def parse_rubric(text: str, source: str = "rubric.toml") -> Rubric:
     if default_visibility not in VISIBILITIES:
         raise RubricError(f"{source}: [grading] visibility {default_visibility!r} is not one of "
                           f"{', '.join(VISIBILITIES)}")
+    absent = grading.get("absent", "zero") if isinstance(grading, dict) else "zero"
+    if absent not in ABSENT_CHOICES:
+        raise RubricError(f"{source}: [grading] absent {absent!r} is not one of {', '.join(ABSENT_CHOICES)}")
     tables = data.get("rule", [])
     if not isinstance(tables, list) or not tables:
         raise RubricError(f"{source}: no [[rule]] tables; each rule gives checks and points")
@@ -195,7 +203,7 @@ def parse_rubric(text: str, source: str = "rubric.toml") -> Rubric:
     limits = data.get("limits", {})
     if not isinstance(limits, dict):
         raise RubricError(f"{source}: [limits] must be a table")
-    return Rubric(rules, source, limits, strict=True)
+    return Rubric(rules, source, limits, strict=True, absent_counts=absent == "zero")
 
 
 def load_rubric(path: str | Path | None) -> Rubric:
@@ -222,6 +230,9 @@ def default_rubric_text() -> str:
              "# Copy it, edit it, pass it with --rubric. The first matching rule wins;",
              "# a check no rule matches is not graded.",
              "", "[grading]", 'visibility = "visible"   # or hidden, after_due_date, after_published',
+             "# A function the submission lacks (no TwoLayerNet in 2023): its checks do not count.",
+             '# "zero" makes them earn 0, for a rubric naming what your assignment has.',
+             'absent = "not_applicable"',
              "", "[limits]",
              "# timeout = 30              # seconds per check",
              "# submission_timeout = 600  # seconds per submission",
@@ -234,7 +245,7 @@ def default_rubric_text() -> str:
 def default_rubric() -> Rubric:
     """Every check, weighted by family; a family with no checks yet is ignored."""
     rubric = parse_rubric(default_rubric_text(), "the default rubric")
-    return Rubric(rubric.rules, rubric.source, rubric.limits, strict=False, absent_counts=False)
+    return Rubric(rubric.rules, rubric.source, rubric.limits, strict=False, absent_counts=rubric.absent_counts)
 
 
 # ---------------------------------------------------------------- scoring
