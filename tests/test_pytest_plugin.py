@@ -174,14 +174,6 @@ def test_keyword_selection_runs_only_the_selected_checks_and_their_dependencies(
     assert (target, set(only.split(","))) == ("good.py", wanted)
 
 
-def test_a_target_that_cannot_be_loaded_fails_its_items_with_one_line(project):
-    result = project.runpytest_subprocess("--sanitykit", "missing_dir", "--sanitykit-only",
-                                          "layers.affine.interface", "-rA")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["FAILED sanitykit::missing_dir::layers.affine.interface - "
-                                 "sanitykit could not load the target: missing_dir*"])
-
-
 def test_unknown_suite_is_a_usage_error(project):
     result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit-suite", "layer")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -240,3 +232,37 @@ def test_items_are_the_same_on_every_xdist_worker(project):
     result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit", "buggy.py",
                                           *ONLY_AFFINE, "-n", "2")
     result.assert_outcomes(passed=1 + 2 * N_AFFINE - 1, failed=1)
+
+
+def test_a_target_that_cannot_be_loaded_fails_once_and_skips_its_other_items(project):
+    result = project.runpytest_subprocess("--sanitykit", "missing_dir", *ONLY_AFFINE, "-rA")
+    # One failure line for the target, whatever the number of its checks.
+    result.assert_outcomes(passed=1, failed=1, skipped=N_AFFINE - 1)
+    result.stdout.fnmatch_lines(["FAILED sanitykit::missing_dir::layers.affine.* - "
+                                 "sanitykit could not load the target: missing_dir*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_warnings_turned_into_errors_fail_with_the_diagnosis_not_a_traceback(project):
+    project.makeconftest(FAKE_RUNNER_CONFTEST)
+    result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit-only",
+                                          "layers.affine.forward", "-W", "error", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED sanitykit::good.py::layers.affine.forward - "
+                                 "warning: x*is 4e-6 from the ReLU kink at 0"])
+    result.stdout.no_fnmatch_line("*sanitykit/front/pytest_plugin.py*")
+
+
+def test_a_bad_marker_under_xdist_fails_that_test_instead_of_crashing_the_worker(project):
+    pytest.importorskip("xdist")
+    project.makepyfile(test_marked="""
+        import pytest
+
+        @pytest.mark.sanitykit(mode="slow")
+        def test_marked(sanitykit_gradcheck):
+            pass
+    """)
+    result = project.runpytest_subprocess("test_marked.py", "test_plain.py", "-n", "2")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_marked.py::test_marked: @pytest.mark.sanitykit: mode must be one of*"])
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")

@@ -87,6 +87,7 @@ class Settings:
 SETTINGS = pytest.StashKey[Settings]()
 REPORTS = pytest.StashKey[dict]()
 WANTED = pytest.StashKey[dict]()  # target location -> ids to run (selected items + dependencies)
+FIRST = pytest.StashKey[dict]()  # target location -> node id of its first selected item
 
 
 def split_words(values: list[str]) -> tuple[str, ...]:
@@ -160,22 +161,39 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 # ---------------------------------------------------------------- markers
 
-def marker_options(node: pytest.Item) -> dict[str, Any]:
-    """seed / mode from the closest @pytest.mark.sanitykit, checked (UsageError naming the bad key)."""
+def marker_problem(node: pytest.Item) -> str | None:
+    """What is wrong with the closest @pytest.mark.sanitykit (naming the bad key), or None."""
     marker = node.get_closest_marker("sanitykit")
-    if marker is None:
-        return {}
+    if marker is None or isinstance(node, CheckItem):
+        return None
     where = f"{node.nodeid}: @pytest.mark.sanitykit"
     if marker.args:
-        raise pytest.UsageError(f"{where} takes keywords only (seed=..., mode=...), got {marker.args!r}")
+        return f"{where} takes keywords only (seed=..., mode=...), got {marker.args!r}"
     for key, value in marker.kwargs.items():
         if key not in MARKER_KEYS:
-            raise pytest.UsageError(f"{where}: unknown key {key!r}; expected {', '.join(MARKER_KEYS)}")
+            return f"{where}: unknown key {key!r}; expected {', '.join(MARKER_KEYS)}"
         if key == "seed" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise pytest.UsageError(f"{where}: seed must be an integer, not {value!r}")
+            return f"{where}: seed must be an integer, not {value!r}"
         if key == "mode" and value not in MODES:
-            raise pytest.UsageError(f"{where}: mode must be one of {', '.join(MODES)}, not {value!r}")
-    return dict(marker.kwargs)
+            return f"{where}: mode must be one of {', '.join(MODES)}, not {value!r}"
+    return None
+
+
+def marker_options(node: pytest.Item) -> dict[str, Any]:
+    """seed / mode from the closest @pytest.mark.sanitykit; a bad marker fails the test naming it."""
+    problem = marker_problem(node)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    marker = node.get_closest_marker("sanitykit")
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.hookimpl(tryfirst=True)  # before fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Reached only on a pytest-xdist worker: elsewhere a bad marker already stopped the run.
+    problem = marker_problem(item)
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 # ---------------------------------------------------------------- collection
@@ -215,8 +233,12 @@ class TargetNode(pytest.Collector):
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselection and other plugins' reordering
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    for item in items:
-        marker_options(item)  # bad marker keys stop the run before any test does
+    # Bad marker keys stop the run before any test does. Not on a pytest-xdist worker: a
+    # worker that stops after sending its collection crashes xdist; there the test fails
+    # at setup instead (pytest_runtest_setup).
+    problems = [] if hasattr(config, "workerinput") else list(filter(None, map(marker_problem, items)))
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
     if config.stash.get(SETTINGS, None) is None:
         return
     # An explicit node id: under the session, pytest would otherwise start it with "::".
@@ -244,9 +266,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.stash.get(SETTINGS, None) is None:
         return
     selected: dict[str, set[str]] = {}
+    first: dict[str, str] = {}
     for item in session.items:
         if isinstance(item, CheckItem):
             selected.setdefault(item.load_from, set()).add(item.check_id)
+            first.setdefault(item.load_from, item.nodeid)
+    # The same on every pytest-xdist worker: each collects every item, in the same order.
+    session.config.stash[FIRST] = first
     session.config.stash[WANTED] = {loc: with_dependencies(ids) for loc, ids in selected.items()}
 
 
@@ -265,7 +291,7 @@ class TargetUnusable(Exception):
 
 
 def run_target(config: pytest.Config, location: str):
-    """The Report of `location`, computed once per session (or per xdist worker)."""
+    """The Report of `location` (or TargetUnusable), computed once per session (or per xdist worker)."""
     reports = config.stash[REPORTS]
     if location not in reports:
         settings = config.stash[SETTINGS]
@@ -283,10 +309,7 @@ def run_target(config: pytest.Config, location: str):
             reports[location] = TargetUnusable(
                 f"internal error in sanitykit while checking {location}: {exc!r}\n"
                 + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    report = reports[location]
-    if isinstance(report, TargetUnusable):
-        raise report
-    return report
+    return reports[location]
 
 
 class CheckItem(pytest.Item):
@@ -304,6 +327,13 @@ class CheckItem(pytest.Item):
         from sanitykit.engine.results import ERROR, FAIL, SKIP, WARN
 
         report = run_target(self.config, self.load_from)
+        if isinstance(report, TargetUnusable):
+            # One failure per target, not one per check: the target's first selected item.
+            first = self.config.stash.get(FIRST, {}).get(self.load_from, self.nodeid)
+            if first == self.nodeid:
+                raise report
+            raise pytest.skip.Exception(f"not checked: {str(report).splitlines()[0]} (see {first})",
+                                        _use_item_location=True)
         try:
             result = report.by_id(self.check_id)
         except KeyError:
@@ -330,6 +360,10 @@ class CheckItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
             return failure_repr(excinfo.value, self.load_from)
+        if isinstance(excinfo.value, SanitykitWarning):  # -W error / filterwarnings = error
+            text = str(excinfo.value)
+            return text_repr("warning: " + text.split(": ", 1)[-1].splitlines()[0],
+                             "WARN " + text, self.load_from)
         if isinstance(excinfo.value, TargetUnusable):
             text = str(excinfo.value)
             return text_repr(text.splitlines()[0], text, self.load_from)
