@@ -375,9 +375,13 @@ def randn(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarr
     return scale * rng.standard_normal(shape)
 
 
-def away_from_zero(rng: np.random.Generator, *shape: int, margin: float = 0.1) -> np.ndarray:
-    """Random float64 values with |value| >= margin (about half negative): no ReLU kink within reach of h."""
-    magnitude = margin + np.abs(rng.standard_normal(shape))
+def away_from_zero(rng: np.random.Generator, *shape: int, margin: float = 1e-3) -> np.ndarray:
+    """Random float64 values with margin <= |value| <= 3 (about half negative): no ReLU kink within reach of h.
+
+    Magnitudes are log-uniform, so every scale down to the margin is present: a mask with
+    the wrong threshold (x >= -0.1, x > 0.01) meets values on both sides of its mistake.
+    """
+    magnitude = 10.0 ** rng.uniform(np.log10(margin), np.log10(3.0), size=shape)
     return np.where(rng.random(shape) < 0.5, -magnitude, magnitude)
 
 

@@ -544,3 +544,11 @@ def test_conv_relu_pool_backward_skipping_the_relu_mask_fails_gradcheck():
     result = run({"conv_relu_pool_backward": conv_relu_pool_backward},
                  only="layers.conv_relu_pool.gradcheck")["layers.conv_relu_pool.gradcheck"]
     assert result.status == "fail", result.message
+
+
+def test_relu_mask_with_a_wrong_threshold_is_caught():
+    # The inputs reach every scale down to 1e-3 from the kink, so a mask at -0.1 or 0.01 shows.
+    for mask in (lambda x: x >= -0.1, lambda x: x > 0.01):
+        results = run({"relu_backward": lambda dout, cache, mask=mask: dout * mask(cache)},
+                      only="layers.relu.")
+        assert results["layers.relu.gradcheck"].status == "fail", text(results["layers.relu.gradcheck"])
