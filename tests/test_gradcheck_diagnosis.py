@@ -841,3 +841,13 @@ def test_full_mode_names_gradients_returned_in_each_others_place():
         return dw, dx, db
 
     assert "swapped" in gradcheck(affine_forward, backward, x, w, b, mode="full").patterns
+
+
+def test_the_first_line_of_a_failure_says_what_is_wrong(affine_inputs):
+    # pytest's short summary and an AssertionError headline show only the first line.
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw / dout.shape[0], db
+
+    first = str(gradcheck(affine_forward, backward, *affine_inputs)).splitlines()[0]
+    assert first.startswith("gradcheck of backward: FAIL: dw is wrong:"), first

@@ -93,8 +93,12 @@ def result_text(result) -> str:
     """str(result): verdict line, message, hint, notes."""
     where = f" of {result.subject}" if result.subject else ""
     probed = f", {result.probed} coordinates probed" if result.probed else ""
-    mode = f" (mode {result.mode}{probed})" if result.mode else ""
-    lines = [f"gradcheck{where}: {result.status.upper()}{mode}", result.message]
+    mode = f"(mode {result.mode}{probed})" if result.mode else ""
+    message = result.message.splitlines() or [""]
+    # The first line is what pytest's short summary and an AssertionError headline show:
+    # the verdict and what is wrong, not only the verdict.
+    head = f"gradcheck{where}: {result.status.upper()}" + (f": {message[0]}" if message[0] else "")
+    lines = [head, *message[1:], mode]
     hint = result.hint
     if hint and result.status != PASS:
         lines.append(hint)
