@@ -128,3 +128,25 @@ def test_demo_exits_0_and_says_how_to_run_on_your_own_code():
     assert result.exit_code == 0, result.output
     assert "sanitykit check path/to/assignment2" in result.stdout
     assert "losses.softmax" in result.stdout
+
+
+def test_output_written_to_the_descriptor_never_corrupts_json(tmp_path):
+    # os.write(1, ...) bypasses sys.stdout: the fences capture the descriptor itself.
+    import json
+    import subprocess
+    import sys
+
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    (package / "layers.py").write_text(
+        "import os\nos.write(1, b'junk at import\\n')\n"
+        "from sanitykit.reference.layers import *\n"
+        "def relu_forward(x):\n    os.write(1, b'junk in relu\\n')\n    os.write(2, b'err\\n')\n"
+        "    import numpy as np\n    return np.maximum(0, x), x\n")
+    done = subprocess.run([sys.executable, "-c", "from sanitykit.front.cli import main; main()",
+                           "check", str(tmp_path),
+                           "--only", "layers.relu.interface", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert report["checks"][0]["details"]["printed"].startswith("junk in relu\nerr\n")

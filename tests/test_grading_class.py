@@ -178,7 +178,9 @@ def test_output_is_captured_and_bounded(hostile_run):
     _, _, out, _ = hostile_run
     report = json.loads((out / "prints_50mb" / "report.json").read_text())
     assert len(report["grading"]["output"]) < 100_000
-    assert "bytes of output not kept" in report["grading"]["output"]
+    # Captured by the fences at import (os.write included), its beginning kept, the rest counted.
+    assert report["grading"]["output"].startswith("x" * 1000)
+    assert "more characters not kept" in report["grading"]["output"]
 
 
 def small_class(base: Path) -> tuple[Path, Path, Path]:

@@ -67,8 +67,67 @@ def captured_output(limit: int = OUTPUT_LIMIT) -> Iterator[BoundedBuffer]:
         limit: characters kept (default OUTPUT_LIMIT).
     """
     buffer = BoundedBuffer(limit)
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+    with descriptors_captured(buffer), contextlib.redirect_stdout(buffer), \
+            contextlib.redirect_stderr(buffer):
         yield buffer
+
+
+@contextlib.contextmanager
+def descriptors_captured(buffer: BoundedBuffer) -> Iterator[None]:
+    """Point file descriptors 1 and 2 into a pipe too, keeping the first `buffer.limit` bytes.
+
+    `print` goes through sys.stdout, but os.write(1, ...) or a C extension writes to the
+    descriptor itself and would land in the middle of `--format json` on stdout. A reader
+    thread drains the pipe and counts what it does not keep, so a print loop fills neither
+    memory nor disk. Where the descriptors cannot be duplicated, Python-level capture alone applies.
+    """
+    try:
+        saved = (os.dup(1), os.dup(2))
+    except OSError:
+        yield
+        return
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()  # what we wrote before belongs to the real output
+    read_end, write_end = os.pipe()
+    kept: list[bytes] = []
+    counts = {"kept": 0, "total": 0}
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(read_end, 65536)
+            except OSError:  # closed under us: a process the student started still held the pipe
+                return
+            if not chunk:
+                return
+            counts["total"] += len(chunk)
+            room = buffer.limit - counts["kept"]
+            if room > 0:
+                kept.append(chunk[:room])
+                counts["kept"] += min(room, len(chunk))
+
+    reader = threading.Thread(target=drain, name="sanitykit-output", daemon=True)
+    reader.start()
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        for stream in (sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()  # the student's buffered writes go into the pipe
+        os.dup2(saved[0], 1)  # the last write ends close: the reader sees the end
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        reader.join(timeout=5)
+        os.close(read_end)
+        text = b"".join(kept).decode("utf-8", errors="replace")
+        if text:
+            buffer.write(text)
+            buffer.dropped += max(0, counts["total"] - counts["kept"])
 
 
 @contextlib.contextmanager

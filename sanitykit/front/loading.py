@@ -527,6 +527,7 @@ class LoadedTarget:
     private: str = ""
     aliases: dict[str, str] = field(default_factory=dict)
     import_output: str = ""
+    import_output_dropped: int = 0  # characters printed at import beyond what was kept
     map_source: str = ""
     conventions: dict[str, Any] = field(default_factory=dict)
     substitutions: list[dict[str, Any]] = field(default_factory=list)
@@ -682,6 +683,7 @@ class _Imported:
     substitutions: list[dict[str, Any]]
     absent: dict[str, str]
     numpy_restored: list[tuple[Path, str]] = field(default_factory=list)
+    output_dropped: int = 0
 
     def __iter__(self):  # the first four, as the earlier tuple (modules, problems, private, output)
         return iter((self.modules, self.problems, self.private, self.output))
@@ -720,6 +722,7 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> _Imported:
                     if fence is not None:
                         if fence.output.getvalue():
                             output.append(fence.output.getvalue())
+                        imported.output_dropped += fence.output.dropped
                         imported.numpy_restored.extend((path, name) for name in fence.numpy_restored)
             except KeyboardInterrupt:
                 raise
@@ -846,7 +849,8 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
         target = LoadedTarget(layout.spec, imported.modules, imported.problems,
                               description=layout.description, root=layout.home,
                               private=imported.private, aliases=dict(layout.aliases),
-                              import_output=imported.output, substitutions=imported.substitutions,
+                              import_output=imported.output, import_output_dropped=imported.output_dropped,
+                              substitutions=imported.substitutions,
                               shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks,
                               numpy_restored=[{"file": _shown_path(str(path), layout.root), "name": name}
                                               for path, name in imported.numpy_restored])

@@ -168,15 +168,19 @@ def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
     """Run one check inside the fences and return its outcome; never raises (but KeyboardInterrupt)."""
     ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
     extra: dict[str, Any] = {}
+    fence = None
     with recording() as raised:
         try:
-            with _imports_active(target), fenced(timeout) as fence:
-                try:
+            try:
+                with _imports_active(target), fenced(timeout) as fence:
                     outcome = spec.func(ctx)
-                finally:
+            finally:
+                # Read once the fence has closed: what reached the file descriptors and the
+                # numpy names put back are only known then.
+                if fence is not None:
                     extra = _fence_details(fence.output.getvalue(), summarize_warnings(fence.warnings))
-            if fence.numpy_restored:
-                extra["numpy_restored"] = list(fence.numpy_restored)
+                    if fence.numpy_restored:
+                        extra["numpy_restored"] = list(fence.numpy_restored)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - this is the boundary

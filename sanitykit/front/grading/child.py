@@ -88,7 +88,8 @@ def grade_in_process(job: dict[str, Any], events: Events) -> None:
     # The loader's fences put numpy back after each module; this snapshot is the last net.
     restored = [r["name"] for r in getattr(target, "numpy_restored", [])] + restore_numpy(snapshot)
     events.emit("loaded", loading=target.loading_info(), numpy_restored=restored,
-                output=target.import_output[-4000:])
+                output=target.import_output[-4000:],
+                output_dropped=getattr(target, "import_output_dropped", 0))
 
     def on_result(result: Any) -> None:
         events.emit("check", result=result.to_dict())

@@ -29,8 +29,7 @@ from sanitykit.front.render.text import is_note
 
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
-PRINTED_MESSAGE = ("printed {size:.1f} MB outside the checks' capture; report.json keeps its beginning "
-                   "and end")
+PRINTED_MESSAGE = "printed {size:.1f} MB; report.json keeps its beginning"
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,14 @@ def check_results(run: ChildRun) -> dict[str, dict[str, Any]]:
     return {e["result"]["id"]: e["result"] for e in run.events if e.get("event") == "check"}
 
 
+def printed(run: ChildRun | None) -> str:
+    """What the submission printed: at import (kept by the fences, bounded), then what escaped them."""
+    if run is None:
+        return ""
+    at_import = (run.last("loaded") or {}).get("output", "")
+    return "\n".join(part for part in (at_import, run.output) if part)
+
+
 def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> list[str]:
     """Submission-level reasons of a child that finished: import problems, numpy patched, memory."""
     found = []
@@ -108,8 +115,10 @@ def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> 
     if out_of_memory:
         found.append(MEMORY_ERROR_MESSAGE.format(memory_mb=limits.memory_mb, flag=limits.flag("memory_mb"),
                                                  where=", ".join(out_of_memory[:3])))
-    if run.dropped_output:
-        found.append(PRINTED_MESSAGE.format(size=run.dropped_output / 2**20))
+    # Output the fences kept back at import, plus what escaped them into the child's pipe.
+    dropped = run.dropped_output + loaded.get("output_dropped", 0)
+    if dropped:
+        found.append(PRINTED_MESSAGE.format(size=dropped / 2**20))
     return found
 
 
@@ -168,7 +177,7 @@ def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supe
     report = build_report(submission, run, plan, results, missing)
     scores = score_checks(plan.graded, results, missing, absent_counts=plan.rubric.absent_counts)
     result = SubmissionResult(submission.name, ERRORED if reason else GRADED, reasons, scores, report,
-                              fingerprint, run.output if run else "", run.duration_s if run else 0.0)
+                              fingerprint, printed(run), run.duration_s if run else 0.0)
     report["grading"] = outputs.grading_block(result, plan.limits)
     return result
 
