@@ -1,7 +1,7 @@
 """sanitykit: gradient checks and sanity checks, with diagnoses, for hand-written numpy layers."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from sanitykit._version import __version__
 
 __all__ = ["__version__", "rel_error", "numerical_gradient", "gradcheck", "gradcheck_loss",
            "gradcheck_model", "GradcheckResult", "assert_gradients_match",

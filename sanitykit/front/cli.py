@@ -22,7 +22,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sanitykit import __version__
+from sanitykit._version import __version__
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo" / "assignment2"
 # (module, function) of each --format; each renders a Report to a string.

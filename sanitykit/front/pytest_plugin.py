@@ -153,7 +153,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return None
-    from sanitykit import __version__
+    from sanitykit._version import __version__
 
     return (f"sanitykit {__version__}: {', '.join(settings.targets)}; "
             f"suites {', '.join(settings.suites) or 'all'}; seed {settings.seed}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sanitykit import __version__
+from sanitykit._version import __version__
 from sanitykit.engine.results import ERROR, FAIL, STATUSES, CheckResult, to_jsonable
 
 

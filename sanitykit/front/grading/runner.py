@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sanitykit import __version__
+from sanitykit._version import __version__
 from sanitykit.engine.results import ERROR, STATUSES
 from sanitykit.front.grading import outputs
 from sanitykit.front.grading.limits import Limits
