@@ -29,7 +29,7 @@ def build_plan(rubric_file: Optional[Path], options: dict):
     from sanitykit.checks.registry import catalogue
     from sanitykit.front.grading.limits import resolve_limits
     from sanitykit.front.grading.rubric import load_rubric
-    from sanitykit.front.grading.runner import GradingPlan
+    from sanitykit.front.grading.plan import GradingPlan
 
     rubric = load_rubric(rubric_file)
     limits = resolve_limits(options, rubric_limits=rubric.limits, rubric_file=rubric.source)

@@ -25,7 +25,7 @@ from sanitykit.front.grading.result import ERRORED, NOT_RUN, SubmissionResult
 from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE
 
 if TYPE_CHECKING:
-    from sanitykit.front.grading.runner import GradingPlan
+    from sanitykit.front.grading.plan import GradingPlan
 
 CSV_COLUMNS = ("submission", "score", "max_score", "status", "errors")
 # Gradescope shows this when visible checks all pass but hidden ones exist: never "all passed".

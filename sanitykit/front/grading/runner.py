@@ -8,11 +8,9 @@ Ctrl-C kills the children and keeps everything already written.
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -20,8 +18,9 @@ from sanitykit._version import __version__
 from sanitykit.engine.results import ERROR, STATUSES
 from sanitykit.front.grading import outputs
 from sanitykit.front.grading.limits import Limits
+from sanitykit.front.grading.plan import GradingPlan
 from sanitykit.front.grading.result import ERRORED, GRADED, SubmissionResult
-from sanitykit.front.grading.rubric import GradedCheck, Rubric, score_checks
+from sanitykit.front.grading.rubric import score_checks
 from sanitykit.front.grading.submissions import Submission, SubmissionError, content_digest, materialize
 from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MESSAGE, ChildRun,
                                                Supervisor, end_reason)
@@ -30,41 +29,6 @@ from sanitykit.front.render.text import is_note
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
 PRINTED_MESSAGE = "printed {size:.1f} MB; report.json keeps its beginning"
-
-
-@dataclass(frozen=True)
-class GradingPlan:
-    """Everything that is the same for every submission of a run.
-
-    Args:
-        rubric: the rubric (its text is part of the fingerprint).
-        graded: the checks it grades, with points.
-        limits: the resolved limits.
-    """
-
-    rubric: Rubric
-    graded: tuple[GradedCheck, ...]
-    limits: Limits
-    catalogue_ids: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def suites(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.suite for c in self.graded))
-
-    @property
-    def only(self) -> list[str] | None:
-        """Check ids to run when the rubric grades part of its suites; None to run them whole."""
-        graded = {c.id for c in self.graded}
-        in_suites = {i for i in self.catalogue_ids if i.split(".")[0] in self.suites}
-        return None if not in_suites or in_suites <= graded else sorted(graded)
-
-    def fingerprint(self, digest: str) -> str:
-        """What decides a submission's scores: its files, the rubric, the limits, the version."""
-        data = json.dumps({"files": digest, "rubric": self.rubric.fingerprint_data(),
-                           "graded": [[c.id, c.points, c.visibility] for c in self.graded],
-                           "limits": self.limits.fingerprint_data(), "sanitykit": __version__},
-                          sort_keys=True)
-        return hashlib.sha256(data.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- one submission
