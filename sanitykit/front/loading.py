@@ -30,8 +30,10 @@ from sanitykit.engine.usercode import CheckTimeout, describe_exception
 from sanitykit.front import conventions as measured
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
+from sanitykit.front.name_map import parse_map_items, read_name_map  # noqa: F401 - re-exported
 from sanitykit.front.shims import (ShimLoader, StandInFinder, looks_python2, python2_to_3,
                                    uses_name_unbound)
+from sanitykit.front.target import TargetError
 
 # The course API, found by name across the user's modules (a name map covers others).
 CONVENTIONAL_NAMES = (
@@ -56,10 +58,6 @@ SKIPPED_FILES = {"setup.py", "__main__.py"}
 SKIPPED_DIRS = {"__pycache__", "build", "dist", "datasets", "venv", ".venv"}
 
 _counter = itertools.count(1)
-
-
-class TargetError(Exception):
-    """The target cannot be loaded at all; str() is a one-line reason for the user."""
 
 
 @dataclass(frozen=True)
@@ -452,55 +450,6 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
             filename, line = frame.filename, frame.lineno
             break
     return _shown_path(filename, base), line, describe_exception(exc)
-
-
-# ---------------------------------------------------------------- the name map
-
-def _parse_toml(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - 3.9 / 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            return {}
-    return tomllib.loads(text)
-
-
-def read_name_map(folders: tuple[Path, ...]) -> tuple[dict[str, str], str]:
-    """`[tool.sanitykit.map]` of the first pyproject.toml found in `folders`: (map, file).
-
-    Args:
-        folders: where to look, nearest first.
-    """
-    for folder in folders:
-        pyproject = folder / "pyproject.toml"
-        if not pyproject.is_file():
-            continue
-        try:
-            data = _parse_toml(pyproject.read_text(encoding="utf-8"))
-        except Exception as exc:  # noqa: BLE001 - a broken pyproject must not stop the checks
-            raise TargetError(f"{pyproject}: cannot read [tool.sanitykit.map]: {exc}") from None
-        table = data.get("tool", {}).get("sanitykit", {}).get("map", {})
-        if table:
-            return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}, str(pyproject)
-    return {}, ""
-
-
-def parse_map_items(items: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """`["affine_forward=my_affine"]` -> {"affine_forward": "my_affine"}; ValueError if malformed.
-
-    Args:
-        items: NAME=OTHER strings, as given to --map.
-    """
-    mapping = {}
-    for item in items:
-        name, sep, other = item.partition("=")
-        name, other = name.strip(), other.strip()
-        if not sep or not name.isidentifier() or not other.isidentifier():
-            raise ValueError(f"--map {item!r}: expected NAME=OTHER, e.g. affine_forward=my_affine")
-        mapping[name] = other
-    return mapping
 
 
 # ---------------------------------------------------------------- the loaded target
