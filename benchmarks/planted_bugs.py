@@ -813,8 +813,8 @@ MODES = ("auto", "fast", "full")
 
 def first_line(result) -> str:
     """The first line a student reads about the mistake (the per-input diagnosis first)."""
-    texts = [r.diagnosis for r in result.per_input if r.diagnosis]
-    texts += [result.diagnosis, result.problem, result.message]
+    texts = [f.what for f in result.findings]
+    texts += [result.problem, result.message]
     return next((t.splitlines()[0] for t in texts if t), "")
 
 

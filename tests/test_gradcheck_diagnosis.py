@@ -124,7 +124,7 @@ def test_dw_divided_by_batch_size_again(affine_inputs):
     assert result.status == "fail" and not result.ok
     dw = by_name(result, "w")
     assert dw.pattern == "batch_size"
-    assert "4 is the batch size N" in dw.diagnosis
+    assert "4 is the batch size N" in dw.finding.what
     assert "divided by N=4 again" in result.hint
     assert by_name(result, "x").status == "pass"
     assert repr(result).startswith("GradcheckResult(ok=False")
@@ -139,7 +139,7 @@ def test_factor_of_two(affine_inputs):
     result = gradcheck(affine_forward, backward, *affine_inputs)
     dx = by_name(result, "x")
     assert dx.pattern == "factor"
-    assert "a factor of 2" in dx.diagnosis and "½·reg·‖W‖²" in dx.likely
+    assert "a factor of 2" in dx.finding.what and "½·reg·‖W‖²" in dx.finding.likely
 
 
 def test_sign_flipped(affine_inputs):
@@ -233,7 +233,7 @@ def test_only_the_first_row_is_right(affine_inputs):
     result = gradcheck(affine_forward, backward, *affine_inputs)
     dx = by_name(result, "x")
     assert dx.pattern == "rows"
-    assert "only the first row of dx" in dx.diagnosis
+    assert "only the first row of dx" in dx.finding.what
 
 
 def test_conv_backward_wrong_at_the_border():
@@ -251,7 +251,7 @@ def test_conv_backward_wrong_at_the_border():
     result = gradcheck(conv_forward, backward, x, w, b)
     dx = by_name(result, "x")
     assert dx.pattern == "border"
-    assert "border pixels" in dx.diagnosis and "padding or stride" in dx.likely
+    assert "border pixels" in dx.finding.what and "padding or stride" in dx.finding.likely
 
 
 def test_relu_backward_without_the_mask():
@@ -259,7 +259,7 @@ def test_relu_backward_without_the_mask():
     result = gradcheck(relu_forward, lambda dout, cache: dout.copy(), x, subject="relu_backward")
     dx = by_name(result, "x")
     assert dx.pattern == "mask"
-    assert "mask" in dx.likely and "relu_backward" in str(result)
+    assert "mask" in dx.finding.likely and "relu_backward" in str(result)
 
 
 def test_backward_using_ones_instead_of_dout(affine_inputs):
@@ -439,7 +439,7 @@ def test_model_regularisation_missing_or_doubled(batch, reg_grad, word):
     result = gradcheck_model(TinyModel(reg_grad=reg_grad), *batch)
     w1 = by_name(result, "W1")
     assert w1.pattern == "regularisation"
-    assert f"regularisation gradient is {word}" in w1.diagnosis
+    assert f"regularisation gradient is {word}" in w1.finding.what
     assert by_name(result, "b1").status == "pass"
 
 
@@ -605,7 +605,7 @@ def test_dx_using_w_where_w_transposed_belongs():
         return dout @ cache[1], dw, db
 
     dx = by_name(gradcheck(affine_forward, backward, x, w, b), "x")
-    assert dx.pattern == "transposed" and "w.T" in dx.diagnosis
+    assert dx.pattern == "transposed" and "w.T" in dx.finding.what
 
 
 def test_db_summed_over_the_wrong_axis_when_shapes_agree():
@@ -618,7 +618,7 @@ def test_db_summed_over_the_wrong_axis_when_shapes_agree():
 
     result = gradcheck(affine_forward, backward, x, w, b)
     db = by_name(result, "b")
-    assert db.pattern == "wrong_axis" and "axis=0" in db.likely
+    assert db.pattern == "wrong_axis" and "axis=0" in db.finding.likely
     assert "ignores_dout" not in result.patterns
 
 
@@ -631,7 +631,7 @@ def test_conv_kernel_gradient_rotated_by_180_degrees():
         return dx, dw[:, :, ::-1, ::-1], db
 
     dw = by_name(gradcheck(conv_forward, backward, x, w, b), "w")
-    assert dw.pattern == "flipped" and "180" in dw.diagnosis
+    assert dw.pattern == "flipped" and "180" in dw.finding.what
 
 
 def test_conv_dx_copied_from_the_first_example_is_not_called_ignoring_dout():
@@ -645,7 +645,7 @@ def test_conv_dx_copied_from_the_first_example_is_not_called_ignoring_dout():
         return dx, dw, db
 
     dx = by_name(gradcheck(conv_forward, backward, x, w, b), "x")
-    assert dx.pattern == "examples" and "only the first example" in dx.diagnosis
+    assert dx.pattern == "examples" and "only the first example" in dx.finding.what
 
 
 def test_leaky_relu_backward_with_the_wrong_negative_slope():
@@ -659,7 +659,7 @@ def test_leaky_relu_backward_with_the_wrong_negative_slope():
         return dout * np.where(x > 0, 1.0, 0.05)
 
     dx = by_name(gradcheck(forward, backward, x), "x")
-    assert dx.pattern == "negative_slope" and "numerical / 4" in dx.diagnosis and "x < 0" in dx.diagnosis
+    assert dx.pattern == "negative_slope" and "numerical / 4" in dx.finding.what and "x < 0" in dx.finding.what
 
 
 def test_max_pool_routing_dout_to_the_last_element_of_each_window():
@@ -675,7 +675,7 @@ def test_max_pool_routing_dout_to_the_last_element_of_each_window():
         return dx
 
     dx = by_name(gradcheck(forward, backward, x), "x")
-    assert dx.pattern == "max_route" and "argmax" in dx.todo
+    assert dx.pattern == "max_route" and "argmax" in dx.finding.fix
 
 
 def pool_forward(x):
@@ -698,8 +698,8 @@ def test_max_pool_sending_dout_to_the_whole_window_speaks_of_the_window_max(subj
     dx = by_name(result, "x")
     assert dx.pattern == "mask"
     # 3 of the 4 elements of every window are not its max: their true gradient is 0.
-    assert "(24 elements)" in dx.diagnosis
-    assert "window.max()" in dx.todo and "x > 0" not in dx.todo + dx.likely
+    assert "(24 elements)" in dx.finding.what
+    assert "window.max()" in dx.finding.fix and "x > 0" not in dx.finding.fix + dx.finding.likely
     assert "ReLU" not in result.hint
 
 
@@ -769,8 +769,8 @@ def test_batchnorm_dx_without_gamma_is_named_per_feature(mode):
     dx = by_name(result, "x")
     # Without gamma, dx = numerical / gamma in each column: every element is off unless gamma = 1.
     assert dx.wrong == x.size
-    assert dx.pattern == "feature_factor" and "1 / gamma" in dx.diagnosis
-    assert "gamma is missing" in dx.likely and "dout * gamma" in dx.todo
+    assert dx.pattern == "feature_factor" and "1 / gamma" in dx.finding.what
+    assert "gamma is missing" in dx.finding.likely and "dout * gamma" in dx.finding.fix
     for index, analytic, numeric, _ in dx.worst:
         assert analytic == pytest.approx(numeric / gamma[index[1]], rel=1e-5)
 
@@ -780,8 +780,8 @@ def test_batchnorm_dx_with_gamma_twice_is_named_per_feature():
 
     dx = by_name(gradcheck(batchnorm_forward, batchnorm_backward_alt(2), x, gamma, beta, seed=3), "x")
 
-    assert dx.pattern == "feature_factor" and "gamma × numerical" in dx.diagnosis
-    assert "twice" in dx.likely
+    assert dx.pattern == "feature_factor" and "gamma × numerical" in dx.finding.what
+    assert "twice" in dx.finding.likely
 
 
 def test_dout_is_not_drawn_from_the_callers_stream():
@@ -809,7 +809,7 @@ def test_a_term_outside_dout_is_found_even_when_the_sample_misses_it():
     result = gradcheck(affine_forward, backward, x, w, b, budget=50)
     dw = by_name(result, "w")
     assert result.status == "fail" and dw.worst_index == (41, 6)
-    assert "dw[41, 6]" in dw.diagnosis
+    assert "dw[41, 6]" in dw.finding.what
 
 
 def test_a_constant_factor_near_one_is_suspicious_and_says_so(affine_inputs):
@@ -819,7 +819,7 @@ def test_a_constant_factor_near_one_is_suspicious_and_says_so(affine_inputs):
 
     result = gradcheck(affine_forward, backward, *affine_inputs)
     assert result.status == "warn"
-    assert "1.00002 × numerical everywhere" in by_name(result, "x").diagnosis
+    assert "1.00002 × numerical everywhere" in by_name(result, "x").finding.what
 
 
 def test_forward_without_a_cache_is_named_when_backward_unpacks_it(affine_inputs):

@@ -1,7 +1,7 @@
 """Naming the mistake behind a wrong gradient: compare analytic and numerical values, find the pattern.
 
-Pure functions on arrays. Each classifier returns a `Finding` (a stable `pattern` tag, the
-evidence in one sentence, the likely mistake, what to change) or None; `classify` tries them
+Pure functions on arrays. Each classifier returns a `Finding` (sanitykit.engine.findings: a
+`pattern` of the vocabulary, what is wrong in one sentence, the likely mistake, the fix) or None; `classify` tries them
 from the most specific to the least.
 """
 from __future__ import annotations
@@ -10,26 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sanitykit.engine.findings import Finding
+
 # Two vectors "fit" a relation when the residual is this small relative to their size;
 # numerical gradients carry ~1e-8 noise, planted bugs give residuals of order 1.
 FIT_TOL = 1e-3
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What a wrong gradient looks like and why.
-
-    Args:
-        pattern: stable machine tag ("batch_size", "factor", "sign", "transposed", "zeros", ...).
-        diagnosis: the evidence, one sentence.
-        likely: the likely mistake, spoken to the student.
-        todo: what to change or try next.
-    """
-
-    pattern: str
-    diagnosis: str
-    likely: str
-    todo: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ in float32, h grows to 1e-3 and the thresholds widen to 1e-4 / 1e-2, and the res
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from sanitykit.engine import diagnosis as dg
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Finding, Reason
 from sanitykit.engine.numeric import (directional_differences, directional_quotients,
                                       one_sided_differences)
 from sanitykit.engine.problems import LayerProblem, LossProblem, ModelProblem, default_names
@@ -72,10 +74,7 @@ class InputResult:
     status: str = PASS
     rel_error: float = 0.0
     worst_index: tuple | None = None
-    pattern: str | None = None
-    diagnosis: str = ""
-    likely: str = ""
-    todo: str = ""
+    finding: Finding | None = None         # the named mistake (or the kink) when not a plain pass
     kinks: int = 0
     errors: np.ndarray | None = None       # per-element relative error (NaN where not probed)
     analytic: np.ndarray | None = None
@@ -88,6 +87,10 @@ class InputResult:
     @property
     def grad(self) -> str:
         return "d" + self.name
+
+    @property
+    def pattern(self) -> str | None:
+        return self.finding.pattern if self.finding else None
 
     @property
     def size(self) -> int:
@@ -106,8 +109,8 @@ class InputResult:
 class GradcheckResult:
     """The verdict of a gradient check: overall status, per-input results, notes.
 
-    `message`, `hint`, str() and the rich view are read from these fields by
-    sanitykit.engine.gradcheck_view; nothing here formats text beyond one line.
+    `message`, `hint` and str() are made from these fields by sanitykit.engine.wording, the
+    rich view by sanitykit.engine.gradcheck_view; nothing here formats text beyond one line.
     """
 
     status: str
@@ -117,13 +120,16 @@ class GradcheckResult:
     sampled: bool = False
     per_input: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    problem: str = ""              # one line when status is error/skip, or a whole-check failure
-    pattern: str | None = None     # a whole-check pattern (nondeterministic_forward, swapped...)
-    diagnosis: str = ""
-    likely: str = ""
-    todo: str = ""
+    problem: str = ""              # one line when status is error/skip
+    reason: Reason | None = None   # why it is error/skip, as data (default: made from problem)
+    finding: Finding | None = None  # a whole-check finding (nondeterministic_forward, swapped...)
     h: float = 1e-5
     thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        if self.problem and self.reason is None and self.status in (ERROR, SKIP):
+            kind = "raised" if self.status == ERROR else "not_implemented"
+            self.reason = Reason(kind, (self.subject,) if self.subject else (), note=self.problem)
 
     @property
     def ok(self) -> bool:
@@ -150,38 +156,50 @@ class GradcheckResult:
         return max(bad, key=lambda r: r.rel_error).where if bad else None
 
     @property
+    def pattern(self) -> str | None:
+        return self.finding.pattern if self.finding else None
+
+    @property
     def patterns(self) -> list[str]:
         tags = [self.pattern] + [r.pattern for r in self.per_input]
         return list(dict.fromkeys(t for t in tags if t))  # each tag once, in order
 
     @property
+    def findings(self) -> list[Finding]:
+        """The whole-check finding, then each wrong (or kinked) input's, worst first."""
+        inputs = sorted((r for r in self.per_input if r.finding and r.status != PASS),
+                        key=lambda r: -r.rel_error)
+        return ([self.finding] if self.finding else []) + [r.finding for r in inputs]
+
+    @property
     def message(self) -> str:
-        from sanitykit.engine.gradcheck_view import result_message
-        return result_message(self)
+        return wording.gradcheck_message(self)
 
     @property
     def hint(self) -> str:
-        from sanitykit.engine.gradcheck_view import result_hint
-        return result_hint(self)
+        return wording.gradcheck_hint(self)
 
     def to_outcome(self) -> Outcome:
-        """The check-suite view: status, message, hint and the numbers behind them."""
+        """The check-suite view: status, the main finding (or reason) and the numbers behind them."""
+        findings = self.findings
         details: dict[str, Any] = {
             "max_rel_error": self.max_rel_error, "mode": self.mode, "sampled": self.sampled,
             "probed": self.probed, "patterns": self.patterns, "worst": self.worst,
             "per_input": {r.name: {"status": r.status, "rel_error": r.rel_error,
                                    "worst_index": list(r.worst_index) if r.worst_index else None,
                                    "pattern": r.pattern, "kinks": r.kinks,
-                                   "probed": r.probed, "wrong": r.wrong}
+                                   "probed": r.probed, "wrong": r.wrong,
+                                   "diagnosis": r.finding.to_dict() if r.finding else None}
                           for r in self.per_input},
         }
         if self.notes:
             details["notes"] = list(self.notes)
-        return Outcome(self.status, self.message, self.hint, details)
+        finding = _with_places(findings[0], self) if findings and self.status in (FAIL, WARN) else None
+        return Outcome(self.status, self.message, self.hint, details, finding=finding,
+                       reason=self.reason if self.status in (ERROR, SKIP) else None)
 
     def __str__(self) -> str:
-        from sanitykit.engine.gradcheck_view import result_text
-        return result_text(self)
+        return wording.gradcheck_text(self)
 
     def __repr__(self) -> str:
         err = self.max_rel_error
@@ -190,7 +208,18 @@ class GradcheckResult:
 
     def __rich_console__(self, console, options):
         from sanitykit.engine.gradcheck_view import rich_renderables
-        yield from rich_renderables(self, options)
+        yield from rich_renderables(self, console, options)
+
+
+def _with_places(finding: Finding, result: "GradcheckResult") -> Finding:
+    """`finding` with the wrong places of its input as `where` (the worst first), when it has none."""
+    if finding.where:
+        return finding
+    for r in result.per_input:
+        if r.finding is finding:
+            places = [dg.format_index(r.grad, idx) for idx, *_ in r.worst[:MAX_SHOWN]]
+            return replace(finding, where=tuple(places) or (r.grad,))
+    return finding
 
 
 # ------------------------------------------------------------------ public entry points
@@ -395,9 +424,11 @@ def _run(problem, setup: _Setup, notes: list[str], *, dout, batch, reg=None) -> 
         return stop.result
     except NotImplementedYet as exc:
         base.status, base.problem = SKIP, str(exc)
+        base.reason = Reason("not_implemented", (exc.subject,), note=exc.how)
         return base
     except UserCodeError as exc:
         base.status, base.problem = ERROR, exc.reason
+        base.reason = Reason("raised", (exc.subject or setup.subject,), note=exc.reason)
         return base
     finally:
         for x, p in zip(problem.inputs, pristine):
@@ -477,10 +508,9 @@ def _upstream(problem, out0, dout, rng):
     return dout
 
 
-def _stop(result: GradcheckResult, status: str, pattern: str | None, diagnosis: str, likely: str,
-          todo: str = "") -> None:
-    result.status, result.pattern = status, pattern
-    result.diagnosis, result.likely, result.todo = diagnosis, likely, todo
+def _stop(result: GradcheckResult, status: str, pattern: str, what: str, likely: str,
+          fix: str = "") -> None:
+    result.status, result.finding = status, Finding(pattern, what, likely, fix)
     raise _Stop(result)
 
 
@@ -693,11 +723,11 @@ def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
         r.fast_error = r.rel_error = worst
         r.status = ctx.thr.verdict(worst)
         if kink and r.status == PASS:
-            r.status, r.pattern = WARN, "kink"
-            r.kinks = 1
-            r.diagnosis = (f"a random direction crossed a kink of {ctx.problem.fname} (ReLU or "
-                           "max), where central differences are unreliable; rerun with "
-                           "mode='auto' to check element by element")
+            r.status, r.kinks = WARN, 1
+            r.finding = Finding(
+                "kink", f"a random direction crossed a kink of {ctx.problem.fname} (ReLU or max), "
+                "where central differences are unreliable", fix="rerun with mode='auto' to check "
+                "element by element")
 
 
 def _fast_ratio(ctx: _Context, i: int) -> float | None:
@@ -770,7 +800,7 @@ def _coordinates(shape, budget, rng, everything=False, targets=None) -> tuple[np
 def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> None:
     """Central differences at `indices` of input i; per-element errors, kinks and the worst places."""
     x, g = ctx.problem.inputs[i], ctx.grads[i]
-    r.pattern, r.diagnosis, r.kinks = None, "", 0  # the element-wise verdict replaces fast's
+    r.finding, r.kinks = None, 0  # the element-wise verdict replaces fast's
     d_plus, d_minus = one_sided_differences(ctx.problem.evaluate, x, indices, ctx.out0, ctx.u, ctx.h)
     numeric = 0.5 * (d_plus + d_minus)
     analytic = g.reshape(-1)[indices]
@@ -798,7 +828,8 @@ def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> Non
     if r.worst:
         r.worst_index = r.worst[0][0]
     if r.status == PASS and r.kinks:
-        r.status, r.pattern = WARN, "kink"
+        r.status = WARN
+        r.finding = Finding("kink", f"{r.kinks} coordinate(s) of {r.grad} straddle a ReLU/max kink")
         ki = int(np.flatnonzero(kink)[0])
         r.worst_index = tuple(int(k) for k in np.unravel_index(indices[ki], x.shape))
         r.rel_error = float(err[ki]) if r.rel_error <= ctx.thr.good else r.rel_error
@@ -811,10 +842,9 @@ def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> Non
 def _diagnose(ctx: _Context, per_input: list[InputResult], result: GradcheckResult) -> None:
     for i, r in enumerate(per_input):
         if r.status == WARN and r.pattern == "kink":
-            r.likely = ("nothing: central differences straddle the kink of ReLU / max at "
-                        f"{r.kinks} coordinate(s); the analytic value matches one side of it")
-            if r.numeric is None:
-                r.todo = "rerun with mode='auto' to check element by element"
+            r.finding = replace(r.finding, likely=(
+                "nothing: central differences straddle the kink of ReLU / max at "
+                f"{r.kinks} coordinate(s); the analytic value matches one side of it"))
             continue
         if r.status == PASS:
             continue
@@ -822,12 +852,9 @@ def _diagnose(ctx: _Context, per_input: list[InputResult], result: GradcheckResu
             # A suspicious fast-mode error: named only when the directions agree on a ratio.
             finding = _fast_finding(ctx, i, r)
             if finding.pattern not in ("unknown", "zeros"):
-                r.pattern, r.diagnosis, r.likely, r.todo = (finding.pattern, finding.diagnosis,
-                                                            finding.likely, finding.todo)
+                r.finding = finding
             continue
-        finding = _name_pattern(ctx, i, r, per_input)
-        r.pattern, r.diagnosis, r.likely, r.todo = (finding.pattern, finding.diagnosis,
-                                                    finding.likely, finding.todo)
+        r.finding = _name_pattern(ctx, i, r, per_input)
     _same_cause(per_input)
 
 
@@ -838,10 +865,10 @@ def _same_cause(per_input: list[InputResult]) -> None:
         return
     for r in per_input:
         if r.pattern == "unknown" and r.status == FAIL:
-            r.pattern = "no_transpose"
-            r.diagnosis = (f"{r.diagnosis}; likely the same cause as {cause.grad}: dout reshaped "
-                           "to (-1, C) without moving the channels last")
-            r.likely, r.todo = cause.likely, cause.todo
+            r.finding = Finding(
+                "no_transpose", f"{r.finding.what}; likely the same cause as {cause.grad}: dout "
+                "reshaped to (-1, C) without moving the channels last",
+                cause.finding.likely, cause.finding.fix)
 
 
 def _name_pattern(ctx: _Context, i: int, r: InputResult, per_input) -> dg.Finding:
@@ -881,9 +908,9 @@ def _fast_finding(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
                           ctx.problem.kind)
         found = dg.find_sign(c) or dg.find_factor(c) or dg.find_factor_near_one(c)
         if found:
-            return dg.Finding(found.pattern, f"{found.diagnosis} (every random directional "
+            return dg.Finding(found.pattern, f"{found.what} (every random directional "
                               "derivative gives this ratio)", found.likely,
-                              f"{found.todo}; {rerun}" if found.todo else rerun)
+                              f"{found.fix}; {rerun}" if found.fix else rerun)
     return dg.Finding(
         "unknown", f"a random directional derivative of {r.grad} disagrees with central "
         f"differences (relative error {r.fast_error:.2g}); fast mode compares random "

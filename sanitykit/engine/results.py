@@ -5,51 +5,83 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-PASS, WARN, FAIL, ERROR, SKIP = "pass", "warn", "fail", "error", "skip"
-STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)
-# Worst first: a report or a group takes the status of its worst member.
-SEVERITY = {ERROR: 4, FAIL: 3, WARN: 2, SKIP: 1, PASS: 0}
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.status import ERROR, FAIL, PASS, SEVERITY, SKIP, STATUSES, WARN
+
+__all__ = ["PASS", "WARN", "FAIL", "ERROR", "SKIP", "STATUSES", "SEVERITY", "Outcome", "CheckResult",
+           "Finding", "Reason", "passed", "warned", "failed", "errored", "skipped", "to_jsonable"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a check function returns: the verdict and its diagnosis, without metadata.
+    """What a check function returns: the verdict, its finding or reason, and the numbers behind it.
+
+    `message` and `hint` are made from `finding` / `reason` by sanitykit.engine.wording (the
+    constructors below do it); consumers that need meaning read `finding` and `reason`.
 
     Args:
         status: one of pass / warn / fail / error / skip.
         message: what is wrong, where and by how much (may span lines).
         hint: the likely mistake and what to change, spoken to the student.
         details: numbers behind the verdict (JSON-serialisable).
+        finding: the named mistake of a fail or warn.
+        reason: why a check was skipped, errored, or is blamed on another check.
     """
 
     status: str
     message: str = ""
     hint: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    finding: Finding | None = None
+    reason: Reason | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}; expected one of {STATUSES}")
 
+    def with_details(self, **extra: Any) -> "Outcome":
+        """The same outcome with `extra` merged into its details."""
+        return dataclasses.replace(self, details={**self.details, **extra})
+
 
 def passed(message: str = "", **details: Any) -> Outcome:
+    """A pass; `message` says what was verified ("out matches the reference ...")."""
     return Outcome(PASS, message, "", details)
 
 
-def warned(message: str, hint: str = "", **details: Any) -> Outcome:
-    return Outcome(WARN, message, hint, details)
+def _judged(status: str, finding: Finding | str, hint: str, details: dict[str, Any]) -> Outcome:
+    if isinstance(finding, Finding):
+        return Outcome(status, wording.finding_message(finding), wording.finding_hint(finding),
+                       details, finding=finding)
+    return Outcome(status, finding, hint, details)  # transitional: a check not yet on findings
 
 
-def failed(message: str, hint: str = "", **details: Any) -> Outcome:
-    return Outcome(FAIL, message, hint, details)
+def failed(finding: Finding | str, hint: str = "", **details: Any) -> Outcome:
+    """A failure: the code is wrong, and `finding` says how."""
+    return _judged(FAIL, finding, hint, details)
 
 
-def errored(message: str, hint: str = "", **details: Any) -> Outcome:
-    return Outcome(ERROR, message, hint, details)
+def warned(finding: Finding | str, hint: str = "", **details: Any) -> Outcome:
+    """A warning: suspicious, not wrong; `finding` says why (a kink, a course convention)."""
+    return _judged(WARN, finding, hint, details)
 
 
-def skipped(message: str, **details: Any) -> Outcome:
-    return Outcome(SKIP, message, "", details)
+def _unjudged(status: str, reason: Reason | str, hint: str, details: dict[str, Any]) -> Outcome:
+    if isinstance(reason, Reason):
+        return Outcome(status, wording.reason_message(reason, status),
+                       hint or wording.reason_hint(reason, status), details, reason=reason)
+    return Outcome(status, reason, hint, details)  # transitional
+
+
+def errored(reason: Reason | str, hint: str = "", **details: Any) -> Outcome:
+    """The check could not judge the code: it raised, hung, crashed, or sanitykit failed."""
+    return _unjudged(ERROR, reason, hint, details)
+
+
+def skipped(reason: Reason | str, **details: Any) -> Outcome:
+    """The check did not apply or did not run: `reason` says why, as data."""
+    return _unjudged(SKIP, reason, "", details)
 
 
 @dataclass(frozen=True)
@@ -65,16 +97,28 @@ class CheckResult:
     hint: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
+    diagnosis: Finding | None = None
+    reason: Reason | None = None
 
     @property
     def ok(self) -> bool:
         return self.status in (PASS, WARN, SKIP)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["details"] = to_jsonable(self.details)
-        d["duration_s"] = round(float(self.duration_s), 4)
-        return d
+        return {"id": self.id, "suite": self.suite, "subject": self.subject, "status": self.status,
+                "title": self.title, "message": self.message, "hint": self.hint,
+                "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+                "reason": self.reason.to_dict() if self.reason else None,
+                "details": to_jsonable(self.details),
+                "duration_s": round(float(self.duration_s), 4)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
+        """Rebuild from `to_dict()` output (grading reads a child's JSON back)."""
+        plain = {k: data[k] for k in ("id", "suite", "subject", "status", "title", "message",
+                                       "hint", "details", "duration_s") if k in data}
+        return cls(**plain, diagnosis=Finding.from_dict(data.get("diagnosis")),
+                   reason=Reason.from_dict(data.get("reason")))
 
 
 def to_jsonable(value: Any) -> Any:

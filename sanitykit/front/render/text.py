@@ -20,7 +20,7 @@ from rich.text import Text
 
 from sanitykit import __version__
 from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, CheckResult
-from sanitykit.front.render.theme import ASCII_GLYPHS, DEFAULT_STYLES, GLYPHS, WORDS, status_style
+from sanitykit.engine.theme import ASCII_GLYPHS, DEFAULT_STYLES, GLYPHS, WORDS, status_style
 
 # Checks below this many columns of title lose their subject column (it is repeated
 # in the diagnosis of every failure anyway).

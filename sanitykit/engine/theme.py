@@ -1,7 +1,9 @@
-"""The one theme of sanitykit's terminal report: style names, default styles and glyphs.
+"""The one theme of sanitykit's rich views: style names, default styles and glyphs.
 
-Renderers use style *names* ("sanitykit.fail"); a user's rich Theme may override any of
-them, and `DEFAULT_STYLES` is the fallback when the console's theme does not define one.
+Renderers (the report in sanitykit.front.render, a GradcheckResult's own rich view) use
+style *names* ("sanitykit.fail"); a user's rich Theme may override any of them, and
+`DEFAULT_STYLES` is the fallback when the console's theme does not define one. Data only:
+it sits in the engine so that both layers can read it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ DEFAULT_STYLES = {
     "sanitykit.hint": "italic",
     "sanitykit.rerun": "dim",
     "sanitykit.problem": "red",
+    "sanitykit.note": "dim",
+    "sanitykit.table_header": "bold",
 }
 
 # One column each; ASCII when the console cannot show Unicode (options.ascii_only).
@@ -32,6 +36,11 @@ WORDS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip
 def status_style(status: str) -> str:
     """The style name of a status ("fail" -> "sanitykit.fail")."""
     return f"sanitykit.{status}"
+
+
+def resolve(console, name: str):
+    """The console's style for `name`: the user's theme first, sanitykit's default second."""
+    return console.get_style(name, default=DEFAULT_STYLES.get(name) or "none")
 
 
 def theme():

@@ -1,0 +1,210 @@
+"""The one place where verdicts become sentences: messages and hints made from findings and reasons.
+
+A check measures and returns data (`Finding`, `Reason`, numbers); the report's `message` and
+`hint` are made here, so a wording change is one edit and nothing downstream ever needs to read
+a sentence back. Plain text only: colours and bold belong to the renderers and their theme.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.status import ERROR, FAIL, PASS, SKIP, WARN
+
+MAX_PLACES = 5
+STATUS_WORD = {PASS: "right", WARN: "suspicious", FAIL: "wrong", ERROR: "error", SKIP: "skipped"}
+# What a dependency that did not pass did, after "depends on <id>, which ...".
+DEPENDENCY_WORDS = {FAIL: "failed", ERROR: "raised an error", SKIP: "was skipped"}
+SOURCE_INDENT = "    "
+
+
+def number(x: float) -> str:
+    """3 significant digits; nan/inf spelled out."""
+    return f"{x:.3g}" if np.isfinite(x) else str(x)
+
+
+def names(items: Iterable[str]) -> str:
+    return ", ".join(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------- findings
+
+def hint_lines(likely: str, fix: str) -> list[str]:
+    """`likely: ...` and `try: ...` when both are known; a lone fix is the hint as it is."""
+    if likely and fix:
+        return [f"likely: {likely}", f"try: {fix}"]
+    if likely:
+        return [f"likely: {likely}"]
+    return [fix] if fix else []
+
+
+def finding_message(finding: Finding) -> str:
+    """What is wrong, then the measured evidence lines."""
+    return "\n".join(line for line in (finding.what, *finding.evidence) if line)
+
+
+def finding_hint(finding: Finding) -> str:
+    return "\n".join(hint_lines(finding.likely, finding.fix))
+
+
+# ---------------------------------------------------------------- reasons
+
+def reason_message(reason: Reason, status: str = SKIP) -> str:
+    """The one line saying why a check was skipped, errored or was blamed."""
+    kind, who, see = reason.kind, names(reason.responsible), names(reason.see)
+    if kind == "missing":
+        return reason.note or f"{who or 'the function'} not found in the target"
+    if kind == "not_implemented":
+        return f"{who or 'the function'} is not implemented yet" + (f" ({reason.note})" if reason.note else "")
+    if kind == "depends_on":
+        return f"depends on {see}, which {reason.note or 'did not pass'}"
+    if kind == "blamed":
+        return blamed_message(reason, status)
+    if kind == "internal":
+        return f"internal error in sanitykit: {reason.note}"
+    return reason.note or kind.replace("_", " ")
+
+
+def blamed_message(reason: Reason, status: str) -> str:
+    """`fails only because of affine_backward (see layers.affine.gradcheck); passes with ...`.
+
+    A fail (the training suite shows what the bug does) leads with the cause instead.
+    """
+    see = names(reason.see)
+    if reason.note:  # a cause that is not a function: "the weights start at zero"
+        cause = f"{reason.note} (see {see})"
+        return f"fails because {cause}" if status == FAIL else f"fails only because {cause}"
+    who = names(reason.responsible)
+    if status == FAIL:
+        return f"fails because of {who} (see {see})"
+    return (f"fails only because of {who} (see {see}); passes with sanitykit's reference "
+            f"{who} substituted")
+
+
+REASON_HINTS = {
+    "not_implemented": "implement the function, then run the check again",
+    "import_failed": "fix the error above so that the module imports",
+    "timeout": "look for a loop that never ends, or raise --timeout for slow code",
+    "internal": "this is a bug in sanitykit, not in your code; please report it",
+}
+
+
+def reason_hint(reason: Reason, status: str) -> str:
+    if reason.fix:
+        return reason.fix
+    if reason.kind == "blamed" and status == FAIL:
+        return (f"fix {names(reason.responsible) or 'that function'} first (its own check says how); "
+                "this check then passes as it is")
+    return "" if status == SKIP else REASON_HINTS.get(reason.kind, "")
+
+
+def with_source_line(message: str, source_line: str) -> str:
+    """The code of the line that raised, quoted under the message's first line."""
+    if not source_line:
+        return message
+    first, *rest = message.splitlines() or [""]
+    return "\n".join([first, SOURCE_INDENT + source_line, *rest])
+
+
+def in_case(message: str, hint: str, words: str, case_hint: str) -> tuple[str, str]:
+    """(message, hint) of a failure seen only on the extra input case `words`."""
+    return (f"with {words} (the first case passes): {message}",
+            f"{case_hint}\n{hint}" if hint else case_hint)
+
+
+# ---------------------------------------------------------------- gradcheck results
+
+def input_headline(r) -> str:
+    """`dw is wrong: 60 / 60 probed elements differ, max relative error 0.96 at dw[3, 1]`."""
+    if r.status == PASS:
+        return f"{r.grad} is right (max relative error {number(r.rel_error)})"
+    if r.pattern == "kink":
+        where = f" at {r.where}" if r.worst_index is not None else ""
+        return (f"{r.grad} is right away from kinks; {r.kinks} coordinate(s) straddle a "
+                f"ReLU/max kink{where} (relative error {number(r.rel_error)} there)")
+    verdict = "wrong" if r.status == FAIL else "suspicious"
+    if r.errors is None:
+        return (f"{r.grad} is {verdict}: a random directional derivative differs, "
+                f"relative error {number(r.rel_error)}")
+    of = f"{r.probed} probed" if r.probed < r.size else f"{r.size}"
+    where = f" at {r.where}" if r.worst_index is not None else ""
+    return (f"{r.grad} is {verdict}: {r.wrong} / {of} elements differ, "
+            f"max relative error {number(r.rel_error)}{where}")
+
+
+def input_places(r) -> list[str]:
+    """At most five wrong places with both values, then a count with a percentage."""
+    from sanitykit.engine.diagnosis import format_index
+
+    lines = [f"  {format_index(r.grad, idx)}: analytic {a:.6g}, numerical {n:.6g}"
+             for idx, a, n, _ in r.worst[:MAX_PLACES]]
+    more = r.wrong - len(lines)
+    if more > 0:
+        of = "the probed elements" if r.probed < r.size else "the elements"
+        lines.append(f"  ... and {more} more ({100 * r.wrong / max(r.probed, 1):.0f}% of {of})")
+    return lines
+
+
+def _input_finding_line(r) -> str:
+    """The finding's sentence under the headline; a localised kink's headline already says it."""
+    if r.finding is None or (r.pattern == "kink" and r.errors is not None):
+        return ""
+    return r.finding.what
+
+
+def gradcheck_message(result) -> str:
+    """What is wrong, where and by how much (multi-line)."""
+    if result.status in (ERROR, SKIP) and result.problem:
+        return result.problem
+    if result.finding:
+        return result.finding.what
+    lines = []
+    for r in (r for r in result.per_input if r.status != PASS):
+        lines.append(input_headline(r))
+        lines.extend(input_places(r))
+        line = _input_finding_line(r)
+        if line:
+            lines.append(line)
+    good = [r for r in result.per_input if r.status == PASS]
+    if good:
+        worst = max(r.rel_error for r in good)
+        lines.append(f"{names(r.grad for r in good)} {'is' if len(good) == 1 else 'are'} right "
+                     f"(max relative error {number(worst)})")
+    if result.sampled:
+        lines.append(f"(localised on a sample of {result.probed} coordinates; "
+                     "mode='full' probes every one)")
+    return "\n".join(lines)
+
+
+def gradcheck_hint(result) -> str:
+    """The likely mistake and what to do, spoken to the student."""
+    if result.status == SKIP:
+        return REASON_HINTS["not_implemented"]
+    if result.status == ERROR:
+        return "fix the error above; the check needs the function to run and return arrays"
+    if result.finding:
+        return "\n".join(hint_lines(result.finding.likely, result.finding.fix))
+    lines = []
+    for r in result.per_input:
+        if r.status != PASS and r.finding and r.finding.likely:
+            lines.extend(hint_lines(r.finding.likely, r.finding.fix))
+    return "\n".join(lines)
+
+
+def gradcheck_text(result) -> str:
+    """str(result): verdict line, message, hint, notes."""
+    where = f" of {result.subject}" if result.subject else ""
+    probed = f", {result.probed} coordinates probed" if result.probed else ""
+    mode = f"(mode {result.mode}{probed})" if result.mode else ""
+    message = gradcheck_message(result).splitlines() or [""]
+    # The first line is what pytest's short summary and an AssertionError headline show:
+    # the verdict and what is wrong, not only the verdict.
+    head = f"gradcheck{where}: {result.status.upper()}" + (f": {message[0]}" if message[0] else "")
+    lines = [head, *message[1:], mode]
+    hint = gradcheck_hint(result)
+    if hint and result.status != PASS:
+        lines.append(hint)
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(line for line in lines if line)
