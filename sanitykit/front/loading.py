@@ -30,32 +30,13 @@ from sanitykit.engine.usercode import CheckTimeout, describe_exception
 from sanitykit.front import conventions as measured
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
+from sanitykit.front.layout import (CONVENTIONAL_NAMES, SKIPPED_DIRS, SKIPPED_FILES,  # noqa: F401
+                                    Layout, implicit_relative_aliases, resolve_layout, shown_path)
 from sanitykit.front.name_map import parse_map_items, read_name_map  # noqa: F401 - re-exported
 from sanitykit.front.shims import (ShimLoader, StandInFinder, looks_python2, python2_to_3,
                                    uses_name_unbound)
 from sanitykit.front.target import TargetError
 
-# The course API, found by name across the user's modules (a name map covers others).
-CONVENTIONAL_NAMES = (
-    "affine_forward", "affine_backward", "relu_forward", "relu_backward",
-    "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
-    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
-    "layernorm_forward", "layernorm_backward", "dropout_forward", "dropout_backward",
-    "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive",
-    "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast",
-    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
-    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
-    "svm_loss", "softmax_loss",
-    "affine_relu_forward", "affine_relu_backward",
-    "sgd", "sgd_momentum", "rmsprop", "adam",
-    "TwoLayerNet", "FullyConnectedNet", "ThreeLayerConvNet", "Solver",
-)
-
-# Files that are part of a course tree but must never be imported: setup.py runs the
-# Cython build (and exits) the moment it is imported.
-SKIPPED_FILES = {"setup.py", "__main__.py"}
-SKIPPED_DIRS = {"__pycache__", "build", "dist", "datasets", "venv", ".venv"}
 
 _counter = itertools.count(1)
 
@@ -120,175 +101,6 @@ def import_problem(dotted: str, path: Path, exc: BaseException, root: Path, own_
     return ImportProblem(dotted, file, line, message, names, note)
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where a target's modules are and the names they import each other by.
-
-    Args:
-        spec: the target as the user named it.
-        kind: "assignment" (a root holding cs231n/), "package", "folder" or "file".
-        root: the folder playing the part of a sys.path entry.
-        modules: (dotted name as the user knows it, file), in import order.
-        aliases: top-level import name -> its dotted name under the root
-            ("cs231n" -> "cs231n"); issue-7 style fixes can add more
-            ("layers" -> "cs231n.layers" for Python 2 implicit relative imports).
-        description: how the target was read, for the report.
-    """
-
-    spec: str
-    kind: str
-    root: Path
-    modules: tuple[tuple[str, Path], ...]
-    aliases: dict[str, str]
-    description: str
-    config_dirs: tuple[Path, ...] = ()
-
-    @property
-    def home(self) -> Path:
-        """The folder holding the user's own files (blame goes to code under it)."""
-        return self.root / self.modules[0][0].split(".")[0] if self.kind == "package" else self.root
-
-
-# ---------------------------------------------------------------- finding the modules
-
-def _is_identifier_path(path: Path) -> bool:
-    return path.stem.isidentifier() and not path.name.startswith(".")
-
-
-def _package_modules(folder: Path, dotted: str) -> list[tuple[str, Path]]:
-    """The package `folder` (known as `dotted`) and everything below it, __init__ first."""
-    found: list[tuple[str, Path]] = []
-    init = folder / "__init__.py"
-    if init.is_file():
-        found.append((dotted, init))
-    subpackages = []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix == ".py" and entry.name not in SKIPPED_FILES | {"__init__.py"}:
-            if _is_identifier_path(entry):
-                found.append((f"{dotted}.{entry.stem}", entry))
-        elif entry.is_dir() and entry.name.isidentifier() and entry.name not in SKIPPED_DIRS:
-            subpackages.append(entry)
-    for sub in subpackages:
-        below = _package_modules(sub, f"{dotted}.{sub.name}")
-        # A folder without __init__.py is a namespace package; it only counts if it has modules.
-        if any(path.suffix == ".py" for _, path in below):
-            found.extend(below)
-    return found
-
-
-def _find_course_package(folder: Path, depth: int = 2) -> Path | None:
-    """A `cs231n/` folder at most `depth` levels below `folder` (zips often add a level)."""
-    direct = folder / "cs231n"
-    if direct.is_dir():
-        return direct
-    if depth <= 1:
-        return None
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir() and not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_DIRS:
-            found = _find_course_package(entry, depth - 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _top_level_names(folder: Path) -> list[str]:
-    """Names importable from `folder` as a sys.path entry: modules and package folders."""
-    names = []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix == ".py" and _is_identifier_path(entry):
-            names.append(entry.stem)
-        elif entry.is_dir() and entry.name.isidentifier() and entry.name not in SKIPPED_DIRS:
-            names.append(entry.name)
-    return names
-
-
-def _safe_aliases(names: list[str], root: Path) -> dict[str, str]:
-    """Alias only names that cannot shadow the standard library or a package already imported.
-
-    A student's `random.py` or `test.py` must not replace the real module for everyone
-    while their tree loads; those few are still imported, under the private name only.
-    """
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
-    aliases = {}
-    for name in names:
-        existing = sys.modules.get(name)
-        existing_file = getattr(existing, "__file__", None) or ""
-        foreign = existing is not None and not os.path.abspath(existing_file).startswith(str(root))
-        if name in stdlib or (foreign and name != "cs231n"):
-            continue
-        aliases[name] = name
-    return aliases
-
-
-def resolve_layout(spec: str | os.PathLike) -> Layout:
-    """Decide what kind of tree `spec` names and list its modules; TargetError if none.
-
-    Args:
-        spec: a .py file or a folder (dotted module names are handled by load_target).
-    """
-    path = Path(spec).expanduser()
-    shown = str(spec)
-    if not path.exists():
-        raise TargetError(f"{shown}: no such file or folder")
-    path = path.resolve()
-    if path.is_file():
-        if path.suffix != ".py":
-            raise TargetError(f"{shown} is not a .py file, a folder or an importable module")
-        if not path.stem.isidentifier():
-            raise TargetError(f"{shown}: {path.name} is not a valid Python module name")
-        aliases = _safe_aliases(_top_level_names(path.parent), path.parent)
-        return Layout(shown, "file", path.parent, ((path.stem, path),), aliases,
-                      f"{path.name} in {path.parent.name}/", (path.parent,))
-    if not path.is_dir():
-        raise TargetError(f"{shown} is not a .py file, a folder or an importable module")
-
-    is_package = path.name.isidentifier() and ((path / "__init__.py").is_file() or path.name == "cs231n")
-    if is_package:
-        modules = _package_modules(path, path.name)
-        kind, root, description = "package", path.parent, f"{path.name}/ (a package) from {path.parent.name}/"
-        aliases = {path.name: path.name}
-        config_dirs = (path, path.parent)
-    else:
-        course = _find_course_package(path)
-        if course is not None:
-            modules = _package_modules(course, "cs231n")
-            kind, root = "assignment", course.parent
-            description = f"cs231n/ from {course.parent.relative_to(path.parent)}/"
-            aliases = {"cs231n": "cs231n"}
-            config_dirs = tuple(dict.fromkeys((course.parent, path)))
-        else:
-            modules = []
-            for name in _top_level_names(path):
-                entry = path / name if (path / name).is_dir() else path / f"{name}.py"
-                if entry.is_dir():
-                    modules.extend(_package_modules(entry, name))
-                elif entry.name not in SKIPPED_FILES:
-                    modules.append((name, entry))
-            kind, root, description = "folder", path, f"the modules of {path.name}/"
-            aliases = _safe_aliases(_top_level_names(path), path)
-            config_dirs = (path,)
-    if not any(p.suffix == ".py" for _, p in modules):
-        raise TargetError(f"{shown}: no Python modules found in this folder")
-    if kind in ("package", "assignment"):
-        aliases = {**implicit_relative_aliases(modules, root), **aliases}
-    return Layout(shown, kind, root, tuple(modules), aliases, description, config_dirs)
-
-
-def implicit_relative_aliases(modules: list[tuple[str, Path]], root: Path) -> dict[str, str]:
-    """Python 2's implicit relative imports: `import layers` inside cs231n/ means cs231n.layers.
-
-    Each module's last name becomes an import name of its own, when it is unique in the tree
-    and shadows neither the standard library nor a package already imported.
-    """
-    by_leaf: dict[str, list[str]] = {}
-    for dotted, _ in modules:
-        if "." in dotted:
-            by_leaf.setdefault(dotted.rpartition(".")[2], []).append(dotted)
-    unique = [leaf for leaf, owners in by_leaf.items() if len(owners) == 1]
-    safe = _safe_aliases(unique, root)
-    return {leaf: by_leaf[leaf][0] for leaf in safe}
-
-
 # ---------------------------------------------------------------- the import hook
 
 class _AliasLoader(importlib.abc.Loader):
@@ -345,7 +157,7 @@ class _UserModuleFinder(importlib.abc.MetaPathFinder):
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
             return spec
         spec.loader = ShimLoader(fullname, spec.origin, self.record, self.python2_tree,
-                                 _shown_path(spec.origin, self.root))
+                                 shown_path(spec.origin, self.root))
         return spec
 
 
@@ -421,12 +233,6 @@ def defined_names(path: Path) -> tuple[str, ...]:
                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
-def _shown_path(filename: str, base: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(Path(filename).resolve().relative_to(base))
-    return os.path.basename(filename)
-
-
 def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -> tuple[str, int | None, str]:
     """(file, line, message) for an exception raised while importing a user's module.
 
@@ -436,12 +242,12 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
         base: the folder file names are shown relative to.
     """
     if isinstance(exc, CheckTimeout):
-        return _shown_path(str(module_file), base), None, f"importing it did not finish ({exc})"
+        return shown_path(str(module_file), base), None, f"importing it did not finish ({exc})"
     if isinstance(exc, SyntaxError) and exc.filename:
-        return _shown_path(exc.filename, base), exc.lineno, f"{type(exc).__name__}: {exc.msg}"
+        return shown_path(exc.filename, base), exc.lineno, f"{type(exc).__name__}: {exc.msg}"
     if isinstance(exc, SystemExit):
         what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"  # os._exit, fenced
-        return _shown_path(str(module_file), base), None, f"called {what} at import"
+        return shown_path(str(module_file), base), None, f"called {what} at import"
     # The innermost frame inside the user's tree says where it went wrong.
     base_text = str(base)
     filename, line = str(module_file), None
@@ -449,7 +255,7 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
         if os.path.abspath(frame.filename).startswith(base_text):
             filename, line = frame.filename, frame.lineno
             break
-    return _shown_path(filename, base), line, describe_exception(exc)
+    return shown_path(filename, base), line, describe_exception(exc)
 
 
 # ---------------------------------------------------------------- the loaded target
@@ -720,7 +526,7 @@ def _replace_broken_fast_layers(imported: _Imported, root: Path, timeout: float 
             if isinstance(exc, KeyboardInterrupt):
                 raise
             broken = [(pair, describe_exception(exc)) for pair in substitute.FAST_PAIRS]
-        file = _shown_path(getattr(module, "__file__", "") or dotted, root)
+        file = shown_path(getattr(module, "__file__", "") or dotted, root)
         for pair, why in broken:
             originals = {n: getattr(module, n) for n in pair}
             changed = substitute.rebind(imported.modules, originals)
@@ -801,7 +607,7 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
                               import_output=imported.output, import_output_dropped=imported.output_dropped,
                               substitutions=imported.substitutions,
                               shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks,
-                              numpy_restored=[{"file": _shown_path(str(path), layout.root), "name": name}
+                              numpy_restored=[{"file": shown_path(str(path), layout.root), "name": name}
                                               for path, name in imported.numpy_restored])
         file_map, target.map_source = read_name_map(layout.config_dirs)
         target.name_map.update(file_map)
