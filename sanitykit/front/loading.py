@@ -33,8 +33,7 @@ from sanitykit.front.capture import fenced
 from sanitykit.front.layout import (CONVENTIONAL_NAMES, SKIPPED_DIRS, SKIPPED_FILES,  # noqa: F401
                                     Layout, implicit_relative_aliases, resolve_layout, shown_path)
 from sanitykit.front.name_map import parse_map_items, read_name_map  # noqa: F401 - re-exported
-from sanitykit.front.shims import (ShimLoader, StandInFinder, looks_python2, python2_to_3,
-                                   uses_name_unbound)
+from sanitykit.front.shims import ShimLoader, StandInFinder, tree_is_python2
 from sanitykit.front.target import TargetError
 
 
@@ -399,31 +398,6 @@ class LoadedTarget:
         if self.private:
             for key in [k for k in sys.modules if k == self.private or k.startswith(self.private + ".")]:
                 del sys.modules[key]
-
-
-def tree_is_python2(paths: list[Path]) -> bool:
-    """True when some module of the tree is Python 2: print statements, or xrange never imported.
-
-    Then `/` between integers floors in every module that does not import true division,
-    as it did when the tree was written (`H_out = 1 + (H + 2 * pad - HH) / stride`).
-    """
-    for path in paths:
-        try:
-            source = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if not looks_python2(source):
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            rewritten, done = python2_to_3(source)
-            if done:
-                return True
-            continue
-        if uses_name_unbound(tree, "xrange"):
-            return True
-    return False
 
 
 @dataclass

@@ -5,7 +5,8 @@ Three kinds, each recorded by name so the report says what was done:
   `from future import standard_library`, `from six.moves import cPickle`), served only when
   the real package is absent;
 - Python-2 source read as Python 3: `print 'x'` statements rewritten line by line (line
-  numbers kept), `/` between two integers flooring as it did in Python 2;
+  numbers kept), `/` between two integers flooring as it did in Python 2 (in every module
+  of a tree `tree_is_python2` finds written for Python 2);
 - `xrange` bound in the namespace of a module that uses it without importing it.
 
 Nothing here touches the user's files: the rewritten source is compiled in memory.
@@ -22,6 +23,7 @@ import numbers
 import re
 import sys
 import types
+from pathlib import Path
 from typing import Any, Callable
 
 # ---------------------------------------------------------------- stand-in packages
@@ -292,6 +294,31 @@ PYTHON2_MARKERS = re.compile(r"^\s*print\s+[\"'\w%]|^\s*except\s+[\w.]+\s*,\s*\w
 def looks_python2(source: str) -> bool:
     """True for source written for Python 2 (print statements, xrange, except E, e)."""
     return bool(PYTHON2_MARKERS.search(source))
+
+
+def tree_is_python2(paths: list[Path]) -> bool:
+    """True when some module of the tree is Python 2: print statements, or xrange never imported.
+
+    Then `/` between integers floors in every module that does not import true division,
+    as it did when the tree was written (`H_out = 1 + (H + 2 * pad - HH) / stride`).
+    """
+    for path in paths:
+        try:
+            source = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not looks_python2(source):
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            rewritten, done = python2_to_3(source)
+            if done:
+                return True
+            continue
+        if uses_name_unbound(tree, "xrange"):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- the loader
