@@ -30,10 +30,11 @@ from sanitykit.engine.usercode import CheckTimeout, describe_exception
 from sanitykit.front import conventions as measured
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
+from sanitykit.front.finders import Hooks, aliases_installed
 from sanitykit.front.layout import (CONVENTIONAL_NAMES, SKIPPED_DIRS, SKIPPED_FILES,  # noqa: F401
                                     Layout, implicit_relative_aliases, resolve_layout, shown_path)
 from sanitykit.front.name_map import parse_map_items, read_name_map  # noqa: F401 - re-exported
-from sanitykit.front.shims import ShimLoader, StandInFinder, tree_is_python2
+from sanitykit.front.shims import tree_is_python2
 from sanitykit.front.target import TargetError
 
 
@@ -98,114 +99,6 @@ def import_problem(dotted: str, path: Path, exc: BaseException, root: Path, own_
     if note:
         message = NOTE_MISSING_PACKAGE.format(message=message)
     return ImportProblem(dotted, file, line, message, names, note)
-
-
-# ---------------------------------------------------------------- the import hook
-
-class _AliasLoader(importlib.abc.Loader):
-    """Answers `cs231n.layers` with the module already imported as `_sanitykit_target_3.cs231n.layers`."""
-
-    def __init__(self, private_name: str):
-        self.private_name = private_name
-        self.own_spec = None
-
-    def create_module(self, spec):
-        module = importlib.import_module(self.private_name)
-        self.own_spec = module.__spec__
-        return module
-
-    def exec_module(self, module):
-        # Already executed under its private name; importlib has just overwritten
-        # __spec__ with the alias's, so put the module's own back (relative imports read it).
-        if self.own_spec is not None:
-            module.__spec__ = self.own_spec
-
-
-class _AliasFinder(importlib.abc.MetaPathFinder):
-    """Redirects the user's own top-level import names to the private package."""
-
-    def __init__(self, private: str, aliases: dict[str, str]):
-        self.private = private
-        self.aliases = aliases
-
-    def find_spec(self, fullname, path=None, target=None):
-        top, _, rest = fullname.partition(".")
-        if top not in self.aliases:
-            return None
-        private_name = f"{self.private}.{self.aliases[top]}" + (f".{rest}" if rest else "")
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(private_name))
-
-
-class _UserModuleFinder(importlib.abc.MetaPathFinder):
-    """Finds the modules of the private package and loads them through ShimLoader (Python 2 read as 3)."""
-
-    def __init__(self, private: str, root: Path, shims: list[str], python2_tree: bool):
-        self.private = private
-        self.root = root
-        self.shims = shims
-        self.python2_tree = python2_tree
-
-    def record(self, line: str) -> None:
-        if line not in self.shims:
-            self.shims.append(line)
-
-    def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(self.private + "."):
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            return spec
-        spec.loader = ShimLoader(fullname, spec.origin, self.record, self.python2_tree,
-                                 shown_path(spec.origin, self.root))
-        return spec
-
-
-@dataclass
-class _Hooks:
-    """What the import hooks of one target need: its private package, aliases and shim record."""
-
-    private: str
-    aliases: dict[str, str]
-    root: Path
-    shims: list[str]
-    python2_tree: bool = False
-
-
-@contextlib.contextmanager
-def _aliases_installed(private: str, aliases: dict[str, str], hooks: _Hooks | None = None) -> Iterator[None]:
-    """Install the alias hook; afterwards remove it and every alias entry of sys.modules.
-
-    Modules the user had imported under those names before (a notebook's own `cs231n`)
-    are put back untouched. With `hooks`, the user's modules are also read through the
-    shims, and `future` / `past` stand-ins answer when those packages are not installed.
-    """
-    def ours(key: str) -> bool:
-        return key.partition(".")[0] in aliases
-
-    stand_ins = StandInFinder(hooks.shims if hooks else [])
-
-    def served(key: str) -> bool:
-        return getattr(sys.modules.get(key), "__sanitykit_shim__", False)
-
-    saved = {k: v for k, v in sys.modules.items() if ours(k)}
-    for key in saved:
-        del sys.modules[key]
-    finders = [_AliasFinder(private, aliases)]
-    if hooks is not None:
-        finders.append(_UserModuleFinder(private, hooks.root, hooks.shims, hooks.python2_tree))
-    for finder in reversed(finders):
-        sys.meta_path.insert(0, finder)
-    if hooks is not None:
-        sys.meta_path.append(stand_ins)  # last: an installed `future` always wins
-    try:
-        yield
-    finally:
-        for finder in (*finders, stand_ins):
-            with contextlib.suppress(ValueError):
-                sys.meta_path.remove(finder)
-        for key in [k for k in sys.modules if ours(k) or served(k)]:
-            del sys.modules[key]
-        sys.modules.update(saved)
 
 
 # ---------------------------------------------------------------- reading problems
@@ -371,7 +264,7 @@ class LoadedTarget:
         if not self.private:
             yield
             return
-        with _aliases_installed(self.private, self.aliases, self._hooks):
+        with aliases_installed(self.private, self.aliases, self._hooks):
             yield
 
     def loading_info(self) -> dict[str, Any]:
@@ -408,7 +301,7 @@ class _Imported:
     problems: list[ImportProblem]
     private: str
     output: str
-    hooks: _Hooks
+    hooks: Hooks
     substitutions: list[dict[str, Any]]
     absent: dict[str, str]
     numpy_restored: list[tuple[Path, str]] = field(default_factory=list)
@@ -434,11 +327,11 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> _Imported:
     package.__package__ = private
     sys.modules[private] = package
 
-    hooks = _Hooks(private, dict(layout.aliases), layout.root, [],
+    hooks = Hooks(private, dict(layout.aliases), layout.root, [],
                    tree_is_python2([p for _, p in layout.modules]))
     imported = _Imported({}, [], private, "", hooks, [], {})
     output: list[str] = []
-    with _aliases_installed(private, layout.aliases, hooks):
+    with aliases_installed(private, layout.aliases, hooks):
         for dotted, path in substitute.helpers_first(layout.modules):
             if f"{private}.{dotted}" in sys.modules and dotted in imported.modules:
                 continue
