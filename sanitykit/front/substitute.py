@@ -11,10 +11,19 @@ every replacement is listed in the report; the student's functions are never tou
 from __future__ import annotations
 
 import re
+import sys
 import types
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+from sanitykit.engine.usercode import describe_exception
+from sanitykit.front.capture import fenced
+from sanitykit.front.layout import shown_path
+
+if TYPE_CHECKING:
+    from sanitykit.front.importing import Imported
 
 HELPER_MODULES = ("im2col", "fast_layers")   # imported first: the rest of the tree imports them
 FAST_PAIRS = (("conv_forward_fast", "conv_backward_fast"),
@@ -91,8 +100,6 @@ PROBES = {"conv_forward_fast": _probe_conv, "max_pool_forward_fast": _probe_pool
 
 def broken_pairs(module: types.ModuleType) -> list[tuple[tuple[str, str], str]]:
     """The fast pairs of the course's fast_layers module that raise on a small probe: (pair, why)."""
-    from sanitykit.engine.usercode import describe_exception
-
     broken = []
     for forward_name, backward_name in FAST_PAIRS:
         forward, backward = getattr(module, forward_name, None), getattr(module, backward_name, None)
@@ -160,3 +167,68 @@ def substitution_message(pair: tuple[str, ...], why: str, file: str, changed: li
     if fails_for_this_machine(why):
         return f"the course's {' / '.join(pair)} cannot run here ({why}){where}"
     return f"the course's own {file.rpartition('/')[2] or file} raises ({why}) in {' / '.join(pair)}{where}"
+
+
+# ---------------------------------------------------------------- in the target's modules
+
+def stand_in_for_fast_layers(imported: Imported, dotted: str, path: Path, file: str,
+                             line: int | None, message: str) -> None:
+    """The course's fast_layers.py did not import: sanitykit's fast layers answer for it.
+
+    Args:
+        imported: what import_layout has imported so far; the stand-in joins its modules.
+        dotted: the module's dotted name ("cs231n.fast_layers").
+        path: its file.
+        file, line, message: where and why it did not import (describe_import_failure).
+    """
+    private_name = f"{imported.private}.{dotted}"
+    module = stand_in_module(private_name, str(path))
+    sys.modules[private_name] = module
+    parent_name, _, leaf = private_name.rpartition(".")
+    if parent_name in sys.modules:
+        setattr(sys.modules[parent_name], leaf, module)
+    imported.modules[dotted] = module
+    where = f"{file}:{line}" if line else file
+    names = ", ".join(FAST_NAMES)
+    imported.substitutions.append({
+        "module": dotted, "file": file, "line": line, "names": list(FAST_NAMES),
+        "by": "sanitykit.reference.fast_layers",
+        "message": f"the course's fast_layers.py could not be imported ({message}); sanitykit's own "
+                   f"{names} are used by the modules that import it"})
+    for name in FAST_NAMES:
+        imported.absent[name] = (f"{name} is the course's (fast_layers.py), which could not be imported "
+                                 f"here ({where}: {message}); sanitykit's own stands in for it")
+
+
+def replace_broken_fast_layers(imported: Imported, root: Path, timeout: float | None = 30.0) -> None:
+    """Probe the course's fast layers; rebind sanitykit's in place of any pair that fails here.
+
+    Run with the target's import hooks installed: the probe runs the course's code.
+
+    Args:
+        imported: from import_layout; its substitutions and absent names are added to.
+        root: the folder file names are shown relative to.
+        timeout: seconds allowed for the probe (None: no limit).
+    """
+    for dotted, module in list(imported.modules.items()):
+        if not is_fast_layers(dotted) or getattr(module, "__sanitykit_substitute__", False):
+            continue
+        try:
+            with fenced(timeout):
+                broken = broken_pairs(module)
+        except BaseException as exc:  # noqa: BLE001 - a probe that hangs counts as broken
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            broken = [(pair, describe_exception(exc)) for pair in FAST_PAIRS]
+        file = shown_path(getattr(module, "__file__", "") or dotted, root)
+        for pair, why in broken:
+            originals = {n: getattr(module, n) for n in pair}
+            changed = rebind(imported.modules, originals)
+            imported.substitutions.append({
+                "module": dotted, "file": file, "names": list(pair), "by": "sanitykit.reference.fast_layers",
+                "message": substitution_message(pair, why, file, changed)})
+            fault = ("cannot run here" if fails_for_this_machine(why)
+                     else "raises in the course's own code")
+            for name in pair:
+                imported.absent[name] = (f"{name} is the course's (fast_layers.py) and {fault} "
+                                         f"({why}); sanitykit's own is used in its place")

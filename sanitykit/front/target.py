@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from sanitykit.front.finders import Hooks
-    from sanitykit.front.loading import ImportProblem
+    from sanitykit.front.importing import ImportProblem
 
 
 class TargetError(Exception):
