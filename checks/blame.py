@@ -13,6 +13,7 @@ Use `with_blame(...)` to wrap a check function, or `blame(ctx, compute, ...)` di
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import inspect
 import re
 import types
@@ -21,8 +22,10 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from sanitykit.checks.registry import CheckContext
-from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome, errored, failed, skipped
-from sanitykit.engine.usercode import UserCodeError
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Reason
+from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, CheckResult, Outcome, errored, skipped
+from sanitykit.engine.usercode import UserCodeError, user_error_reason
 
 BUILDING_BLOCKS = ("layers", "losses")  # suites whose failures a composite check may be blamed on
 MAX_NARROWING = 8  # culprits tried one at a time to name the responsible ones
@@ -39,14 +42,7 @@ SANDWICHES = {
 }
 
 
-def status_and_subject(result: Any) -> tuple[str | None, str]:
-    """(status, subject) of an earlier result, a CheckResult or its JSON dict."""
-    if isinstance(result, dict):
-        return result.get("status"), result.get("subject") or ""
-    return getattr(result, "status", None), getattr(result, "subject", "") or ""
-
-
-def failed_checks(results: dict[str, Any], suites: Iterable[str] = BUILDING_BLOCKS,
+def failed_checks(results: dict[str, CheckResult], suites: Iterable[str] = BUILDING_BLOCKS,
                   subjects: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(id, subject) of the checks of `suites` that failed or errored so far.
 
@@ -58,7 +54,7 @@ def failed_checks(results: dict[str, Any], suites: Iterable[str] = BUILDING_BLOC
     suites, wanted = set(suites), None if subjects is None else set(subjects)
     found = []
     for check_id, result in results.items():
-        status, subject = status_and_subject(result)
+        status, subject = result.status, result.subject
         if (check_id.split(".")[0] in suites and status in (FAIL, ERROR) and subject
                 and (wanted is None or subject in wanted)):
             found.append((check_id, subject))
@@ -169,7 +165,7 @@ def outcome_of(compute: Callable[[CheckContext], Outcome], ctx: CheckContext) ->
     try:
         return compute(ctx)
     except UserCodeError as exc:
-        return errored(exc.reason)
+        return errored(user_error_reason(exc))
 
 
 def rerun(compute: Callable[[CheckContext], Outcome], ctx: CheckContext, replacements: dict[str, Any]) -> Outcome:
@@ -182,7 +178,8 @@ def rerun(compute: Callable[[CheckContext], Outcome], ctx: CheckContext, replace
 def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
           suites: Iterable[str] = BUILDING_BLOCKS, subjects: Iterable[str] | None = None,
           exclude: Iterable[str] = (), owner: str = "the model",
-          exclude_from: Callable[[Outcome], Iterable[str]] | None = None, calls: str | None = None) -> Outcome:
+          exclude_from: Callable[[Outcome], Iterable[str]] | None = None, calls: str | None = None,
+          keep_failing: bool = False) -> Outcome:
     """compute(ctx); on failure after a building block's own failure, judged again with the reference block.
 
     Args:
@@ -197,7 +194,12 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
             outcome shows are not what failed: a training run names the rules whose curve departed).
         calls: the user's class or function under test (FullyConnectedNet): only the failed
             layers its code reaches are substituted and named.
+        keep_failing: report the blame as a fail naming its cause, not as a skip: for the
+            training suite, whose point is to show what a bug does to training (issue 5: Adam
+            without bias correction is caught by overfitting). It keeps its reason (kind
+            "blamed"), so a grade counts the bug once (sanitykit.front.scoring).
     """
+    shown = shown_as_failure if keep_failing else (lambda outcome: outcome)
     first = outcome_of(compute, ctx)
     if first.status not in (FAIL, ERROR):
         return first
@@ -210,48 +212,44 @@ def blame(ctx: CheckContext, compute: Callable[[CheckContext], Outcome], *,
         return first
     second = rerun(compute, ctx, replacements)
     ctx.rng = np.random.default_rng(ctx.seed)
-    if second.status == SKIP and second.message.startswith(BLAMED):
+    if is_blamed(second):
         # With the reference blocks the check blames an earlier check of its own suite:
         # both bugs are graded elsewhere.
-        return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements),
-                      also=second.message[len(BLAMED):])
+        return shown(blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements),
+                            also=second.reason))
     if second.status not in (PASS, WARN):
         return still_failing(first, second, culprits, sorted(replacements), owner)
-    return blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements))
+    return shown(blamed(first, responsible(compute, ctx, culprits, exclude), sorted(replacements)))
 
 
-def with_blame(*, keep_failing: bool = False, **options: Any
-               ) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
+def with_blame(**options: Any) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
     """Decorator form of `blame`: `@with_blame(subjects=..., exclude=...)` under `@check(...)`.
 
     Args:
-        keep_failing: report a blamed failure as a fail naming its cause, not as a skip: for
-            the training suite, whose point is to show what a bug does to training (issue 5:
-            Adam without bias correction is caught by overfitting). It still carries
-            details["responsible"], so a grade counts the bug once (sanitykit.front.scoring).
         options: see `blame`.
     """
     def wrap(compute: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
         @functools.wraps(compute)
         def run(ctx: CheckContext) -> Outcome:
-            outcome = blame(ctx, compute, **options)
-            return shown_as_failure(outcome) if keep_failing else outcome
+            return blame(ctx, compute, **options)
 
         return run
 
     return wrap
 
 
+def is_blamed(outcome: Outcome) -> bool:
+    """A skip that says "fails only because of another check's bug" (as data: its reason)."""
+    return outcome.status == SKIP and outcome.reason is not None and outcome.reason.kind == "blamed"
+
+
 def shown_as_failure(outcome: Outcome) -> Outcome:
     """A blamed skip as the failure it is, with its cause named first; anything else unchanged."""
-    if outcome.status != SKIP or not outcome.message.startswith(BLAMED):
+    if not is_blamed(outcome):
         return outcome
-    cause = outcome.message[len(BLAMED):]
-    mine = outcome.details.get("with_yours", "")
-    message = f"fails because of {cause}" + (f"\nwith your code: {mine}" if mine else "")
-    culprits = ", ".join(outcome.details.get("responsible", [])) or "that function"
-    hint = f"fix {culprits} first (its own check says how); this check then passes as it is"
-    return failed(message, hint, **outcome.details)
+    message = wording.blamed_failure_message(outcome.reason, outcome.details.get("with_yours", ""))
+    return Outcome(FAIL, message, wording.reason_hint(outcome.reason, FAIL), outcome.details,
+                   reason=outcome.reason)
 
 
 def responsible(compute: Callable[[CheckContext], Outcome], ctx: CheckContext,
@@ -271,40 +269,40 @@ def responsible(compute: Callable[[CheckContext], Outcome], ctx: CheckContext,
 
 def explained(outcome: Outcome) -> bool:
     """The rerun passes, or is left only with a bug another check already reports."""
-    return outcome.status in (PASS, WARN) or (outcome.status == SKIP and outcome.message.startswith(BLAMED))
+    return outcome.status in (PASS, WARN) or is_blamed(outcome)
 
 
-def _named(culprits: list[tuple[str, str]]) -> tuple[str, str]:
-    """('affine_backward, adam', 'layers.affine.gradcheck, optim.adam.step'): each subject once, with its first check."""
-    first_id: dict[str, str] = {}
-    for check_id, subject in culprits:
-        first_id.setdefault(subject, check_id)
-    return ", ".join(first_id), ", ".join(first_id.values())
-
-
-BLAMED = "fails only because of "
-
-
-def blamed(first: Outcome, culprits: list[tuple[str, str]], substituted: list[str], also: str = "") -> Outcome:
+def blamed(first: Outcome, culprits: list[tuple[str, str]], substituted: list[str],
+           also: Reason | None = None) -> Outcome:
     """Skip, not warn: the composite is right; the bug is graded once, under the function's own check.
 
     Args:
-        also: the rest of a second "fails only because of ..." met with the reference blocks.
+        first: the outcome with the user's building blocks (kept as details["with_yours"]).
+        culprits: (check id, subject) of the failed building blocks.
+        substituted: the names bound to sanitykit's reference for the rerun.
+        also: the reason of a second blame met with the reference blocks (its causes join).
     """
-    subjects, ids = _named(culprits)
-    why = f"{subjects} (see {ids})"
-    message = (f"{BLAMED}{why} and of {also}, with sanitykit's reference {subjects} substituted" if also else
-               f"{BLAMED}{why}; passes with sanitykit's reference {subjects} substituted")
-    return skipped(message, substituted=substituted, with_yours=first.message,
-                   responsible=list(dict.fromkeys(s for _, s in culprits)))
+    first_id: dict[str, str] = {}
+    for check_id, subject in culprits:
+        first_id.setdefault(subject, check_id)
+    reason = Reason("blamed", tuple(first_id), tuple(first_id.values()), also=also)
+    return blamed_on(reason, with_yours=first.message, substituted=substituted)
+
+
+def blamed_on(reason: Reason, *, with_yours: str = "", **details: Any) -> Outcome:
+    """A blamed skip: the check is right but for the bug `reason` names, graded under `reason.see`.
+
+    Args:
+        reason: kind "blamed", with the functions at fault and the checks that grade them.
+        with_yours: the message this check gave with the user's code as it is.
+    """
+    return skipped(reason, **({"with_yours": with_yours} if with_yours else {}), **details)
 
 
 def still_failing(first: Outcome, second: Outcome, culprits: list[tuple[str, str]],
                   substituted: list[str], owner: str) -> Outcome:
     """The composite's own failure, measured with the reference building blocks, saying which were substituted."""
-    subjects, _ = _named(culprits)
-    note = (f"\nstill {'fails' if second.status == FAIL else 'errors'} with sanitykit's reference {subjects} "
-            f"substituted (and what is built on {'it' if ', ' not in subjects else 'them'}), so the bug is in "
-            f"{owner}{'' if ' or ' in owner else ' itself'}")
-    return Outcome(second.status, second.message + note, second.hint,
-                   {**second.details, "substituted": substituted, "with_yours": first.message})
+    subjects = list(dict.fromkeys(s for _, s in culprits))
+    note = wording.still_failing_note(second.status, subjects, owner)
+    return replace(second, message=f"{second.message}\n{note}",
+                   details={**second.details, "substituted": substituted, "with_yours": first.message})

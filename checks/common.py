@@ -11,10 +11,12 @@ Conventions:
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from sanitykit.engine.findings import Finding
 from sanitykit.engine.results import Outcome, failed, passed
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
@@ -149,8 +151,9 @@ def shape_problem(array: np.ndarray, name: str, expected: tuple, *, subject: str
         hint = f"{name} looks transposed: build it with the same orientation as its input ({name}.T)"
     elif not hint and int(np.prod(array.shape)) == int(np.prod(expected)):
         hint = f"same number of elements: reshape at the end, e.g. {name} = {name}.reshape({expected})"
-    return failed(f"{subject} returned {name} of shape {array.shape}, expected {expected}",
-                  hint=hint, name=name, got_shape=list(array.shape), expected_shape=list(expected))
+    what = f"{subject} returned {name} of shape {array.shape}, expected {expected}"
+    return failed(Finding("shape", what, fix=hint, where=(name,)), name=name,
+                  got_shape=list(array.shape), expected_shape=list(expected))
 
 
 def dtype_problem(array: np.ndarray, name: str, *, subject: str,
@@ -170,8 +173,9 @@ def dtype_problem(array: np.ndarray, name: str, *, subject: str,
                 f"np.zeros_like(x, dtype=float), not np.zeros_like of an int array")
     else:
         hint = f"allocate {name} with the input's dtype (np.zeros_like(x)) instead of a fixed {array.dtype}"
-    return failed(f"{subject} returned {name} as {array.dtype} for {np.dtype(expected)} inputs",
-                  hint=hint, name=name, got_dtype=str(array.dtype), expected_dtype=str(np.dtype(expected)))
+    what = f"{subject} returned {name} as {array.dtype} for {np.dtype(expected)} inputs"
+    return failed(Finding("dtype", what, fix=hint, where=(name,)), name=name,
+                  got_dtype=str(array.dtype), expected_dtype=str(np.dtype(expected)))
 
 
 def first_problem(*outcomes: Outcome | None) -> Outcome | None:
@@ -217,11 +221,11 @@ def inputs_unchanged(call: Callable[[], Any], inputs: dict[str, Any], *, subject
     if not changed:
         return None
     name = changed[0]
-    return failed(f"{subject} modified its input {', '.join(changed)} in place",
-                  hint=(f"an in-place update (`{name} += ...`, `{name}[mask] = 0`, `{name} -= ...`) changes "
-                        f"the caller's array; work on a copy: `{name} = {name}.copy()` or write "
-                        f"`out = {name} + ...`"),
-                  mutated=changed)
+    return failed(Finding(
+        "mutates_input", f"{subject} modified its input {', '.join(changed)} in place",
+        fix=(f"an in-place update (`{name} += ...`, `{name}[mask] = 0`, `{name} -= ...`) changes "
+             f"the caller's array; work on a copy: `{name} = {name}.copy()` or write `out = {name} + ...`"),
+        where=tuple(changed)), mutated=changed)
 
 
 def deterministic(call: Callable[[], Any], *, subject: str, name: str = "out") -> Outcome | None:
@@ -235,9 +239,10 @@ def deterministic(call: Callable[[], Any], *, subject: str, name: str = "out") -
     first, second = np.asarray(call(), dtype=np.float64), np.asarray(call(), dtype=np.float64)
     if first.shape == second.shape and np.array_equal(first, second, equal_nan=True):
         return None
-    return failed(f"{subject} gave a different {name} on two calls with the same inputs",
-                  hint=("the result depends on something besides the arguments: unseeded "
-                        "np.random, a module-level variable, or state kept between calls"))
+    return failed(Finding(
+        "nondeterministic_forward", f"{subject} gave a different {name} on two calls with the same inputs",
+        fix=("the result depends on something besides the arguments: unseeded np.random, a "
+             "module-level variable, or state kept between calls"), where=(name,)))
 
 
 @contextlib.contextmanager
@@ -280,8 +285,8 @@ def place(name: str, index: tuple) -> str:
     return f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
-def pattern_of(got: np.ndarray, expected: np.ndarray, name: str) -> str:
-    """One sentence naming a simple relation between wrong and right values, or "".
+def pattern_of(got: np.ndarray, expected: np.ndarray, name: str) -> tuple[str, str] | None:
+    """(pattern tag, one sentence) naming a simple relation between wrong and right values, or None.
 
     Recognises: all zeros, NaN/inf, a constant factor (sign flip included), transposition,
     a constant offset, an offset constant along the batch axis (a bias), differences only
@@ -291,31 +296,48 @@ def pattern_of(got: np.ndarray, expected: np.ndarray, name: str) -> str:
     expected = np.asarray(expected, dtype=np.float64)
     if not np.all(np.isfinite(got)):
         count = int(np.sum(~np.isfinite(got)))
-        return f"{name} holds {count} NaN/inf value{'s' * (count > 1)}"
+        return "nan", f"{name} holds {count} NaN/inf value{'s' * (count > 1)}"
     if not np.any(got) and np.any(expected):
-        return f"{name} is all zeros (never filled in?)"
+        return "zeros", f"{name} is all zeros (never filled in?)"
     if got.ndim == 2 and got.shape == expected.shape[::-1] and got.shape != expected.shape:
         if np.allclose(got, expected.T, rtol=1e-6, atol=1e-9):
-            return f"{name} equals the expected values transposed"
+            return "transposed", f"{name} equals the expected values transposed"
     if got.shape != expected.shape:
-        return ""
+        return None
     nonzero = np.abs(expected) > 1e-6 * max(1e-12, float(np.max(np.abs(expected), initial=0)))
     if np.any(nonzero):
         ratios = got[nonzero] / expected[nonzero]
         factor = float(np.median(ratios))
         if np.allclose(ratios, factor, rtol=1e-5) and np.allclose(got[~nonzero], 0, atol=1e-9):
             if np.isclose(factor, -1):
-                return f"{name} has the sign flipped everywhere"
-            return f"{name} = {_number(factor)} x the expected value everywhere"
+                return "sign", f"{name} has the sign flipped everywhere"
+            return "factor", f"{name} = {_number(factor)} x the expected value everywhere"
     diff = got - expected
     if np.allclose(diff, diff.flat[0], rtol=1e-6, atol=1e-9):
-        return f"{name} is off by the same constant {float(diff.flat[0]):.4g} everywhere"
+        return "offset", f"{name} is off by the same constant {float(diff.flat[0]):.4g} everywhere"
     if got.ndim >= 2 and np.allclose(diff, diff[:1], rtol=1e-6, atol=1e-9):
-        return f"{name} is off by the same amount in every row of the batch (a bias-like term)"
+        return "row_offset", f"{name} is off by the same amount in every row of the batch (a bias-like term)"
     wrong = elements_wrong(got, expected)
     if np.any(wrong) and np.all(expected[wrong] <= 0) and np.any(expected > 0):
-        return f"{name} is wrong only where the expected value is <= 0"
-    return ""
+        return "nonpositive_only", f"{name} is wrong only where the expected value is <= 0"
+    return None
+
+
+def measured(pattern: str, lines: str, fix: str = "", *, likely: str = "", where: tuple[str, ...] = ()) -> Finding:
+    """A Finding whose `what` is the first line of `lines` and whose evidence is the rest.
+
+    For checks that measure a run (a loss curve, a table of rates): the first line says what
+    is wrong, the others are the figures behind it.
+    """
+    what, *evidence = lines.splitlines() or [""]
+    return Finding(pattern, what, likely=likely, fix=fix, where=where, evidence=tuple(evidence))
+
+
+def named(outcome: Outcome, pattern: str) -> Outcome:
+    """A failure from compare_arrays tagged with the mistake the check knows it to be."""
+    if outcome.finding is None:
+        return outcome
+    return replace(outcome, finding=replace(outcome.finding, pattern=pattern))
 
 
 def _number(value: float) -> str:
@@ -342,9 +364,11 @@ def compare_arrays(got: np.ndarray, expected: np.ndarray, name: str, *, subject:
     expected = np.asarray(expected)
     shape_fail = shape_problem(got, name, expected.shape, subject=subject)
     if shape_fail is not None:
-        pattern = pattern_of(got, expected, name)
-        return failed(shape_fail.message + (f"; {pattern}" if pattern else ""),
-                      hint=hint or shape_fail.hint, **shape_fail.details)
+        tagged = pattern_of(got, expected, name)
+        finding = shape_fail.finding
+        if tagged:
+            finding = replace(finding, pattern=tagged[0], what=f"{finding.what}; {tagged[1]}")
+        return failed(replace(finding, fix=hint or finding.fix), **shape_fail.details)
     err = course_rel_error(got, expected)
     max_err = float(np.max(err, initial=0.0))
     wrong = elements_wrong(got, expected, tol)
@@ -355,17 +379,19 @@ def compare_arrays(got: np.ndarray, expected: np.ndarray, name: str, *, subject:
     places = [place(name, idx) for idx in zip(*np.nonzero(wrong))][:MAX_PLACES]
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(wrong, err, -1))), err.shape))
     n_wrong, n = int(wrong.sum()), int(wrong.size)
-    message = (f"{name} differs from the reference{context}: {n_wrong} / {n} elements "
-               f"({100 * n_wrong / n:.0f}%), max relative error {max_err:.2g} at {place(name, worst)}")
+    evidence = []
     if n_wrong > 1:
-        message += f"\nwrong at {', '.join(places)}" + (", ..." if n_wrong > MAX_PLACES else "")
-    message += (f"\n{place(name, worst)} = {float(got[worst]):.6g}, expected "
-                f"{float(expected[worst]):.6g}")
-    pattern = pattern_of(got, expected, name)
-    if pattern:
-        message += f"\n{pattern}"
-    return failed(message, hint=hint, max_rel_error=max_err, worst=place(name, worst),
-                  n_wrong=n_wrong, size=n, pattern=pattern)
+        evidence.append(f"wrong at {', '.join(places)}" + (", ..." if n_wrong > MAX_PLACES else ""))
+    evidence.append(f"{place(name, worst)} = {float(got[worst]):.6g}, expected {float(expected[worst]):.6g}")
+    tagged = pattern_of(got, expected, name)
+    if tagged:
+        evidence.append(tagged[1])
+    finding = Finding(tagged[0] if tagged else "unknown",
+                      f"{name} differs from the reference{context}: {n_wrong} / {n} elements "
+                      f"({100 * n_wrong / n:.0f}%), max relative error {max_err:.2g} at {place(name, worst)}",
+                      fix=hint, where=(place(name, worst), *[p for p in places if p != place(name, worst)]),
+                      evidence=tuple(evidence))
+    return failed(finding, max_rel_error=max_err, worst=place(name, worst), n_wrong=n_wrong, size=n)
 
 
 # ---------------------------------------------------------------- random inputs

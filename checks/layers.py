@@ -1,23 +1,29 @@
 """The `layers` suite: per layer, interface, forward against the reference, gradient check, behaviour.
 
-Ids are `layers.<topic>.<aspect>`. The generic aspects (interface, forward, gradcheck) are
-declared from the table LAYERS; the behavioural checks of DESIGN.md (batchnorm statistics,
-dropout, output shapes, multi-dimensional affine) are written out below it.
+Ids are `layers.<topic>.<aspect>`. Each layer is a `Layer` constant (its functions, inputs and
+the reference forward); the generic aspects (`interface`, `forward_matches`, `gradients`) take
+a Layer. Every check is declared below with its id written out, layer by layer: the generic
+aspects, then the behavioural checks of DESIGN.md (batchnorm statistics, dropout, output
+shapes, multi-dimensional affine), in the order a report lists them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
 
 from sanitykit.checks.common import (
     away_from_zero, compare_arrays, deterministic, distinct_values, dtype_problem, first_problem,
-    forward_pair, call_backward, global_random_preserved, inputs_unchanged, randn, shape_problem,
-    snapshot,
+    forward_pair, call_backward, global_random_preserved, inputs_unchanged, named, randn,
+    shape_problem, snapshot,
 )
+from sanitykit import reference as ref
 from sanitykit.checks.blame import with_blame
 from sanitykit.checks.registry import CheckContext, check
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Finding
+from sanitykit.engine.gradcheck import gradcheck
 from sanitykit.engine.results import Outcome, failed, passed
 from sanitykit.engine.usercode import UserCodeError
 
@@ -59,6 +65,7 @@ class Layer:
     Args:
         topic: the id's topic (stem of the function names).
         forward, backward: conventional names.
+        reference: sanitykit's forward, the oracle of the forward check.
         make: ctx -> (differentiable inputs by name, extra arguments), fresh float64 arrays.
         out_shape: (inputs, args) -> the expected shape of out.
         hint: the forward formula, told to a student whose values differ.
@@ -71,6 +78,7 @@ class Layer:
     topic: str
     forward: str
     backward: str
+    reference: Callable
     make: Callable[[CheckContext], tuple[dict[str, np.ndarray], tuple]]
     out_shape: Callable[[dict[str, np.ndarray], tuple], tuple]
     hint: str
@@ -193,66 +201,81 @@ def _conv_relu_pool_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
     return inputs, (conv_param, {"pool_height": 2, "pool_width": 2, "stride": 2})
 
 
-LAYERS = (
-    Layer("affine", "affine_forward", "affine_backward", _affine_inputs,
-          lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
-          "out = x.reshape(x.shape[0], -1) @ w + b"),
-    Layer("relu", "relu_forward", "relu_backward", _kinked_inputs, _same,
-          "out = np.maximum(0, x)"),
-    Layer("leaky_relu", "leaky_relu_forward", "leaky_relu_backward", _kinked_inputs, _same,
-          "out = np.where(x > 0, x, alpha * x) with the default alpha=0.01"),
-    Layer("sigmoid", "sigmoid_forward", "sigmoid_backward", _smooth_inputs, _same,
-          "out = 1 / (1 + np.exp(-x))"),
-    Layer("tanh", "tanh_forward", "tanh_backward", _smooth_inputs, _same, "out = np.tanh(x)"),
-    Layer("batchnorm", "batchnorm_forward", "batchnorm_backward",
-          lambda ctx: _norm_inputs(ctx, {"mode": "train"}), _same,
-          "normalise each feature over the batch: mu = x.mean(axis=0), var = x.var(axis=0), "
-          "xhat = (x - mu) / np.sqrt(var + eps), out = gamma * xhat + beta"),
-    Layer("layernorm", "layernorm_forward", "layernorm_backward",
-          lambda ctx: _norm_inputs(ctx, {}), _same,
-          "normalise each sample over its features: mu = x.mean(axis=1, keepdims=True), "
-          "var = x.var(axis=1, keepdims=True), out = gamma * (x - mu) / np.sqrt(var + eps) + beta"),
-    Layer("dropout", "dropout_forward", "dropout_backward", _dropout_inputs, _same,
-          "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask", deterministic=False),
-    Layer("conv", "conv_forward_naive", "conv_backward_naive", _conv_inputs, _conv_shape,
-          "pad with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), then "
-          "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
-          more=STRIDE2),
-    Layer("conv_fast", "conv_forward_fast", "conv_backward_fast", _conv_inputs, _conv_shape,
-          "the fast convolution must give the same numbers as conv_forward_naive", more=STRIDE2),
-    Layer("max_pool", "max_pool_forward_naive", "max_pool_backward_naive", _pool_inputs,
-          lambda i, a: _pool_shape(i["x"].shape, a[0]),
-          "out[n, c, i, j] = x[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width].max()",
-          more=WIDE_POOL),
-    Layer("max_pool_fast", "max_pool_forward_fast", "max_pool_backward_fast", _pool_inputs,
-          lambda i, a: _pool_shape(i["x"].shape, a[0]),
-          "the fast max pool must give the same numbers as max_pool_forward_naive", more=WIDE_POOL),
-    Layer("spatial_batchnorm", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
-          _spatial_bn_inputs, _same,
-          "statistics per channel over N, H and W: x.transpose(0, 2, 3, 1).reshape(-1, C) through "
-          "batchnorm_forward, then reshape(N, H, W, C).transpose(0, 3, 1, 2)"),
-    Layer("spatial_groupnorm", "spatial_groupnorm_forward", "spatial_groupnorm_backward",
-          _spatial_gn_inputs, _same,
-          "statistics per sample and group: g = x.reshape(N, G, -1), mean and var over axis=2 "
-          "(keepdims=True), reshape back to (N, C, H, W), then gamma * xhat + beta per channel"),
-    Layer("affine_relu", "affine_relu_forward", "affine_relu_backward", _affine_relu_inputs,
-          lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
-          "affine_forward then relu_forward, returning (out, (fc_cache, relu_cache))"),
-    Layer("affine_bn_relu", "affine_bn_relu_forward", "affine_bn_relu_backward",
-          _affine_bn_relu_inputs, lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
-          "affine_forward, batchnorm_forward, then relu_forward"),
-    Layer("conv_relu", "conv_relu_forward", "conv_relu_backward", _conv_inputs, _conv_shape,
-          "conv_forward_fast then relu_forward", more=STRIDE2),
-    Layer("conv_relu_pool", "conv_relu_pool_forward", "conv_relu_pool_backward",
-          _conv_relu_pool_inputs,
-          lambda i, a: _pool_shape(_conv_shape(i, a), a[1]),
-          "conv_forward_fast, relu_forward, then max_pool_forward_fast"),
-)
+AFFINE = Layer("affine", "affine_forward", "affine_backward", ref.affine_forward, _affine_inputs,
+               lambda i, a: (i["x"].shape[0], i["w"].shape[1]), "out = x.reshape(x.shape[0], -1) @ w + b")
+RELU = Layer("relu", "relu_forward", "relu_backward", ref.relu_forward, _kinked_inputs, _same,
+             "out = np.maximum(0, x)")
+LEAKY_RELU = Layer("leaky_relu", "leaky_relu_forward", "leaky_relu_backward", ref.leaky_relu_forward,
+                   _kinked_inputs, _same, "out = np.where(x > 0, x, alpha * x) with the default alpha=0.01")
+SIGMOID = Layer("sigmoid", "sigmoid_forward", "sigmoid_backward", ref.sigmoid_forward, _smooth_inputs,
+                _same, "out = 1 / (1 + np.exp(-x))")
+TANH = Layer("tanh", "tanh_forward", "tanh_backward", ref.tanh_forward, _smooth_inputs, _same,
+             "out = np.tanh(x)")
+BATCHNORM = Layer(
+    "batchnorm", "batchnorm_forward", "batchnorm_backward", ref.batchnorm_forward,
+    lambda ctx: _norm_inputs(ctx, {"mode": "train"}), _same,
+    "normalise each feature over the batch: mu = x.mean(axis=0), var = x.var(axis=0), "
+    "xhat = (x - mu) / np.sqrt(var + eps), out = gamma * xhat + beta")
+LAYERNORM = Layer(
+    "layernorm", "layernorm_forward", "layernorm_backward", ref.layernorm_forward,
+    lambda ctx: _norm_inputs(ctx, {}), _same,
+    "normalise each sample over its features: mu = x.mean(axis=1, keepdims=True), "
+    "var = x.var(axis=1, keepdims=True), out = gamma * (x - mu) / np.sqrt(var + eps) + beta")
+DROPOUT = Layer("dropout", "dropout_forward", "dropout_backward", ref.dropout_forward, _dropout_inputs,
+                _same, "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask", deterministic=False)
+CONV = Layer(
+    "conv", "conv_forward_naive", "conv_backward_naive", ref.conv_forward_naive, _conv_inputs, _conv_shape,
+    "pad with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), then "
+    "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
+    more=STRIDE2)
+CONV_FAST = Layer("conv_fast", "conv_forward_fast", "conv_backward_fast", ref.conv_forward_fast,
+                  _conv_inputs, _conv_shape,
+                  "the fast convolution must give the same numbers as conv_forward_naive", more=STRIDE2)
+MAX_POOL = Layer(
+    "max_pool", "max_pool_forward_naive", "max_pool_backward_naive", ref.max_pool_forward_naive,
+    _pool_inputs, lambda i, a: _pool_shape(i["x"].shape, a[0]),
+    "out[n, c, i, j] = x[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width].max()",
+    more=WIDE_POOL)
+MAX_POOL_FAST = Layer("max_pool_fast", "max_pool_forward_fast", "max_pool_backward_fast",
+                      ref.max_pool_forward_fast, _pool_inputs, lambda i, a: _pool_shape(i["x"].shape, a[0]),
+                      "the fast max pool must give the same numbers as max_pool_forward_naive",
+                      more=WIDE_POOL)
+SPATIAL_BATCHNORM = Layer(
+    "spatial_batchnorm", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    ref.spatial_batchnorm_forward, _spatial_bn_inputs, _same,
+    "statistics per channel over N, H and W: x.transpose(0, 2, 3, 1).reshape(-1, C) through "
+    "batchnorm_forward, then reshape(N, H, W, C).transpose(0, 3, 1, 2)")
+SPATIAL_GROUPNORM = Layer(
+    "spatial_groupnorm", "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+    ref.spatial_groupnorm_forward, _spatial_gn_inputs, _same,
+    "statistics per sample and group: g = x.reshape(N, G, -1), mean and var over axis=2 "
+    "(keepdims=True), reshape back to (N, C, H, W), then gamma * xhat + beta per channel")
+AFFINE_RELU = Layer("affine_relu", "affine_relu_forward", "affine_relu_backward", ref.affine_relu_forward,
+                    _affine_relu_inputs, lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
+                    "affine_forward then relu_forward, returning (out, (fc_cache, relu_cache))")
+AFFINE_BN_RELU = Layer("affine_bn_relu", "affine_bn_relu_forward", "affine_bn_relu_backward",
+                       ref.affine_bn_relu_forward, _affine_bn_relu_inputs,
+                       lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
+                       "affine_forward, batchnorm_forward, then relu_forward")
+CONV_RELU = Layer("conv_relu", "conv_relu_forward", "conv_relu_backward", ref.conv_relu_forward,
+                  _conv_inputs, _conv_shape, "conv_forward_fast then relu_forward", more=STRIDE2)
+CONV_RELU_POOL = Layer("conv_relu_pool", "conv_relu_pool_forward", "conv_relu_pool_backward",
+                       ref.conv_relu_pool_forward, _conv_relu_pool_inputs,
+                       lambda i, a: _pool_shape(_conv_shape(i, a), a[1]),
+                       "conv_forward_fast, relu_forward, then max_pool_forward_fast")
+LAYERS = (AFFINE, RELU, LEAKY_RELU, SIGMOID, TANH, BATCHNORM, LAYERNORM, DROPOUT, CONV, CONV_FAST,
+          MAX_POOL, MAX_POOL_FAST, SPATIAL_BATCHNORM, SPATIAL_GROUPNORM, AFFINE_RELU, AFFINE_BN_RELU,
+          CONV_RELU, CONV_RELU_POOL)
 
 
 # ---------------------------------------------------------------- generic aspects
 
-def _interface(layer: Layer, ctx: CheckContext) -> Outcome:
+INTERFACE = "returns (out, cache); shape, float64, no input mutation, deterministic"
+FORWARD = "matches the reference on random inputs"
+GRADCHECK = "gradient of every input matches finite differences"
+
+
+def interface(layer: Layer, ctx: CheckContext) -> Outcome:
     """Forward returns (out, cache), out of the right shape in float64, inputs untouched, same twice."""
     inputs, args = layer.make(ctx)
     expected_shape = layer.out_shape(inputs, args)
@@ -286,7 +309,7 @@ def _interface(layer: Layer, ctx: CheckContext) -> Outcome:
 def _forward_case(layer: Layer, ctx: CheckContext, make: Callable) -> Outcome:
     """out equals the reference's on the inputs `make` draws."""
     inputs, args = make(ctx)
-    reference_out, _ = ctx.ref(layer.forward)(*snapshot(inputs).values(), *snapshot(args))
+    reference_out, _ = layer.reference(*snapshot(inputs).values(), *snapshot(args))
     with global_random_preserved():
         out, _ = forward_pair(ctx, layer.forward, *inputs.values(), *args)
     shapes = ", ".join(f"{name} {a.shape}" for name, a in inputs.items())
@@ -295,8 +318,6 @@ def _forward_case(layer: Layer, ctx: CheckContext, make: Callable) -> Outcome:
 
 def _gradcheck_case(layer: Layer, ctx: CheckContext, backward: str, make: Callable) -> Outcome:
     """Every input's gradient on the inputs `make` draws, through the engine's gradcheck."""
-    from sanitykit.engine.gradcheck import gradcheck
-
     inputs, args = make(ctx)
     forward_fn, backward_fn = ctx.fn(layer.forward), ctx.fn(backward)
     with global_random_preserved():
@@ -312,8 +333,8 @@ def only_in_case(first: Outcome, later: Outcome, words: str, hint: str) -> Outco
     """
     if first.status != "pass":
         return later
-    return Outcome(later.status, f"with {words} (the first case passes): {later.message}",
-                   f"{hint}\n{later.hint}" if later.hint else hint, {**later.details, "case": words})
+    message, full_hint = wording.in_case(later.message, later.hint, words, hint)
+    return replace(later, message=message, hint=full_hint, details={**later.details, "case": words})
 
 
 def _over_cases(layer: Layer, ctx: CheckContext, run: Callable[[Callable], Outcome]) -> Outcome:
@@ -328,106 +349,77 @@ def _over_cases(layer: Layer, ctx: CheckContext, run: Callable[[Callable], Outco
     return first
 
 
-def _forward(layer: Layer, ctx: CheckContext) -> Outcome:
+def forward_matches(layer: Layer, ctx: CheckContext) -> Outcome:
     """out equals the reference's on random inputs (every case of the layer)."""
     return _over_cases(layer, ctx, lambda make: _forward_case(layer, ctx, make))
 
 
-def _gradcheck(layer: Layer, ctx: CheckContext, backward: str) -> Outcome:
-    """Every input's gradient through the engine's gradcheck (every case of the layer)."""
-    return _over_cases(layer, ctx, lambda make: _gradcheck_case(layer, ctx, backward, make))
+def gradients(layer: Layer, ctx: CheckContext, backward: str | None = None) -> Outcome:
+    """Every input's gradient through the engine's gradcheck (every case of the layer).
 
-
-_BEHAVIOUR: dict[str, list[tuple[str, dict, Callable]]] = {}
-
-
-def behaviour(id: str, **kwargs: Any) -> Callable:
-    """Declare a layer-specific check; registered by _declare after its layer's forward check, so a
-    report lists each layer's checks together (default dependency: the layer's interface check)."""
-    def keep(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
-        _BEHAVIOUR.setdefault(id.split(".")[1], []).append((id, kwargs, func))
-        return func
-
-    return keep
+    Args:
+        backward: the backward to check (default: the layer's; batchnorm_backward_alt too).
+    """
+    name = backward or layer.backward
+    return _over_cases(layer, ctx, lambda make: _gradcheck_case(layer, ctx, name, make))
 
 
 # Sandwich topic -> the layers it is built from (layer_utils calls them by global name).
 SANDWICH_PARTS = {
-    "affine_relu": ("affine", "relu"),
-    "affine_bn_relu": ("affine", "batchnorm", "relu"),
-    "conv_relu": ("conv", "conv_fast", "relu"),
-    "conv_relu_pool": ("conv", "conv_fast", "relu", "max_pool", "max_pool_fast"),
+    "affine_relu": (AFFINE, RELU),
+    "affine_bn_relu": (AFFINE, BATCHNORM, RELU),
+    "conv_relu": (CONV, CONV_FAST, RELU),
+    "conv_relu_pool": (CONV, CONV_FAST, RELU, MAX_POOL, MAX_POOL_FAST),
     # Not sandwiches, but the course's spatial versions reshape and call the vanilla layer.
-    "spatial_batchnorm": ("batchnorm",),
-    "spatial_groupnorm": ("layernorm",),
+    "spatial_batchnorm": (BATCHNORM,),
+    "spatial_groupnorm": (LAYERNORM,),
 }
 # Functions a part has besides its forward/backward pair (the course's alternative backward).
 PART_EXTRAS = {"batchnorm": ("batchnorm_backward_alt",)}
 
 
-def _blamed(layer: Layer, compute: Callable[[CheckContext], Outcome],
-            owner: str) -> Callable[[CheckContext], Outcome]:
-    """A sandwich's check, blamed on a part whose own check failed (the plain check otherwise).
+def blamed_on_parts(layer: Layer, owner: str) -> Callable:
+    """Decorator: a composite layer's check, blamed on a part whose own check failed.
 
     affine_relu_backward with a buggy affine_backward fails its gradient check too: it is rerun
     with the reference parts bound in the user's layer_utils, and skipped if it then passes.
     spatial_batchnorm_backward calling a buggy batchnorm_backward_alt is blamed the same way.
     """
-    parts = SANDWICH_PARTS.get(layer.topic)
-    if parts is None:
-        return compute
-    by_topic = {entry.topic: entry for entry in LAYERS}
-    subjects = [name for part in parts
-                for name in (by_topic[part].forward, by_topic[part].backward, *PART_EXTRAS.get(part, ()))]
-    return with_blame(subjects=subjects, exclude=(layer.forward, layer.backward), owner=owner)(compute)
+    subjects = [name for part in SANDWICH_PARTS[layer.topic]
+                for name in (part.forward, part.backward, *PART_EXTRAS.get(part.topic, ()))]
+    return with_blame(subjects=subjects, exclude=(layer.forward, layer.backward), owner=owner)
 
 
-def _declare(layer: Layer) -> None:
-    """Register interface, forward, behaviour checks and gradcheck for `layer`.
+# ================================================================ declarations, layer by layer
 
-    Dropout has no forward check against the reference: its mask is random, so the
-    behaviour checks (keep ratio, scaling, seed) take its place. A sandwich's checks are
-    blamed on its failed parts (checks/blame.py).
-    """
-    interface_id = f"layers.{layer.topic}.interface"
-    check(interface_id, subject=layer.forward,
-          title="returns (out, cache); shape, float64, no input mutation" +
-                (", deterministic" if layer.deterministic else ""),
-          )(_blamed(layer, lambda ctx: _interface(layer, ctx), layer.forward))
-    if layer.topic != "dropout":
-        check(f"layers.{layer.topic}.forward", subject=layer.forward,
-              title="matches the reference on random inputs", depends_on=(interface_id,),
-              )(_blamed(layer, lambda ctx: _forward(layer, ctx), layer.forward))
-    for behaviour_id, kwargs, func in _BEHAVIOUR.get(layer.topic, ()):
-        kwargs.setdefault("depends_on", (interface_id,))
-        check(behaviour_id, **kwargs)(func)
-    depends = (interface_id, "layers.dropout.seed") if layer.topic == "dropout" else (interface_id,)
-    check(f"layers.{layer.topic}.gradcheck", subject=layer.backward,
-          title="gradient of every input matches finite differences", depends_on=depends,
-          needs=(layer.forward, layer.backward),
-          )(_blamed(layer, lambda ctx: _gradcheck(layer, ctx, layer.backward), layer.backward))
-    if layer.topic == "batchnorm":
-        check("layers.batchnorm.gradcheck_alt", subject="batchnorm_backward_alt",
-              title="batchnorm_backward_alt's gradients match finite differences",
-              depends_on=(interface_id,), needs=("batchnorm_forward", "batchnorm_backward_alt"),
-              )(lambda ctx: _gradcheck(layer, ctx, "batchnorm_backward_alt"))
+# ---------------------------------------------------------------- affine
+
+@check("layers.affine.interface", subject="affine_forward", title=INTERFACE)
+def affine_interface(ctx: CheckContext) -> Outcome:
+    return interface(AFFINE, ctx)
 
 
-# ---------------------------------------------------------------- affine on images
+@check("layers.affine.forward", subject="affine_forward", title=FORWARD,
+       depends_on=("layers.affine.interface",))
+def affine_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(AFFINE, ctx)
 
-@behaviour("layers.affine.multidim", subject="affine_forward",
-           title="flattens an N x d1 x d2 x d3 input; dx keeps x's shape", needs=("affine_forward", "affine_backward"))
+
+@check("layers.affine.multidim", subject="affine_forward",
+       title="flattens an N x d1 x d2 x d3 input; dx keeps x's shape",
+       depends_on=("layers.affine.interface",), needs=("affine_forward", "affine_backward"))
 def affine_multidim(ctx: CheckContext) -> Outcome:
     rng = ctx.rng
     x, w, b = randn(rng, 3, 2, 4, 3), randn(rng, 24, 5), randn(rng, 5)
-    hint = "flatten each example first: x.reshape(x.shape[0], -1) @ w + b"
+    fix = "flatten each example first: x.reshape(x.shape[0], -1) @ w + b"
     try:
         out, cache = forward_pair(ctx, "affine_forward", x, w, b)
     except UserCodeError as exc:
         # It worked on (N, D) inputs (the interface check): failing on images is the bug itself.
-        return failed(f"{exc.reason} on x of shape (3, 2, 4, 3) with w of shape (24, 5)", hint=hint)
-    expected, _ = ctx.ref("affine_forward")(x, w, b)
-    outcome = compare_arrays(out, expected, "out", subject="affine_forward", hint=hint,
+        return failed(Finding("no_flatten", f"{exc.reason} on x of shape (3, 2, 4, 3) with w of "
+                              "shape (24, 5)", fix=fix, where=("x",)))
+    expected, _ = ref.affine_forward(x, w, b)
+    outcome = compare_arrays(out, expected, "out", subject="affine_forward", hint=fix,
                              what="x of shape (3, 2, 4, 3), w (24, 5)")
     if outcome.status != "pass":
         return outcome
@@ -438,7 +430,92 @@ def affine_multidim(ctx: CheckContext) -> Outcome:
     return problem or passed("out of shape (3, 5) from x of shape (3, 2, 4, 3), and dx of shape (3, 2, 4, 3)")
 
 
+@check("layers.affine.gradcheck", subject="affine_backward", title=GRADCHECK,
+       depends_on=("layers.affine.interface",), needs=("affine_forward", "affine_backward"))
+def affine_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(AFFINE, ctx)
+
+
+# ---------------------------------------------------------------- activations
+
+@check("layers.relu.interface", subject="relu_forward", title=INTERFACE)
+def relu_interface(ctx: CheckContext) -> Outcome:
+    return interface(RELU, ctx)
+
+
+@check("layers.relu.forward", subject="relu_forward", title=FORWARD, depends_on=("layers.relu.interface",))
+def relu_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(RELU, ctx)
+
+
+@check("layers.relu.gradcheck", subject="relu_backward", title=GRADCHECK,
+       depends_on=("layers.relu.interface",), needs=("relu_forward", "relu_backward"))
+def relu_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(RELU, ctx)
+
+
+@check("layers.leaky_relu.interface", subject="leaky_relu_forward", title=INTERFACE)
+def leaky_relu_interface(ctx: CheckContext) -> Outcome:
+    return interface(LEAKY_RELU, ctx)
+
+
+@check("layers.leaky_relu.forward", subject="leaky_relu_forward", title=FORWARD,
+       depends_on=("layers.leaky_relu.interface",))
+def leaky_relu_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(LEAKY_RELU, ctx)
+
+
+@check("layers.leaky_relu.gradcheck", subject="leaky_relu_backward", title=GRADCHECK,
+       depends_on=("layers.leaky_relu.interface",), needs=("leaky_relu_forward", "leaky_relu_backward"))
+def leaky_relu_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(LEAKY_RELU, ctx)
+
+
+@check("layers.sigmoid.interface", subject="sigmoid_forward", title=INTERFACE)
+def sigmoid_interface(ctx: CheckContext) -> Outcome:
+    return interface(SIGMOID, ctx)
+
+
+@check("layers.sigmoid.forward", subject="sigmoid_forward", title=FORWARD,
+       depends_on=("layers.sigmoid.interface",))
+def sigmoid_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(SIGMOID, ctx)
+
+
+@check("layers.sigmoid.gradcheck", subject="sigmoid_backward", title=GRADCHECK,
+       depends_on=("layers.sigmoid.interface",), needs=("sigmoid_forward", "sigmoid_backward"))
+def sigmoid_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(SIGMOID, ctx)
+
+
+@check("layers.tanh.interface", subject="tanh_forward", title=INTERFACE)
+def tanh_interface(ctx: CheckContext) -> Outcome:
+    return interface(TANH, ctx)
+
+
+@check("layers.tanh.forward", subject="tanh_forward", title=FORWARD, depends_on=("layers.tanh.interface",))
+def tanh_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(TANH, ctx)
+
+
+@check("layers.tanh.gradcheck", subject="tanh_backward", title=GRADCHECK,
+       depends_on=("layers.tanh.interface",), needs=("tanh_forward", "tanh_backward"))
+def tanh_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(TANH, ctx)
+
+
 # ---------------------------------------------------------------- batchnorm
+
+@check("layers.batchnorm.interface", subject="batchnorm_forward", title=INTERFACE)
+def batchnorm_interface(ctx: CheckContext) -> Outcome:
+    return interface(BATCHNORM, ctx)
+
+
+@check("layers.batchnorm.forward", subject="batchnorm_forward", title=FORWARD,
+       depends_on=("layers.batchnorm.interface",))
+def batchnorm_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(BATCHNORM, ctx)
+
 
 def _bn_batch(ctx: CheckContext, N: int = 64, D: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x with per-feature means far from 0 and stds far from 1, and random gamma, beta."""
@@ -447,8 +524,9 @@ def _bn_batch(ctx: CheckContext, N: int = 64, D: int = 5) -> tuple[np.ndarray, n
     return x, _positive(rng, D), randn(rng, D)
 
 
-@behaviour("layers.batchnorm.train_stats", subject="batchnorm_forward",
-           title="train mode: each feature of out has mean beta and std gamma")
+@check("layers.batchnorm.train_stats", subject="batchnorm_forward",
+       title="train mode: each feature of out has mean beta and std gamma",
+       depends_on=("layers.batchnorm.interface",))
 def batchnorm_train_stats(ctx: CheckContext) -> Outcome:
     x, gamma, beta = _bn_batch(ctx)
     out, _ = forward_pair(ctx, "batchnorm_forward", x, gamma, beta, {"mode": "train", "eps": BN_EPS})
@@ -464,21 +542,24 @@ def batchnorm_train_stats(ctx: CheckContext) -> Outcome:
     j = int(np.argmax(np.abs(mean - beta) / np.abs(beta).max() + np.abs(std / gamma - 1)))
     ratio = std / gamma
     if np.allclose(ratio, np.sqrt((len(x) - 1) / len(x)), rtol=1e-4):
-        hint = "use the biased variance, x.var(axis=0) (ddof=0), as the course does"
+        pattern, fix = "unbiased_variance", "use the biased variance, x.var(axis=0) (ddof=0), as the course does"
     elif np.allclose(out.mean(axis=1), beta.mean(), atol=1e-6) or np.allclose(out.std(axis=1), 1, atol=1e-3):
-        hint = "the statistics were taken over axis=1 (each sample); batchnorm normalises each feature over the batch: axis=0"
+        pattern, fix = "wrong_axis", ("the statistics were taken over axis=1 (each sample); batchnorm "
+                                      "normalises each feature over the batch: axis=0")
     elif np.allclose(mean, 0, atol=1e-6) and np.allclose(std, 1, atol=1e-3):
-        hint = "gamma and beta are not applied: out = gamma * xhat + beta"
+        pattern, fix = "scale_shift_missing", "gamma and beta are not applied: out = gamma * xhat + beta"
     else:
-        hint = ("normalise with the batch statistics: xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps), "
-                "then out = gamma * xhat + beta")
-    return failed(f"in train mode feature {j} of out has mean {mean[j]:.4g} (beta = {beta[j]:.4g}) and "
-                  f"std {std[j]:.4g} (gamma = {gamma[j]:.4g})", hint=hint,
+        pattern, fix = "normalisation", ("normalise with the batch statistics: xhat = (x - x.mean(axis=0)) / "
+                                         "np.sqrt(x.var(axis=0) + eps), then out = gamma * xhat + beta")
+    return failed(Finding(pattern, f"in train mode feature {j} of out has mean {mean[j]:.4g} (beta = "
+                          f"{beta[j]:.4g}) and std {std[j]:.4g} (gamma = {gamma[j]:.4g})", fix=fix,
+                          where=(f"out[:, {j}]",)),
                   max_mean_error=float(mean_err), max_std_error=float(std_err))
 
 
-@behaviour("layers.batchnorm.test_mode", subject="batchnorm_forward",
-           title="test mode normalises with the running statistics, not the batch's")
+@check("layers.batchnorm.test_mode", subject="batchnorm_forward",
+       title="test mode normalises with the running statistics, not the batch's",
+       depends_on=("layers.batchnorm.interface",))
 def batchnorm_test_mode(ctx: CheckContext) -> Outcome:
     x, gamma, beta = _bn_batch(ctx, N=16)
     rng = ctx.rng
@@ -491,10 +572,11 @@ def batchnorm_test_mode(ctx: CheckContext) -> Outcome:
     with_batch = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + BN_EPS) + beta
     if out.shape == x.shape and np.allclose(out, with_batch, rtol=1e-6, atol=1e-8):
         gap = float(np.abs(with_batch - expected).max())
-        return failed("in test mode out is normalised with the batch's own mean and variance; with "
-                      f"running_mean and running_var it would differ by up to {gap:.3g}",
-                      hint="at test time use bn_param['running_mean'] and bn_param['running_var'], "
-                           "not x.mean(axis=0) and x.var(axis=0)")
+        return failed(Finding(
+            "batch_stats_at_test", "in test mode out is normalised with the batch's own mean and "
+            f"variance; with running_mean and running_var it would differ by up to {gap:.3g}",
+            fix="at test time use bn_param['running_mean'] and bn_param['running_var'], "
+                "not x.mean(axis=0) and x.var(axis=0)", where=("out",)))
     outcome = compare_arrays(out, expected, "out", subject="batchnorm_forward",
                              what="test mode, running statistics given",
                              hint="in test mode: out = gamma * (x - running_mean) / "
@@ -503,8 +585,9 @@ def batchnorm_test_mode(ctx: CheckContext) -> Outcome:
         return outcome
     for key, value in (("running_mean", running_mean), ("running_var", running_var)):
         if not np.array_equal(np.asarray(bn_param.get(key)), value):
-            return failed(f"test mode changed bn_param['{key}']",
-                          hint="update the running averages only in train mode")
+            return failed(Finding("running_changed_at_test", f"test mode changed bn_param['{key}']",
+                                  fix="update the running averages only in train mode",
+                                  where=(f"bn_param['{key}']",)))
     return passed("test mode uses running_mean and running_var and leaves them unchanged")
 
 
@@ -512,34 +595,39 @@ def _running_problem(key: str, got: Any, previous: np.ndarray, batch: np.ndarray
                      momentum: float, how: str, unbiased: np.ndarray | None = None) -> Outcome | None:
     """A failed Outcome when bn_param[key] is not momentum * previous + (1 - momentum) * batch."""
     expected = momentum * previous + (1 - momentum) * batch
+    where = (f"bn_param['{key}']",)
     if got is None:
-        return failed(f"bn_param has no '{key}' after a train-mode forward ({how})",
-                      hint=f"store it back: bn_param['{key}'] = {key}")
+        return failed(Finding("state_missing", f"bn_param has no '{key}' after a train-mode forward ({how})",
+                              fix=f"store it back: bn_param['{key}'] = {key}", where=where))
     got = np.asarray(got, dtype=np.float64)
     if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-7, atol=1e-10):
         return None
     swapped = (1 - momentum) * previous + momentum * batch
-    if got.shape == expected.shape and np.allclose(got, swapped, rtol=1e-7, atol=1e-10):
-        hint = (f"momentum and 1 - momentum are swapped: {key} = momentum * {key} + "
-                f"(1 - momentum) * batch statistic")
-    elif got.shape == expected.shape and np.allclose(got, previous):
-        hint = f"{key} was not updated: assign bn_param['{key}'] = momentum * {key} + (1 - momentum) * ..."
-    elif unbiased is not None and got.shape == expected.shape and np.allclose(
+    same_shape = got.shape == expected.shape
+    if same_shape and np.allclose(got, swapped, rtol=1e-7, atol=1e-10):
+        pattern, fix = "swapped_decay", (f"momentum and 1 - momentum are swapped: {key} = momentum * "
+                                         f"{key} + (1 - momentum) * batch statistic")
+    elif same_shape and np.allclose(got, previous):
+        pattern, fix = "state_not_updated", (f"{key} was not updated: assign bn_param['{key}'] = momentum * "
+                                             f"{key} + (1 - momentum) * ...")
+    elif unbiased is not None and same_shape and np.allclose(
             got, momentum * previous + (1 - momentum) * unbiased, rtol=1e-7):
-        hint = "use the biased batch variance x.var(axis=0), as the course does"
-    elif got.shape == expected.shape and np.allclose(got, batch):
-        hint = f"{key} holds only the last batch: keep the moving average, momentum * {key} + (1 - momentum) * batch"
+        pattern, fix = "unbiased_variance", "use the biased batch variance x.var(axis=0), as the course does"
+    elif same_shape and np.allclose(got, batch):
+        pattern, fix = "last_batch_only", (f"{key} holds only the last batch: keep the moving average, "
+                                           f"momentum * {key} + (1 - momentum) * batch")
     else:
-        hint = f"{key} = momentum * {key} + (1 - momentum) * the batch's statistic"
-    worst = int(np.argmax(np.abs(got - expected))) if got.shape == expected.shape else 0
-    return failed(f"bn_param['{key}'] after one train step ({how}) is "
-                  f"{np.array2string(got.ravel()[:3], precision=4)}..., expected "
-                  f"{np.array2string(expected.ravel()[:3], precision=4)}... "
-                  f"(momentum {momentum:g})", hint=hint, feature=worst)
+        pattern, fix = "running_average", f"{key} = momentum * {key} + (1 - momentum) * the batch's statistic"
+    worst = int(np.argmax(np.abs(got - expected))) if same_shape else 0
+    return failed(Finding(pattern, f"bn_param['{key}'] after one train step ({how}) is "
+                          f"{np.array2string(got.ravel()[:3], precision=4)}..., expected "
+                          f"{np.array2string(expected.ravel()[:3], precision=4)}... "
+                          f"(momentum {momentum:g})", fix=fix, where=where), feature=worst)
 
 
-@behaviour("layers.batchnorm.running_average", subject="batchnorm_forward",
-           title="train mode updates running_mean/var by the momentum formula, in bn_param")
+@check("layers.batchnorm.running_average", subject="batchnorm_forward",
+       title="train mode updates running_mean/var by the momentum formula, in bn_param",
+       depends_on=("layers.batchnorm.interface",))
 def batchnorm_running_average(ctx: CheckContext) -> Outcome:
     x, gamma, beta = _bn_batch(ctx, N=16)
     D = x.shape[1]
@@ -567,10 +655,35 @@ def batchnorm_running_average(ctx: CheckContext) -> Outcome:
                              "stored in bn_param (defaults: momentum 0.9, zeros)")
 
 
+@check("layers.batchnorm.gradcheck", subject="batchnorm_backward", title=GRADCHECK,
+       depends_on=("layers.batchnorm.interface",), needs=("batchnorm_forward", "batchnorm_backward"))
+def batchnorm_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(BATCHNORM, ctx)
+
+
+@check("layers.batchnorm.gradcheck_alt", subject="batchnorm_backward_alt",
+       title="batchnorm_backward_alt's gradients match finite differences",
+       depends_on=("layers.batchnorm.interface",), needs=("batchnorm_forward", "batchnorm_backward_alt"))
+def batchnorm_gradcheck_alt(ctx: CheckContext) -> Outcome:
+    return gradients(BATCHNORM, ctx, "batchnorm_backward_alt")
+
+
 # ---------------------------------------------------------------- layernorm
 
-@behaviour("layers.layernorm.per_sample_stats", subject="layernorm_forward",
-           title="each sample of out has mean 0 and std 1 over its features (gamma=1, beta=0)")
+@check("layers.layernorm.interface", subject="layernorm_forward", title=INTERFACE)
+def layernorm_interface(ctx: CheckContext) -> Outcome:
+    return interface(LAYERNORM, ctx)
+
+
+@check("layers.layernorm.forward", subject="layernorm_forward", title=FORWARD,
+       depends_on=("layers.layernorm.interface",))
+def layernorm_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(LAYERNORM, ctx)
+
+
+@check("layers.layernorm.per_sample_stats", subject="layernorm_forward",
+       title="each sample of out has mean 0 and std 1 over its features (gamma=1, beta=0)",
+       depends_on=("layers.layernorm.interface",))
 def layernorm_per_sample_stats(ctx: CheckContext) -> Outcome:
     rng = ctx.rng
     N, D = 6, 40
@@ -585,11 +698,20 @@ def layernorm_per_sample_stats(ctx: CheckContext) -> Outcome:
         return passed(f"every sample normalised over its {D} features: mean 0 and std 1 within {err:.0e}")
     i = int(np.argmax(np.abs(mean) + np.abs(std - 1)))
     if np.allclose(out.mean(axis=0), 0, atol=1e-6):
-        hint = "statistics were taken over the batch (axis=0); layernorm uses each sample's features: axis=1, keepdims=True"
+        pattern, fix = "wrong_axis", ("statistics were taken over the batch (axis=0); layernorm uses each "
+                                      "sample's features: axis=1, keepdims=True")
     else:
-        hint = "mu = x.mean(axis=1, keepdims=True); var = x.var(axis=1, keepdims=True); xhat = (x - mu) / np.sqrt(var + eps)"
-    return failed(f"sample {i} of out has mean {mean[i]:.4g} and std {std[i]:.4g} over its features "
-                  f"(expected 0 and 1 with gamma=1, beta=0)", hint=hint, max_error=float(err))
+        pattern, fix = "normalisation", ("mu = x.mean(axis=1, keepdims=True); var = x.var(axis=1, "
+                                         "keepdims=True); xhat = (x - mu) / np.sqrt(var + eps)")
+    return failed(Finding(pattern, f"sample {i} of out has mean {mean[i]:.4g} and std {std[i]:.4g} over "
+                          "its features (expected 0 and 1 with gamma=1, beta=0)", fix=fix,
+                          where=(f"out[{i}]",)), max_error=float(err))
+
+
+@check("layers.layernorm.gradcheck", subject="layernorm_backward", title=GRADCHECK,
+       depends_on=("layers.layernorm.interface",), needs=("layernorm_forward", "layernorm_backward"))
+def layernorm_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(LAYERNORM, ctx)
 
 
 # ---------------------------------------------------------------- dropout
@@ -610,8 +732,17 @@ def _ones_like_input(ctx: CheckContext, shape: tuple = (100, 100)) -> np.ndarray
     return 1 + ctx.rng.random(shape)
 
 
-@behaviour("layers.dropout.keep_ratio", subject="dropout_forward",
-           title="train mode keeps about p of the units")
+@check("layers.dropout.interface", subject="dropout_forward",
+       title="returns (out, cache); shape, float64, no input mutation")
+def dropout_interface(ctx: CheckContext) -> Outcome:
+    return interface(DROPOUT, ctx)
+
+
+# Dropout has no forward check against the reference: its mask is random, so the behaviour
+# checks (keep ratio, scaling, seed) take its place.
+
+@check("layers.dropout.keep_ratio", subject="dropout_forward", title="train mode keeps about p of the units",
+       depends_on=("layers.dropout.interface",))
 def dropout_keep_ratio(ctx: CheckContext) -> Outcome:
     x = _ones_like_input(ctx)
     out = _dropout_train(ctx, x, KEEP, 1 + ctx.seed)
@@ -627,18 +758,21 @@ def dropout_keep_ratio(ctx: CheckContext) -> Outcome:
         return passed(f"kept {kept:.3f} of {n} units with {words}, within {bound:.3f} (5 binomial std) "
                       f"of {KEEP}", **details)
     if abs(kept - (1 - KEEP)) <= bound:
-        hint = ("p is read as the drop probability; in this course p is the KEEP probability: "
-                "mask = np.random.rand(*x.shape) < p (not > p, not < 1 - p)")
+        pattern, fix = "drop_probability", ("p is read as the drop probability; in this course p is the "
+                                            "KEEP probability: mask = np.random.rand(*x.shape) < p (not > p, "
+                                            "not < 1 - p)")
     elif kept == 1.0:
-        hint = "no unit was dropped in train mode: apply the mask, out = x * mask"
+        pattern, fix = "no_dropout", "no unit was dropped in train mode: apply the mask, out = x * mask"
     else:
-        hint = "draw the mask as np.random.rand(*x.shape) < p so each unit is kept with probability p"
-    return failed(f"kept {kept:.3f} of {n} units with {words}; expected {KEEP} +- {bound:.3f} "
-                  f"(5 binomial std, sqrt(p(1-p)/n) = {sigma:.4f})", hint=hint, **details)
+        pattern, fix = "keep_ratio", "draw the mask as np.random.rand(*x.shape) < p so each unit is kept with probability p"
+    return failed(Finding(pattern, f"kept {kept:.3f} of {n} units with {words}; expected {KEEP} +- "
+                          f"{bound:.3f} (5 binomial std, sqrt(p(1-p)/n) = {sigma:.4f})", fix=fix,
+                          where=("out",)), **details)
 
 
-@behaviour("layers.dropout.scaling", subject="dropout_forward",
-           title="inverted dropout: kept units are scaled by 1/p in train mode")
+@check("layers.dropout.scaling", subject="dropout_forward",
+       title="inverted dropout: kept units are scaled by 1/p in train mode",
+       depends_on=("layers.dropout.interface",))
 def dropout_scaling(ctx: CheckContext) -> Outcome:
     x = _ones_like_input(ctx, (20, 50))
     out = _dropout_train(ctx, x, KEEP, 2 + ctx.seed)
@@ -646,28 +780,30 @@ def dropout_scaling(ctx: CheckContext) -> Outcome:
         return shape_problem(out, "out", x.shape, subject="dropout_forward")
     kept = out != 0
     if not kept.any():
-        return failed(f"train mode dropped every unit with {_p_words(ctx, KEEP)}",
-                      hint="keep a unit when np.random.rand(*x.shape) < p")
+        return failed(Finding("keep_ratio", f"train mode dropped every unit with {_p_words(ctx, KEEP)}",
+                              fix="keep a unit when np.random.rand(*x.shape) < p", where=("out",)))
     scale = out[kept] / x[kept]
     if np.allclose(scale, 1 / KEEP, rtol=1e-7):
         return passed(f"kept units are x / p = x * {1 / KEEP:.4g} (inverted dropout)")
     typical = float(np.median(scale))
     if np.isclose(typical, 1):
-        hint = ("kept units are not rescaled: in train mode divide the mask by p, "
-                "mask = (np.random.rand(*x.shape) < p) / p, so that test mode needs no scaling")
+        pattern, fix = "no_rescale", ("kept units are not rescaled: in train mode divide the mask by p, "
+                                      "mask = (np.random.rand(*x.shape) < p) / p, so that test mode needs no scaling")
     elif np.isclose(typical, KEEP):
-        hint = "kept units were multiplied by p: divide by p instead, mask = (np.random.rand(*x.shape) < p) / p"
+        pattern, fix = "dropout_scale", ("kept units were multiplied by p: divide by p instead, "
+                                         "mask = (np.random.rand(*x.shape) < p) / p")
     elif np.isclose(typical, 1 / (1 - KEEP)):
-        hint = "kept units were divided by 1 - p: p is the keep probability, divide by p"
+        pattern, fix = "drop_probability", "kept units were divided by 1 - p: p is the keep probability, divide by p"
     else:
-        hint = "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask"
+        pattern, fix = "dropout_scale", "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask"
     spread = "" if np.allclose(scale, typical) else f" (ranging {scale.min():.4g} to {scale.max():.4g})"
-    return failed(f"kept units are x * {typical:.4g}{spread} with {_p_words(ctx, KEEP)}; "
-                  f"inverted dropout scales them by 1/p = {1 / KEEP:.4g}", hint=hint, scale=typical)
+    return failed(Finding(pattern, f"kept units are x * {typical:.4g}{spread} with {_p_words(ctx, KEEP)}; "
+                          f"inverted dropout scales them by 1/p = {1 / KEEP:.4g}", fix=fix, where=("out",)),
+                  scale=typical)
 
 
-@behaviour("layers.dropout.test_identity", subject="dropout_forward",
-           title="test mode returns x unchanged")
+@check("layers.dropout.test_identity", subject="dropout_forward", title="test mode returns x unchanged",
+       depends_on=("layers.dropout.interface",))
 def dropout_test_identity(ctx: CheckContext) -> Outcome:
     x = _ones_like_input(ctx, (10, 20))
     with global_random_preserved():
@@ -681,11 +817,13 @@ def dropout_test_identity(ctx: CheckContext) -> Outcome:
         hint = "test mode drops units: apply the mask only when dropout_param['mode'] == 'train'"
     else:
         hint = "in test mode: out = x"
-    return compare_arrays(out, x, "out", subject="dropout_forward", what="test mode", hint=hint)
+    outcome = compare_arrays(out, x, "out", subject="dropout_forward", what="test mode", hint=hint)
+    return named(outcome, "dropout_at_test") if out.shape == x.shape else outcome
 
 
-@behaviour("layers.dropout.mask_reuse", subject="dropout_backward",
-           title="backward applies the forward's mask (and its 1/p)", needs=("dropout_forward", "dropout_backward"))
+@check("layers.dropout.mask_reuse", subject="dropout_backward",
+       title="backward applies the forward's mask (and its 1/p)",
+       depends_on=("layers.dropout.interface",), needs=("dropout_forward", "dropout_backward"))
 def dropout_mask_reuse(ctx: CheckContext) -> Outcome:
     x = _ones_like_input(ctx, (20, 30))
     with global_random_preserved():
@@ -696,18 +834,21 @@ def dropout_mask_reuse(ctx: CheckContext) -> Outcome:
     if out.shape != x.shape:
         return shape_problem(out, "out", x.shape, subject="dropout_forward")
     expected = dout * out / x  # the mask of this forward pass, 1/p included
-    hint = "in backward use the mask stored in the cache: dx = dout * mask (the same scaled mask as forward)"
+    hint, pattern = "in backward use the mask stored in the cache: dx = dout * mask (the same scaled mask as forward)", None
     if dx.shape == x.shape and np.allclose(dx, dout * (out != 0)):
-        hint = "dx misses the 1/p: store the scaled mask, mask = (np.random.rand(*x.shape) < p) / p, and use dx = dout * mask"
+        pattern, hint = "no_rescale", ("dx misses the 1/p: store the scaled mask, mask = (np.random.rand(*x.shape) < p) / p, "
+                                       "and use dx = dout * mask")
     elif dx.shape == x.shape and np.allclose(dx, dout):
-        hint = "backward ignores the mask: in train mode dx = dout * mask, with mask from the cache"
+        pattern, hint = "mask", "backward ignores the mask: in train mode dx = dout * mask, with mask from the cache"
     outcome = compare_arrays(dx, expected, "dx", subject="dropout_backward",
                              what="train mode, dout random; expected dout * the forward's mask", hint=hint)
-    return outcome if outcome.status != "pass" else passed("dx = dout * the mask of the forward pass, 1/p included")
+    if outcome.status == "pass":
+        return passed("dx = dout * the mask of the forward pass, 1/p included")
+    return named(outcome, pattern) if pattern else outcome
 
 
-@behaviour("layers.dropout.seed", subject="dropout_forward",
-           title="same seed gives the same mask, another seed another mask")
+@check("layers.dropout.seed", subject="dropout_forward",
+       title="same seed gives the same mask, another seed another mask", depends_on=("layers.dropout.interface",))
 def dropout_seed(ctx: CheckContext) -> Outcome:
     x = _ones_like_input(ctx, (20, 30))
     first = _dropout_train(ctx, x, KEEP, 11 + ctx.seed)
@@ -717,17 +858,24 @@ def dropout_seed(ctx: CheckContext) -> Outcome:
         again = _dropout_train(ctx, x, KEEP, 11 + ctx.seed)
     other = _dropout_train(ctx, x, KEEP, 12 + ctx.seed)
     if not np.array_equal(first != 0, again != 0):
-        return failed("two train-mode calls with the same dropout_param['seed'] dropped different units",
-                      hint="when 'seed' is in dropout_param call np.random.seed(dropout_param['seed']) "
-                           "before drawing the mask")
+        return failed(Finding("seed_ignored", "two train-mode calls with the same dropout_param['seed'] "
+                              "dropped different units",
+                              fix="when 'seed' is in dropout_param call np.random.seed(dropout_param['seed']) "
+                                  "before drawing the mask", where=("dropout_param['seed']",)))
     if np.array_equal(first != 0, other != 0):
-        return failed("train-mode calls with seeds 11 and 12 dropped exactly the same units",
-                      hint="seed with dropout_param['seed'], not a fixed number, and draw a fresh "
-                           "mask on every call")
+        return failed(Finding("fixed_seed", "train-mode calls with seeds 11 and 12 dropped exactly the same units",
+                              fix="seed with dropout_param['seed'], not a fixed number, and draw a fresh "
+                                  "mask on every call", where=("dropout_param['seed']",)))
     return passed("the same seed reproduces the mask; another seed changes it")
 
 
-# ---------------------------------------------------------------- output shapes
+@check("layers.dropout.gradcheck", subject="dropout_backward", title=GRADCHECK,
+       depends_on=("layers.dropout.interface", "layers.dropout.seed"), needs=("dropout_forward", "dropout_backward"))
+def dropout_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(DROPOUT, ctx)
+
+
+# ---------------------------------------------------------------- conv and pool
 
 CONV_SHAPES = (  # (x shape, w shape, stride, pad): each divides evenly, as the course asserts
     ((2, 3, 7, 5), (4, 3, 3, 3), 1, 1),
@@ -761,22 +909,24 @@ def _conv_shape_hint(got: tuple, x: tuple, w: tuple, stride: int, pad: int) -> s
     return "H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride"
 
 
-def _conv_output_shape(ctx: CheckContext, name: str) -> Outcome:
+def conv_output_shape(ctx: CheckContext, name: str) -> Outcome:
+    """out's shape for every case of CONV_SHAPES, from the user's forward `name`."""
     rng = ctx.rng
     for x_shape, w_shape, stride, pad in CONV_SHAPES:
         x, w, b = randn(rng, *x_shape), randn(rng, *w_shape), randn(rng, w_shape[0])
         out, _ = forward_pair(ctx, name, x, w, b, {"stride": stride, "pad": pad})
         expected = _conv_shape({"x": x, "w": w}, ({"stride": stride, "pad": pad},))
         if out.shape != expected:
-            return failed(f"{name} returned out of shape {out.shape} for x {x_shape}, w {w_shape}, "
-                          f"stride {stride}, pad {pad}; expected {expected}",
-                          hint=_conv_shape_hint(out.shape, x_shape, w_shape, stride, pad),
+            return failed(Finding("output_size", f"{name} returned out of shape {out.shape} for x {x_shape}, "
+                                  f"w {w_shape}, stride {stride}, pad {pad}; expected {expected}",
+                                  fix=_conv_shape_hint(out.shape, x_shape, w_shape, stride, pad), where=("out",)),
                           got_shape=list(out.shape), expected_shape=list(expected))
     return passed(f"out has shape (N, F, H_out, W_out) for {len(CONV_SHAPES)} stride/pad combinations, "
                   f"non-square inputs and filters included")
 
 
-def _pool_output_shape(ctx: CheckContext, name: str) -> Outcome:
+def pool_output_shape(ctx: CheckContext, name: str) -> Outcome:
+    """out's shape for every case of POOL_SHAPES, from the user's forward `name`."""
     for x_shape, ph, pw, stride in POOL_SHAPES:
         x = distinct_values(ctx.rng, *x_shape)
         pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
@@ -784,23 +934,232 @@ def _pool_output_shape(ctx: CheckContext, name: str) -> Outcome:
         expected = _pool_shape(x_shape, pool_param)
         if out.shape != expected:
             swapped = _pool_shape(x_shape, {"pool_height": pw, "pool_width": ph, "stride": stride})
-            hint = ("pool_height and pool_width are swapped: " if out.shape == swapped and ph != pw else "") + \
+            fix = ("pool_height and pool_width are swapped: " if out.shape == swapped and ph != pw else "") + \
                 "H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride"
-            return failed(f"{name} returned out of shape {out.shape} for x {x_shape}, pool {ph}x{pw}, "
-                          f"stride {stride}; expected {expected}", hint=hint,
+            return failed(Finding("output_size", f"{name} returned out of shape {out.shape} for x {x_shape}, "
+                                  f"pool {ph}x{pw}, stride {stride}; expected {expected}", fix=fix, where=("out",)),
                           got_shape=list(out.shape), expected_shape=list(expected))
     return passed(f"out has shape (N, C, H_out, W_out) for {len(POOL_SHAPES)} pool/stride combinations")
 
 
-for _topic, _name in (("conv", "conv_forward_naive"), ("conv_fast", "conv_forward_fast")):
-    behaviour(f"layers.{_topic}.output_shape", subject=_name,
-              title="output shape for several stride and padding combinations",
-              )(lambda ctx, _name=_name: _conv_output_shape(ctx, _name))
+CONV_SHAPE_TITLE = "output shape for several stride and padding combinations"
+POOL_SHAPE_TITLE = "output shape for several pool sizes and strides"
 
-for _topic, _name in (("max_pool", "max_pool_forward_naive"), ("max_pool_fast", "max_pool_forward_fast")):
-    behaviour(f"layers.{_topic}.output_shape", subject=_name,
-              title="output shape for several pool sizes and strides",
-              )(lambda ctx, _name=_name: _pool_output_shape(ctx, _name))
 
-for _layer in LAYERS:
-    _declare(_layer)
+@check("layers.conv.interface", subject="conv_forward_naive", title=INTERFACE)
+def conv_interface(ctx: CheckContext) -> Outcome:
+    return interface(CONV, ctx)
+
+
+@check("layers.conv.forward", subject="conv_forward_naive", title=FORWARD, depends_on=("layers.conv.interface",))
+def conv_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(CONV, ctx)
+
+
+@check("layers.conv.output_shape", subject="conv_forward_naive", title=CONV_SHAPE_TITLE,
+       depends_on=("layers.conv.interface",))
+def conv_naive_output_shape(ctx: CheckContext) -> Outcome:
+    return conv_output_shape(ctx, "conv_forward_naive")
+
+
+@check("layers.conv.gradcheck", subject="conv_backward_naive", title=GRADCHECK,
+       depends_on=("layers.conv.interface",), needs=("conv_forward_naive", "conv_backward_naive"))
+def conv_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(CONV, ctx)
+
+
+@check("layers.conv_fast.interface", subject="conv_forward_fast", title=INTERFACE)
+def conv_fast_interface(ctx: CheckContext) -> Outcome:
+    return interface(CONV_FAST, ctx)
+
+
+@check("layers.conv_fast.forward", subject="conv_forward_fast", title=FORWARD,
+       depends_on=("layers.conv_fast.interface",))
+def conv_fast_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(CONV_FAST, ctx)
+
+
+@check("layers.conv_fast.output_shape", subject="conv_forward_fast", title=CONV_SHAPE_TITLE,
+       depends_on=("layers.conv_fast.interface",))
+def conv_fast_output_shape(ctx: CheckContext) -> Outcome:
+    return conv_output_shape(ctx, "conv_forward_fast")
+
+
+@check("layers.conv_fast.gradcheck", subject="conv_backward_fast", title=GRADCHECK,
+       depends_on=("layers.conv_fast.interface",), needs=("conv_forward_fast", "conv_backward_fast"))
+def conv_fast_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(CONV_FAST, ctx)
+
+
+@check("layers.max_pool.interface", subject="max_pool_forward_naive", title=INTERFACE)
+def max_pool_interface(ctx: CheckContext) -> Outcome:
+    return interface(MAX_POOL, ctx)
+
+
+@check("layers.max_pool.forward", subject="max_pool_forward_naive", title=FORWARD,
+       depends_on=("layers.max_pool.interface",))
+def max_pool_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(MAX_POOL, ctx)
+
+
+@check("layers.max_pool.output_shape", subject="max_pool_forward_naive", title=POOL_SHAPE_TITLE,
+       depends_on=("layers.max_pool.interface",))
+def max_pool_naive_output_shape(ctx: CheckContext) -> Outcome:
+    return pool_output_shape(ctx, "max_pool_forward_naive")
+
+
+@check("layers.max_pool.gradcheck", subject="max_pool_backward_naive", title=GRADCHECK,
+       depends_on=("layers.max_pool.interface",), needs=("max_pool_forward_naive", "max_pool_backward_naive"))
+def max_pool_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(MAX_POOL, ctx)
+
+
+@check("layers.max_pool_fast.interface", subject="max_pool_forward_fast", title=INTERFACE)
+def max_pool_fast_interface(ctx: CheckContext) -> Outcome:
+    return interface(MAX_POOL_FAST, ctx)
+
+
+@check("layers.max_pool_fast.forward", subject="max_pool_forward_fast", title=FORWARD,
+       depends_on=("layers.max_pool_fast.interface",))
+def max_pool_fast_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(MAX_POOL_FAST, ctx)
+
+
+@check("layers.max_pool_fast.output_shape", subject="max_pool_forward_fast", title=POOL_SHAPE_TITLE,
+       depends_on=("layers.max_pool_fast.interface",))
+def max_pool_fast_output_shape(ctx: CheckContext) -> Outcome:
+    return pool_output_shape(ctx, "max_pool_forward_fast")
+
+
+@check("layers.max_pool_fast.gradcheck", subject="max_pool_backward_fast", title=GRADCHECK,
+       depends_on=("layers.max_pool_fast.interface",), needs=("max_pool_forward_fast", "max_pool_backward_fast"))
+def max_pool_fast_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(MAX_POOL_FAST, ctx)
+
+
+# ---------------------------------------------------------------- spatial normalisation
+# The course's spatial layers reshape and call the vanilla layer: blamed on it (blamed_on_parts).
+
+@check("layers.spatial_batchnorm.interface", subject="spatial_batchnorm_forward", title=INTERFACE)
+@blamed_on_parts(SPATIAL_BATCHNORM, owner="spatial_batchnorm_forward")
+def spatial_batchnorm_interface(ctx: CheckContext) -> Outcome:
+    return interface(SPATIAL_BATCHNORM, ctx)
+
+
+@check("layers.spatial_batchnorm.forward", subject="spatial_batchnorm_forward", title=FORWARD,
+       depends_on=("layers.spatial_batchnorm.interface",))
+@blamed_on_parts(SPATIAL_BATCHNORM, owner="spatial_batchnorm_forward")
+def spatial_batchnorm_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(SPATIAL_BATCHNORM, ctx)
+
+
+@check("layers.spatial_batchnorm.gradcheck", subject="spatial_batchnorm_backward", title=GRADCHECK,
+       depends_on=("layers.spatial_batchnorm.interface",),
+       needs=("spatial_batchnorm_forward", "spatial_batchnorm_backward"))
+@blamed_on_parts(SPATIAL_BATCHNORM, owner="spatial_batchnorm_backward")
+def spatial_batchnorm_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(SPATIAL_BATCHNORM, ctx)
+
+
+@check("layers.spatial_groupnorm.interface", subject="spatial_groupnorm_forward", title=INTERFACE)
+@blamed_on_parts(SPATIAL_GROUPNORM, owner="spatial_groupnorm_forward")
+def spatial_groupnorm_interface(ctx: CheckContext) -> Outcome:
+    return interface(SPATIAL_GROUPNORM, ctx)
+
+
+@check("layers.spatial_groupnorm.forward", subject="spatial_groupnorm_forward", title=FORWARD,
+       depends_on=("layers.spatial_groupnorm.interface",))
+@blamed_on_parts(SPATIAL_GROUPNORM, owner="spatial_groupnorm_forward")
+def spatial_groupnorm_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(SPATIAL_GROUPNORM, ctx)
+
+
+@check("layers.spatial_groupnorm.gradcheck", subject="spatial_groupnorm_backward", title=GRADCHECK,
+       depends_on=("layers.spatial_groupnorm.interface",),
+       needs=("spatial_groupnorm_forward", "spatial_groupnorm_backward"))
+@blamed_on_parts(SPATIAL_GROUPNORM, owner="spatial_groupnorm_backward")
+def spatial_groupnorm_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(SPATIAL_GROUPNORM, ctx)
+
+
+# ---------------------------------------------------------------- sandwich layers (layer_utils)
+
+@check("layers.affine_relu.interface", subject="affine_relu_forward", title=INTERFACE)
+@blamed_on_parts(AFFINE_RELU, owner="affine_relu_forward")
+def affine_relu_interface(ctx: CheckContext) -> Outcome:
+    return interface(AFFINE_RELU, ctx)
+
+
+@check("layers.affine_relu.forward", subject="affine_relu_forward", title=FORWARD,
+       depends_on=("layers.affine_relu.interface",))
+@blamed_on_parts(AFFINE_RELU, owner="affine_relu_forward")
+def affine_relu_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(AFFINE_RELU, ctx)
+
+
+@check("layers.affine_relu.gradcheck", subject="affine_relu_backward", title=GRADCHECK,
+       depends_on=("layers.affine_relu.interface",), needs=("affine_relu_forward", "affine_relu_backward"))
+@blamed_on_parts(AFFINE_RELU, owner="affine_relu_backward")
+def affine_relu_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(AFFINE_RELU, ctx)
+
+
+@check("layers.affine_bn_relu.interface", subject="affine_bn_relu_forward", title=INTERFACE)
+@blamed_on_parts(AFFINE_BN_RELU, owner="affine_bn_relu_forward")
+def affine_bn_relu_interface(ctx: CheckContext) -> Outcome:
+    return interface(AFFINE_BN_RELU, ctx)
+
+
+@check("layers.affine_bn_relu.forward", subject="affine_bn_relu_forward", title=FORWARD,
+       depends_on=("layers.affine_bn_relu.interface",))
+@blamed_on_parts(AFFINE_BN_RELU, owner="affine_bn_relu_forward")
+def affine_bn_relu_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(AFFINE_BN_RELU, ctx)
+
+
+@check("layers.affine_bn_relu.gradcheck", subject="affine_bn_relu_backward", title=GRADCHECK,
+       depends_on=("layers.affine_bn_relu.interface",),
+       needs=("affine_bn_relu_forward", "affine_bn_relu_backward"))
+@blamed_on_parts(AFFINE_BN_RELU, owner="affine_bn_relu_backward")
+def affine_bn_relu_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(AFFINE_BN_RELU, ctx)
+
+
+@check("layers.conv_relu.interface", subject="conv_relu_forward", title=INTERFACE)
+@blamed_on_parts(CONV_RELU, owner="conv_relu_forward")
+def conv_relu_interface(ctx: CheckContext) -> Outcome:
+    return interface(CONV_RELU, ctx)
+
+
+@check("layers.conv_relu.forward", subject="conv_relu_forward", title=FORWARD,
+       depends_on=("layers.conv_relu.interface",))
+@blamed_on_parts(CONV_RELU, owner="conv_relu_forward")
+def conv_relu_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(CONV_RELU, ctx)
+
+
+@check("layers.conv_relu.gradcheck", subject="conv_relu_backward", title=GRADCHECK,
+       depends_on=("layers.conv_relu.interface",), needs=("conv_relu_forward", "conv_relu_backward"))
+@blamed_on_parts(CONV_RELU, owner="conv_relu_backward")
+def conv_relu_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(CONV_RELU, ctx)
+
+
+@check("layers.conv_relu_pool.interface", subject="conv_relu_pool_forward", title=INTERFACE)
+@blamed_on_parts(CONV_RELU_POOL, owner="conv_relu_pool_forward")
+def conv_relu_pool_interface(ctx: CheckContext) -> Outcome:
+    return interface(CONV_RELU_POOL, ctx)
+
+
+@check("layers.conv_relu_pool.forward", subject="conv_relu_pool_forward", title=FORWARD,
+       depends_on=("layers.conv_relu_pool.interface",))
+@blamed_on_parts(CONV_RELU_POOL, owner="conv_relu_pool_forward")
+def conv_relu_pool_forward_matches(ctx: CheckContext) -> Outcome:
+    return forward_matches(CONV_RELU_POOL, ctx)
+
+
+@check("layers.conv_relu_pool.gradcheck", subject="conv_relu_pool_backward", title=GRADCHECK,
+       depends_on=("layers.conv_relu_pool.interface",), needs=("conv_relu_pool_forward", "conv_relu_pool_backward"))
+@blamed_on_parts(CONV_RELU_POOL, owner="conv_relu_pool_backward")
+def conv_relu_pool_gradcheck(ctx: CheckContext) -> Outcome:
+    return gradients(CONV_RELU_POOL, ctx)

@@ -10,14 +10,18 @@ import warnings
 
 import numpy as np
 
+from sanitykit import reference as ref
 from sanitykit.checks.common import describe_value, expect_array, randn, unpack
 from sanitykit.checks.registry import CheckContext, check
+from sanitykit.engine.findings import Finding
+from sanitykit.engine.gradcheck import gradcheck_loss
 from sanitykit.engine.numeric import rel_error
 from sanitykit.engine.results import Outcome, failed, passed, warned
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
-# topic -> the user's function.
+# topic -> the user's function, and sanitykit's.
 LOSSES = {"softmax": "softmax_loss", "svm": "svm_loss"}
+REFERENCE = {"softmax": ref.softmax_loss, "svm": ref.svm_loss}
 N, C = 8, 5  # random-scores checks
 N_INITIAL, C_INITIAL = 50, 10  # near-zero scores: N large enough that "summed over N" is unmistakable
 VALUE_TOL = 1e-7
@@ -66,36 +70,37 @@ def svm_with_margin(x: np.ndarray, y: np.ndarray, delta: float, count_correct: b
     return float(margins.sum() / x.shape[0])
 
 
-def likely_mistakes(kind: str, x: np.ndarray, y: np.ndarray, expected: float) -> list[tuple[float, str]]:
-    """(value the buggy loss would return, hint) for the course's common loss mistakes."""
+def likely_mistakes(kind: str, x: np.ndarray, y: np.ndarray, expected: float) -> list[tuple[float, str, str]]:
+    """(value the buggy loss would return, pattern, fix) for the course's common loss mistakes."""
     n = x.shape[0]
     mistakes = [
-        (expected * n, f"loss summed rather than averaged over N={n}: divide by N (loss /= N)"),
-        (expected / n, f"loss divided by N={n} twice: divide the summed loss by N once"),
+        (expected * n, "batch_size", f"loss summed rather than averaged over N={n}: divide by N (loss /= N)"),
+        (expected / n, "batch_size", f"loss divided by N={n} twice: divide the summed loss by N once"),
     ]
     if kind == "softmax":
         mistakes += [
-            (-expected, "the minus sign of the cross-entropy is missing: "
-                        "loss = -np.sum(log_probs[np.arange(N), y]) / N"),
-            (expected / np.log(10), "np.log10 used where the cross-entropy needs the natural log np.log"),
+            (-expected, "sign", "the minus sign of the cross-entropy is missing: "
+                                "loss = -np.sum(log_probs[np.arange(N), y]) / N"),
+            (expected / np.log(10), "natural_log", "np.log10 used where the cross-entropy needs the "
+                                                   "natural log np.log"),
         ]
     else:
         mistakes += [
-            (svm_with_margin(x, y, 0.0), "the margin of 1 is missing: "
-                                         "margins = np.maximum(0, x - correct_class_scores[:, None] + 1)"),
-            (svm_with_margin(x, y, 1.0, count_correct=True),
+            (svm_with_margin(x, y, 0.0), "svm_margin", "the margin of 1 is missing: "
+             "margins = np.maximum(0, x - correct_class_scores[:, None] + 1)"),
+            (svm_with_margin(x, y, 1.0, count_correct=True), "correct_class",
              "the correct class is counted as its own competitor (it always adds a margin of 1): "
              "set margins[np.arange(N), y] = 0 before summing"),
         ]
     return mistakes
 
 
-def hint_for(kind: str, x: np.ndarray, y: np.ndarray, loss: float, expected: float) -> str:
-    """The hint of the first common mistake that reproduces `loss`, or a generic one."""
-    for value, hint in likely_mistakes(kind, x, y, expected):
+def mistake_for(kind: str, x: np.ndarray, y: np.ndarray, loss: float, expected: float) -> tuple[str, str]:
+    """(pattern, fix) of the first common mistake that reproduces `loss`, or a generic pair."""
+    for value, pattern, fix in likely_mistakes(kind, x, y, expected):
         if np.isfinite(loss) and rel_error(loss, value) < 1e-6:
-            return hint
-    return "recompute the loss by hand for one example and compare with your vectorised code"
+            return pattern, fix
+    return "loss_value", "recompute the loss by hand for one example and compare with your vectorised code"
 
 
 # ---------------------------------------------------------------- the checks
@@ -105,20 +110,19 @@ def loss_value(ctx: CheckContext, kind: str) -> Outcome:
     name = LOSSES[kind]
     x, y = randn(ctx.rng, N, C), labels(ctx.rng, N, C)
     loss, _ = call_loss(ctx, name, x, y)
-    expected = float(ctx.ref(name)(x, y)[0])
+    expected = float(REFERENCE[kind](x, y)[0])
     err = rel_error(loss, expected)
     if err < VALUE_TOL:
         return passed(f"loss {loss:.6g} matches the reference (N={N}, C={C}), relative error {err:.1e}",
                       loss=loss, expected=expected, rel_error=err)
-    return failed(f"{name} returned loss {loss:.6g} on random scores (N={N}, C={C}), "
-                  f"expected {expected:.6g} (relative error {err:.2g})",
-                  hint=hint_for(kind, x, y, loss, expected), loss=loss, expected=expected, rel_error=err)
+    pattern, fix = mistake_for(kind, x, y, loss, expected)
+    return failed(Finding(pattern, f"{name} returned loss {loss:.6g} on random scores (N={N}, C={C}), "
+                          f"expected {expected:.6g} (relative error {err:.2g})", fix=fix, where=("loss",)),
+                  loss=loss, expected=expected, rel_error=err)
 
 
 def loss_gradcheck(ctx: CheckContext, kind: str) -> Outcome:
     """dx of the loss against central differences (the engine's gradcheck_loss)."""
-    from sanitykit.engine.gradcheck import gradcheck_loss
-
     name = LOSSES[kind]
     x, y = randn(ctx.rng, N, C), labels(ctx.rng, N, C)
     return gradcheck_loss(ctx.fn(name), x, y, seed=ctx.seed).to_outcome()
@@ -141,11 +145,12 @@ def loss_initial(ctx: CheckContext, kind: str) -> Outcome:
     if abs(loss - expected) <= 0.01 * expected:
         return passed(f"loss {loss:.4g} at near-zero scores, expected {formula} = {expected:.4g}",
                       loss=loss, expected=expected)
-    message = (f"{name} returned {loss:.4g} at near-zero scores (N={N_INITIAL}, C={C_INITIAL}), "
-               f"expected about {formula} = {expected:.4g}")
+    what = (f"{name} returned {loss:.4g} at near-zero scores (N={N_INITIAL}, C={C_INITIAL}), "
+            f"expected about {formula} = {expected:.4g}")
     if np.isfinite(loss) and abs(loss - N_INITIAL * expected) <= 0.01 * N_INITIAL * expected:
-        message += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
-    return failed(message, hint=hint_for(kind, x, y, loss, ctx.ref(name)(x, y)[0]),
+        what += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
+    pattern, fix = mistake_for(kind, x, y, loss, REFERENCE[kind](x, y)[0])
+    return failed(Finding("initial_loss" if pattern == "loss_value" else pattern, what, fix=fix, where=("loss",)),
                   loss=loss, expected=expected)
 
 
@@ -167,57 +172,85 @@ def loss_stability(ctx: CheckContext, kind: str) -> Outcome:
     # Scores spread over 1e3..1e4: even after the shift, the correct class's probability
     # underflows to 0, so log(probability) is -inf (the course's old starter code does this).
     spread = ctx.rng.uniform(1e3, 1e4, size=(N, C))
-    ref = ctx.ref(name)
+    reference = REFERENCE[kind]
 
     loss, dx = quietly(lambda: call_loss(ctx, name, offset, y))
-    expected = float(ref(offset, y)[0])
+    expected = float(reference(offset, y)[0])
     problem = nonfinite(loss, dx)
     if problem:
-        return failed(f"{name} overflows: {problem} for scores of 1e3..1e4 (each row offset by a constant)",
-                      hint=f"exp() of scores this large is inf; {MAX_SUBTRACTION_HINT} "
-                           f"(softmax is unchanged by the shift)", loss=loss, expected=expected)
-    if rel_error(loss, expected) > 1e-6:
-        return failed(f"{name} returned {loss:.6g} for scores of 1e3..1e4 (rows offset by a constant), "
-                      f"expected {expected:.6g}",
-                      hint=f"the loss must not change when a constant is added to a row; {MAX_SUBTRACTION_HINT}",
+        return failed(Finding("overflow", f"{name} overflows: {problem} for scores of 1e3..1e4 (each row "
+                              "offset by a constant)", fix=f"exp() of scores this large is inf; "
+                              f"{MAX_SUBTRACTION_HINT} (softmax is unchanged by the shift)", where=("loss",)),
                       loss=loss, expected=expected)
+    if rel_error(loss, expected) > 1e-6:
+        return failed(Finding("shift_variant", f"{name} returned {loss:.6g} for scores of 1e3..1e4 (rows "
+                              f"offset by a constant), expected {expected:.6g}",
+                              fix=f"the loss must not change when a constant is added to a row; "
+                                  f"{MAX_SUBTRACTION_HINT}", where=("loss",)), loss=loss, expected=expected)
 
     loss, dx = quietly(lambda: call_loss(ctx, name, spread, y))
-    expected = float(ref(spread, y)[0])
+    expected = float(reference(spread, y)[0])
     if not np.all(np.isfinite(dx)):
-        return failed(f"{name}: {nonfinite(loss, dx)} for scores spread over 1e3..1e4",
-                      hint=MAX_SUBTRACTION_HINT, loss=loss, expected=expected)
+        return failed(Finding("overflow", f"{name}: {nonfinite(loss, dx)} for scores spread over 1e3..1e4",
+                              fix=MAX_SUBTRACTION_HINT, where=("dx",)), loss=loss, expected=expected)
     if not np.isfinite(loss):
         # Not wrong for any realistic score, and the course's own old starter code does it.
-        return warned(f"{name}: loss is {loss} for scores spread over 1e3..1e4 (dx is finite): "
-                      f"the correct class's probability underflows to 0 before the log",
-                      hint="take the log of the shifted scores, not of the probability: "
-                           "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)); "
-                           "loss = -log_probs[np.arange(N), y].mean()",
+        return warned(Finding("log_underflow", f"{name}: loss is {loss} for scores spread over 1e3..1e4 (dx "
+                              "is finite): the correct class's probability underflows to 0 before the log",
+                              fix="take the log of the shifted scores, not of the probability: "
+                                  "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)); "
+                                  "loss = -log_probs[np.arange(N), y].mean()", where=("loss",)),
                       loss=loss, expected=expected)
     if rel_error(loss, expected) > 1e-6:
-        return warned(f"{name} returned {loss:.6g} for scores spread over 1e3..1e4, expected {expected:.6g}",
-                      hint="probabilities clipped before the log (np.log(p + eps)) cap the loss; "
-                           "compute log-probabilities from the shifted scores instead",
-                      loss=loss, expected=expected)
+        return warned(Finding("clipped_log", f"{name} returned {loss:.6g} for scores spread over 1e3..1e4, "
+                              f"expected {expected:.6g}", fix="probabilities clipped before the log "
+                              "(np.log(p + eps)) cap the loss; compute log-probabilities from the shifted "
+                              "scores instead", where=("loss",)), loss=loss, expected=expected)
     return passed("finite loss and dx, equal to the reference, for scores of 1e3..1e4")
 
 
 # ---------------------------------------------------------------- declarations
 
-def declare(kind: str) -> None:
-    """Declare the four checks of one loss (ids losses.<kind>.value / gradcheck / initial / stability)."""
-    name = LOSSES[kind]
-    initial = "log C" if kind == "softmax" else "C - 1"
-    check(f"losses.{kind}.value", subject=name,
-          title="matches the reference on random scores")(lambda ctx: loss_value(ctx, kind))
-    check(f"losses.{kind}.gradcheck", subject=name,
-          title="dx matches numerical gradients")(lambda ctx: loss_gradcheck(ctx, kind))
-    check(f"losses.{kind}.initial", subject=name,
-          title=f"near-zero scores give {initial}")(lambda ctx: loss_initial(ctx, kind))
-    check(f"losses.{kind}.stability", subject=name,
-          title="finite and correct for scores of 1e3..1e4")(lambda ctx: loss_stability(ctx, kind))
+VALUE = "matches the reference on random scores"
+GRADCHECK = "dx matches numerical gradients"
+STABILITY = "finite and correct for scores of 1e3..1e4"
 
 
-for _kind in LOSSES:
-    declare(_kind)
+@check("losses.softmax.value", subject="softmax_loss", title=VALUE)
+def softmax_value(ctx: CheckContext) -> Outcome:
+    return loss_value(ctx, "softmax")
+
+
+@check("losses.softmax.gradcheck", subject="softmax_loss", title=GRADCHECK)
+def softmax_gradcheck(ctx: CheckContext) -> Outcome:
+    return loss_gradcheck(ctx, "softmax")
+
+
+@check("losses.softmax.initial", subject="softmax_loss", title="near-zero scores give log C")
+def softmax_initial(ctx: CheckContext) -> Outcome:
+    return loss_initial(ctx, "softmax")
+
+
+@check("losses.softmax.stability", subject="softmax_loss", title=STABILITY)
+def softmax_stability(ctx: CheckContext) -> Outcome:
+    return loss_stability(ctx, "softmax")
+
+
+@check("losses.svm.value", subject="svm_loss", title=VALUE)
+def svm_value(ctx: CheckContext) -> Outcome:
+    return loss_value(ctx, "svm")
+
+
+@check("losses.svm.gradcheck", subject="svm_loss", title=GRADCHECK)
+def svm_gradcheck(ctx: CheckContext) -> Outcome:
+    return loss_gradcheck(ctx, "svm")
+
+
+@check("losses.svm.initial", subject="svm_loss", title="near-zero scores give C - 1")
+def svm_initial(ctx: CheckContext) -> Outcome:
+    return loss_initial(ctx, "svm")
+
+
+@check("losses.svm.stability", subject="svm_loss", title=STABILITY)
+def svm_stability(ctx: CheckContext) -> Outcome:
+    return loss_stability(ctx, "svm")

@@ -16,15 +16,18 @@ import functools
 import inspect
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
 
 from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
-from sanitykit.checks.blame import status_and_subject, with_blame
+from sanitykit.checks.blame import blamed_on, with_blame
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
-from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, failed, passed, skipped, warned
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.gradcheck import gradcheck_model
+from sanitykit.engine.results import ERROR, FAIL, PASS, WARN, Outcome, failed, passed, warned
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
 MODELS = {"fc_net": "FullyConnectedNet", "two_layer_net": "TwoLayerNet", "cnn": "ThreeLayerConvNet"}
@@ -237,8 +240,9 @@ def scores_shape(ctx: CheckContext, topic: str) -> Outcome:
     if problem:
         return problem
     if not np.all(np.isfinite(scores)):
-        return failed(f"{name}.loss(X) returned scores with {int(np.sum(~np.isfinite(scores)))} NaN/inf values",
-                      hint="look for a division by zero or an exp() in the forward pass")
+        return failed(Finding("nan", f"{name}.loss(X) returned scores with "
+                              f"{int(np.sum(~np.isfinite(scores)))} NaN/inf values",
+                              fix="look for a division by zero or an exp() in the forward pass", where=("scores",)))
     return passed(f"loss(X) returns scores of shape {scores.shape} for X of shape {X.shape}")
 
 
@@ -257,13 +261,13 @@ def initial_loss(ctx: CheckContext, topic: str) -> Outcome:
     if abs(loss - expected) <= tol:
         return passed(f"loss {loss:.4g} with reg=0 and weight_scale=1e-3, expected log C = log "
                       f"{arch.num_classes} = {expected:.4g} (tolerance {tol:.2g})", loss=loss, expected=expected)
-    message = (f"{name}: loss {loss:.4g} with reg=0 and weight_scale=1e-3 (N={arch.batch}), "
-               f"expected about log C = log {arch.num_classes} = {expected:.4g}")
-    hint = "the data loss is softmax_loss(scores, y)[0], averaged over the batch"
+    what = (f"{name}: loss {loss:.4g} with reg=0 and weight_scale=1e-3 (N={arch.batch}), "
+            f"expected about log C = log {arch.num_classes} = {expected:.4g}")
+    pattern, fix = "initial_loss", "the data loss is softmax_loss(scores, y)[0], averaged over the batch"
     if abs(loss - arch.batch * expected) <= arch.batch * tol:
-        message += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
-        hint = "divide the summed loss by N, or use softmax_loss, which averages"
-    return failed(message, hint=hint, loss=loss, expected=expected, tolerance=tol)
+        what += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
+        pattern, fix = "batch_size", "divide the summed loss by N, or use softmax_loss, which averages"
+    return failed(Finding(pattern, what, fix=fix, where=("loss",)), loss=loss, expected=expected, tolerance=tol)
 
 
 def per_example_spread(model: Any, X: np.ndarray, y: np.ndarray, name: str) -> float:
@@ -293,21 +297,24 @@ def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
     squares = {k: float(np.sum(np.asarray(plain.params[k]) ** 2)) for k in weights}
     penalty = 0.5 * reg * sum(squares.values())
     if rise <= 1e-12:
-        return failed(f"{name}: the loss with reg={reg:g} is {'equal to' if abs(rise) <= 1e-12 else 'below'} "
-                      f"the loss with reg=0 for the same weights (expected {penalty:.4g} higher)",
-                      hint=f"add the L2 penalty of every weight to the loss (and keep reg: self.reg = reg): "
-                           f"{REG_PENALTY}", rise=rise, expected=penalty)
+        return failed(Finding(
+            "reg_missing", f"{name}: the loss with reg={reg:g} is {'equal to' if abs(rise) <= 1e-12 else 'below'} "
+            f"the loss with reg=0 for the same weights (expected {penalty:.4g} higher)",
+            fix=f"add the L2 penalty of every weight to the loss (and keep reg: self.reg = reg): {REG_PENALTY}",
+            where=("loss",)), rise=rise, expected=penalty)
     for factor in (0.5, 1.0):  # the course's 0.5 * reg * ||W||^2, or reg * ||W||^2 (assignment 1)
         if abs(rise - factor * reg * sum(squares.values())) <= 1e-6 * abs(rise):
             return passed(f"loss rises by {rise:.4g} = {factor:g} * reg * sum(W**2) with reg={reg:g}",
                           rise=rise)
     missing = missing_weights(rise, reg, squares)
     if missing:
-        return failed(f"{name}: the loss rises by {rise:.4g} with reg={reg:g}, expected {penalty:.4g}: "
-                      f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the penalty",
-                      hint=REG_PENALTY, rise=rise, expected=penalty, missing=missing)
-    return warned(f"{name}: the loss rises by {rise:.4g} with reg={reg:g}; the course's 0.5 * reg * sum(W**2) "
-                  f"is {penalty:.4g}", hint=f"the course's penalty is {REG_PENALTY}", rise=rise, expected=penalty)
+        return failed(Finding(
+            "reg_partial", f"{name}: the loss rises by {rise:.4g} with reg={reg:g}, expected {penalty:.4g}: "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the penalty",
+            fix=REG_PENALTY, where=tuple(missing)), rise=rise, expected=penalty, missing=missing)
+    return warned(Finding("reg_convention", f"{name}: the loss rises by {rise:.4g} with reg={reg:g}; the course's "
+                          f"0.5 * reg * sum(W**2) is {penalty:.4g}", fix=f"the course's penalty is {REG_PENALTY}",
+                          where=("loss",)), rise=rise, expected=penalty)
 
 
 def missing_weights(rise: float, reg: float, squares: dict[str, float]) -> list[str]:
@@ -324,8 +331,6 @@ def missing_weights(rise: float, reg: float, squares: dict[str, float]) -> list[
 def model_gradcheck(ctx: CheckContext, topic: str, normalization: str | None = None,
                     keep_ratio: float | None = None, reg: float = GRADCHECK_REG) -> Outcome:
     """Every parameter's gradient (reg > 0, biases off zero) through the engine's gradcheck_model."""
-    from sanitykit.engine.gradcheck import gradcheck_model
-
     arch = SMALL[topic]
     ctx.rng = np.random.default_rng(ctx.seed)  # the same inputs whatever ran before
     model = build(ctx, topic, arch, reg=reg, normalization=normalization, keep_ratio=keep_ratio)
@@ -345,15 +350,16 @@ def variant_gradcheck(ctx: CheckContext, topic: str, **variant: Any) -> Outcome:
     """
     outcome = model_gradcheck(ctx, topic, **variant)
     base = f"models.{topic}.gradcheck"
-    base_status = status_and_subject(ctx.results.get(base))[0]
+    earlier = ctx.results.get(base)
+    base_status = earlier.status if earlier is not None else None
     if outcome.status == FAIL and base_status in (PASS, WARN):
         return only_with_variant(outcome, variant)
     if outcome.status != FAIL or base_status != FAIL:
         return outcome
     if (model_gradcheck(ctx, topic, reg=0.0).status in (PASS, WARN)
             and model_gradcheck(ctx, topic, reg=0.0, **variant).status in (PASS, WARN)):
-        return skipped(f"fails only because of the regularisation gradient (see {base}); passes with reg=0",
-                       with_yours=outcome.message, responsible=[base])
+        return blamed_on(Reason("blamed", (MODELS[topic],), (base,), note="of the regularisation gradient"),
+                         with_yours=outcome.message)
     return outcome
 
 
@@ -374,7 +380,7 @@ def only_with_variant(outcome: Outcome, variant: dict[str, Any]) -> Outcome:
     short = {"batchnorm": "bn", "layernorm": "ln"}.get(str(value), "")
     words = VARIANT_HINTS[key].format(value=value, short=short)
     hint = f"{words}\n{outcome.hint}" if outcome.hint else words
-    return Outcome(outcome.status, outcome.message, hint, {**outcome.details, "only_with": key})
+    return replace(outcome, hint=hint, details={**outcome.details, "only_with": key})
 
 
 # ---------------------------------------------------------------- test mode
@@ -420,16 +426,18 @@ def batchnorm_test_problem(model: Any, X: np.ndarray, y: np.ndarray, name: str) 
             "mode = 'test' if y is None else 'train'), so batchnorm_forward normalises with "
             "running_mean and running_var, not with the test batch's own statistics")
     if whole.ndim != 2 or len(whole) != len(X) or one.shape != (1, whole.shape[1]):
-        return failed(f"{name}.loss(X) with batchnorm returned scores of shape {whole.shape} for {len(X)} "
-                      f"examples and {one.shape} for 1", hint=hint)
+        return failed(Finding("shape", f"{name}.loss(X) with batchnorm returned scores of shape {whole.shape} "
+                              f"for {len(X)} examples and {one.shape} for 1", fix=hint, where=("scores",)))
     if not np.allclose(one[0], whole[0], rtol=1e-6, atol=1e-9):
         gap = float(np.abs(one[0] - whole[0]).max())
-        return failed(f"{name} with batchnorm, loss(X) with y=None: the scores of X[:1] alone differ from the "
-                      f"first row of the scores of X (by up to {gap:.3g}): test mode used the batch "
-                      f"statistics of the test batch", hint=hint, max_difference=gap)
+        return failed(Finding("batch_stats_at_test", f"{name} with batchnorm, loss(X) with y=None: the scores "
+                              f"of X[:1] alone differ from the first row of the scores of X (by up to {gap:.3g}): "
+                              "test mode used the batch statistics of the test batch", fix=hint,
+                              where=("scores[0]",)), max_difference=gap)
     if not np.allclose(whole, again, rtol=1e-6, atol=1e-9):
-        return failed(f"{name} with batchnorm: two calls of loss(X) with y=None on the same X gave different "
-                      f"scores: the running statistics changed at test time", hint=hint)
+        return failed(Finding("running_changed_at_test", f"{name} with batchnorm: two calls of loss(X) with "
+                              "y=None on the same X gave different scores: the running statistics changed at "
+                              "test time", fix=hint, where=("scores",)))
     return None
 
 
@@ -449,16 +457,16 @@ def dropout_test_problem(ctx: CheckContext, model: Any, X: np.ndarray, name: str
     hint = ("dropout must be off in test mode: set self.dropout_param['mode'] = 'test' when y is None "
             "(mode = 'test' if y is None else 'train'); in test mode dropout_forward returns x unchanged")
     if first.shape != expected.shape or second.shape != expected.shape:
-        return failed(f"{name}.loss(X) with dropout returned scores of shape {first.shape}, "
-                      f"expected {expected.shape}", hint=hint)
+        return failed(Finding("shape", f"{name}.loss(X) with dropout returned scores of shape {first.shape}, "
+                              f"expected {expected.shape}", fix=hint, where=("scores",)))
     if not np.allclose(first, second, rtol=1e-6, atol=1e-9):
-        return failed(f"{name} with dropout: two calls of loss(X) with y=None gave different scores: "
-                      f"units are still dropped at test time", hint=hint)
+        return failed(Finding("dropout_at_test", f"{name} with dropout: two calls of loss(X) with y=None gave "
+                              "different scores: units are still dropped at test time", fix=hint, where=("scores",)))
     if not np.allclose(first, expected, rtol=1e-6, atol=1e-9):
         gap = float(np.abs(first - expected).max())
-        return failed(f"{name} with dropout (keep 0.5), loss(X) with y=None: scores differ from those of the "
-                      f"same weights without dropout by up to {gap:.3g}: dropout is still applied in test mode",
-                      hint=hint, max_difference=gap)
+        return failed(Finding("dropout_at_test", f"{name} with dropout (keep 0.5), loss(X) with y=None: scores "
+                              f"differ from those of the same weights without dropout by up to {gap:.3g}: dropout "
+                              "is still applied in test mode", fix=hint, where=("scores",)), max_difference=gap)
     return None
 
 
@@ -488,21 +496,24 @@ def init_problem(name: str, params: dict[str, Any], weight_scale: float) -> Outc
     for key in weight_names(params):
         w = np.asarray(params[key], dtype=np.float64)
         if not np.any(w):
-            return failed(f"{name}: {key} is all zeros at initialisation",
-                          hint=f"zero weights give every hidden unit the same gradient, so they never differ: "
-                               f"{key} = weight_scale * np.random.randn(*shape)", weight=key)
+            return failed(Finding("zero_init", f"{name}: {key} is all zeros at initialisation",
+                                  fix=f"zero weights give every hidden unit the same gradient, so they never "
+                                      f"differ: {key} = weight_scale * np.random.randn(*shape)", where=(key,)),
+                          weight=key)
         std = float(w.std())
         # The sample std of n normal values has relative spread ~1/sqrt(2n); 5 of those, plus 2%.
         tol = 0.02 + 5 / np.sqrt(2 * w.size)
         if abs(std / weight_scale - 1) > tol:
-            return failed(f"{name}: {key} has std {std:.3g} at initialisation, expected weight_scale = "
-                          f"{weight_scale:g} (ratio {std / weight_scale:.3g}, tolerance {tol:.2g})",
-                          hint=f"{key} = weight_scale * np.random.randn(*shape) (not np.random.rand, "
-                               f"and no other scaling)", weight=key, std=std, weight_scale=weight_scale)
+            return failed(Finding("init_scale", f"{name}: {key} has std {std:.3g} at initialisation, expected "
+                                  f"weight_scale = {weight_scale:g} (ratio {std / weight_scale:.3g}, tolerance "
+                                  f"{tol:.2g})", fix=f"{key} = weight_scale * np.random.randn(*shape) (not "
+                                  "np.random.rand, and no other scaling)", where=(key,)),
+                          weight=key, std=std, weight_scale=weight_scale)
     for key, value in params.items():
         if re.fullmatch(r"b\d+", key) and np.any(value):
-            return failed(f"{name}: {key} is not zero at initialisation (max |{key}| = "
-                          f"{float(np.max(np.abs(value))):.3g})", hint=f"{key} = np.zeros(size)", bias=key)
+            return failed(Finding("bias_init", f"{name}: {key} is not zero at initialisation (max |{key}| = "
+                                  f"{float(np.max(np.abs(value))):.3g})", fix=f"{key} = np.zeros(size)",
+                                  where=(key,)), bias=key)
     return None
 
 
@@ -511,17 +522,17 @@ def norm_init_problem(name: str, params: dict[str, Any]) -> Outcome | None:
     gammas = [k for k in params if k.startswith("gamma")]
     betas = [k for k in params if k.startswith("beta")]
     if not gammas or not betas:
-        return failed(f"{name} with batchnorm has no gamma/beta parameters (params: {', '.join(params)})",
-                      hint="for each hidden layer i: self.params[f'gamma{i}'] = np.ones(H); "
-                           "self.params[f'beta{i}'] = np.zeros(H)")
+        return failed(Finding("norm_params_missing", f"{name} with batchnorm has no gamma/beta parameters "
+                              f"(params: {', '.join(params)})", fix="for each hidden layer i: "
+                              "self.params[f'gamma{i}'] = np.ones(H); self.params[f'beta{i}'] = np.zeros(H)"))
     for key in gammas:
         if not np.allclose(params[key], 1):
-            return failed(f"{name}: {key} is not all ones at initialisation",
-                          hint=f"self.params['{key}'] = np.ones(hidden_dim)")
+            return failed(Finding("norm_init", f"{name}: {key} is not all ones at initialisation",
+                                  fix=f"self.params['{key}'] = np.ones(hidden_dim)", where=(key,)))
     for key in betas:
         if np.any(params[key]):
-            return failed(f"{name}: {key} is not all zeros at initialisation",
-                          hint=f"self.params['{key}'] = np.zeros(hidden_dim)")
+            return failed(Finding("norm_init", f"{name}: {key} is not all zeros at initialisation",
+                                  fix=f"self.params['{key}'] = np.zeros(hidden_dim)", where=(key,)))
     return None
 
 
@@ -546,9 +557,7 @@ def zero_init_reported(ctx: CheckContext, topic: str, *, ahead: bool) -> bool:
     result = ctx.results.get(f"models.{topic}.init")
     if result is None:
         return ahead and zero_weight(ctx, topic) is not None
-    status, _ = status_and_subject(result)
-    message = result.get("message", "") if isinstance(result, dict) else getattr(result, "message", "")
-    return status == FAIL and "is all zeros at initialisation" in message
+    return result.status == FAIL and result.diagnosis is not None and result.diagnosis.pattern == "zero_init"
 
 
 ZERO_INIT_HINT = ("initialise the weights with weight_scale * np.random.randn(fan_in, fan_out), "
@@ -574,48 +583,160 @@ def without_zero_init(topic: str, compute: Callable[[CheckContext], Outcome], *,
         outcome = compute(ctx)
         if outcome.status in (FAIL, ERROR) and zero_init_reported(ctx, topic, ahead=ahead):
             ctx.rng = np.random.default_rng(ctx.seed)
+            init = f"models.{topic}.init"
             if keep_failing:
-                return failed(f"{outcome.message}\nthe cause: the weights start at zero "
-                              f"(see models.{topic}.init)", ZERO_INIT_HINT,
-                              **{**outcome.details, "cause": f"models.{topic}.init"})
-            return skipped(f"fails only because the weights start at zero (see models.{topic}.init)",
-                           with_yours=outcome.message, responsible=[f"models.{topic}.init"])
+                first, *rest = outcome.message.splitlines() or [""]
+                cause = wording.cause_line("the weights start at zero", init)
+                return failed(Finding("zero_init", first, fix=ZERO_INIT_HINT, where=(MODELS[topic],),
+                                      evidence=(*rest, cause)), **{**outcome.details, "cause": init})
+            return blamed_on(Reason("blamed", (MODELS[topic],), (init,), note="the weights start at zero"),
+                             with_yours=outcome.message)
         return outcome
 
     return run
 
 
 # ---------------------------------------------------------------- declarations
+# Each model check: blamed on the user's failed layers (with_blame), and skipped when it
+# fails only because the weights start at zero (without_zero_init). A constructor that
+# raises is one error, not one per check: every check depends on scores_shape.
 
-def declare(topic: str) -> None:
-    """Declare the checks of one model (models.<topic>.scores_shape / initial_loss / reg_rises / gradcheck / init)."""
-    name = MODELS[topic]
-    first = f"models.{topic}.scores_shape"
-    after = (first,)  # a constructor that raises is one error, not one per check
-
-    def declare_one(aspect: str, title: str, func: Callable[[CheckContext], Outcome],
-                    depends_on: tuple[str, ...] = after) -> None:
-        check(f"models.{topic}.{aspect}", subject=name, title=title, depends_on=depends_on)(
-            without_zero_init(topic, with_blame(owner="the model", calls=name)(func)))
-
-    declare_one("scores_shape", "loss(X) returns scores of shape (N, C)",
-                lambda ctx: scores_shape(ctx, topic), depends_on=())
-    declare_one("initial_loss", "loss ~ log C with reg=0 and small weights", lambda ctx: initial_loss(ctx, topic))
-    declare_one("reg_rises", "loss rises with regularisation", lambda ctx: reg_rises(ctx, topic))
-    declare_one("gradcheck", "every parameter's gradient matches numerical gradients",
-                lambda ctx: model_gradcheck(ctx, topic))
-    if topic == "fc_net":
-        declare_one("gradcheck_batchnorm", "gradients match with batchnorm",
-                    lambda ctx: variant_gradcheck(ctx, topic, normalization="batchnorm"))
-        declare_one("gradcheck_layernorm", "gradients match with layernorm",
-                    lambda ctx: variant_gradcheck(ctx, topic, normalization="layernorm"))
-        declare_one("gradcheck_dropout", "gradients match with dropout (keep 0.5, fixed seed)",
-                    lambda ctx: variant_gradcheck(ctx, topic, keep_ratio=0.5))
-        declare_one("test_mode", "loss(X) scores in test mode: batchnorm running statistics, dropout off",
-                    lambda ctx: test_mode_check(ctx, topic))
-    check(f"models.{topic}.init", subject=name, title="weights ~ weight_scale * randn, zero biases",
-          depends_on=after)(with_blame(owner="the model", calls=name)(lambda ctx: init_check(ctx, topic)))
+def model_check(topic: str) -> Callable:
+    """The two wrappers every model check of `topic` gets, as one decorator."""
+    def wrap(compute: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+        return without_zero_init(topic, with_blame(owner="the model", calls=MODELS[topic])(compute))
+    return wrap
 
 
-for _topic in MODELS:
-    declare(_topic)
+SCORES_SHAPE = "loss(X) returns scores of shape (N, C)"
+INITIAL_LOSS = "loss ~ log C with reg=0 and small weights"
+REG_RISES = "loss rises with regularisation"
+GRADCHECK = "every parameter's gradient matches numerical gradients"
+INIT = "weights ~ weight_scale * randn, zero biases"
+
+
+@check("models.fc_net.scores_shape", subject="FullyConnectedNet", title=SCORES_SHAPE)
+@model_check("fc_net")
+def fc_net_scores_shape(ctx: CheckContext) -> Outcome:
+    return scores_shape(ctx, "fc_net")
+
+
+@check("models.fc_net.initial_loss", subject="FullyConnectedNet", title=INITIAL_LOSS,
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_initial_loss(ctx: CheckContext) -> Outcome:
+    return initial_loss(ctx, "fc_net")
+
+
+@check("models.fc_net.reg_rises", subject="FullyConnectedNet", title=REG_RISES,
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_reg_rises(ctx: CheckContext) -> Outcome:
+    return reg_rises(ctx, "fc_net")
+
+
+@check("models.fc_net.gradcheck", subject="FullyConnectedNet", title=GRADCHECK,
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_gradcheck(ctx: CheckContext) -> Outcome:
+    return model_gradcheck(ctx, "fc_net")
+
+
+@check("models.fc_net.gradcheck_batchnorm", subject="FullyConnectedNet", title="gradients match with batchnorm",
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_gradcheck_batchnorm(ctx: CheckContext) -> Outcome:
+    return variant_gradcheck(ctx, "fc_net", normalization="batchnorm")
+
+
+@check("models.fc_net.gradcheck_layernorm", subject="FullyConnectedNet", title="gradients match with layernorm",
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_gradcheck_layernorm(ctx: CheckContext) -> Outcome:
+    return variant_gradcheck(ctx, "fc_net", normalization="layernorm")
+
+
+@check("models.fc_net.gradcheck_dropout", subject="FullyConnectedNet",
+       title="gradients match with dropout (keep 0.5, fixed seed)", depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_gradcheck_dropout(ctx: CheckContext) -> Outcome:
+    return variant_gradcheck(ctx, "fc_net", keep_ratio=0.5)
+
+
+@check("models.fc_net.test_mode", subject="FullyConnectedNet",
+       title="loss(X) scores in test mode: batchnorm running statistics, dropout off",
+       depends_on=("models.fc_net.scores_shape",))
+@model_check("fc_net")
+def fc_net_test_mode(ctx: CheckContext) -> Outcome:
+    return test_mode_check(ctx, "fc_net")
+
+
+@check("models.fc_net.init", subject="FullyConnectedNet", title=INIT, depends_on=("models.fc_net.scores_shape",))
+@with_blame(owner="the model", calls="FullyConnectedNet")
+def fc_net_init(ctx: CheckContext) -> Outcome:
+    return init_check(ctx, "fc_net")
+
+
+@check("models.two_layer_net.scores_shape", subject="TwoLayerNet", title=SCORES_SHAPE)
+@model_check("two_layer_net")
+def two_layer_net_scores_shape(ctx: CheckContext) -> Outcome:
+    return scores_shape(ctx, "two_layer_net")
+
+
+@check("models.two_layer_net.initial_loss", subject="TwoLayerNet", title=INITIAL_LOSS,
+       depends_on=("models.two_layer_net.scores_shape",))
+@model_check("two_layer_net")
+def two_layer_net_initial_loss(ctx: CheckContext) -> Outcome:
+    return initial_loss(ctx, "two_layer_net")
+
+
+@check("models.two_layer_net.reg_rises", subject="TwoLayerNet", title=REG_RISES,
+       depends_on=("models.two_layer_net.scores_shape",))
+@model_check("two_layer_net")
+def two_layer_net_reg_rises(ctx: CheckContext) -> Outcome:
+    return reg_rises(ctx, "two_layer_net")
+
+
+@check("models.two_layer_net.gradcheck", subject="TwoLayerNet", title=GRADCHECK,
+       depends_on=("models.two_layer_net.scores_shape",))
+@model_check("two_layer_net")
+def two_layer_net_gradcheck(ctx: CheckContext) -> Outcome:
+    return model_gradcheck(ctx, "two_layer_net")
+
+
+@check("models.two_layer_net.init", subject="TwoLayerNet", title=INIT,
+       depends_on=("models.two_layer_net.scores_shape",))
+@with_blame(owner="the model", calls="TwoLayerNet")
+def two_layer_net_init(ctx: CheckContext) -> Outcome:
+    return init_check(ctx, "two_layer_net")
+
+
+@check("models.cnn.scores_shape", subject="ThreeLayerConvNet", title=SCORES_SHAPE)
+@model_check("cnn")
+def cnn_scores_shape(ctx: CheckContext) -> Outcome:
+    return scores_shape(ctx, "cnn")
+
+
+@check("models.cnn.initial_loss", subject="ThreeLayerConvNet", title=INITIAL_LOSS,
+       depends_on=("models.cnn.scores_shape",))
+@model_check("cnn")
+def cnn_initial_loss(ctx: CheckContext) -> Outcome:
+    return initial_loss(ctx, "cnn")
+
+
+@check("models.cnn.reg_rises", subject="ThreeLayerConvNet", title=REG_RISES, depends_on=("models.cnn.scores_shape",))
+@model_check("cnn")
+def cnn_reg_rises(ctx: CheckContext) -> Outcome:
+    return reg_rises(ctx, "cnn")
+
+
+@check("models.cnn.gradcheck", subject="ThreeLayerConvNet", title=GRADCHECK, depends_on=("models.cnn.scores_shape",))
+@model_check("cnn")
+def cnn_gradcheck(ctx: CheckContext) -> Outcome:
+    return model_gradcheck(ctx, "cnn")
+
+
+@check("models.cnn.init", subject="ThreeLayerConvNet", title=INIT, depends_on=("models.cnn.scores_shape",))
+@with_blame(owner="the model", calls="ThreeLayerConvNet")
+def cnn_init(ctx: CheckContext) -> Outcome:
+    return init_check(ctx, "cnn")

@@ -12,10 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from dataclasses import replace
+
+from sanitykit import reference as ref
+from sanitykit.checks.blame import blamed_on
 from sanitykit.checks.common import compare_arrays, describe_value, expect_array, unpack
 from sanitykit.checks.registry import CheckContext, check
+from sanitykit.engine.findings import Finding, Reason
 from sanitykit.engine.numeric import rel_error
-from sanitykit.engine.results import FAIL, PASS, Outcome, failed, passed, skipped, warned
+from sanitykit.engine.results import FAIL, PASS, Outcome, failed, passed, warned
 from sanitykit.engine.usercode import UserCodeError, call_user
 
 RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
@@ -37,6 +42,7 @@ DEFAULTS = {
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
 }
 STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+REFERENCE = {"sgd": ref.sgd, "sgd_momentum": ref.sgd_momentum, "rmsprop": ref.rmsprop, "adam": ref.adam}
 # The update the course asks for, as the rewrite a hint offers.
 UPDATE = {
     "sgd": "next_w = w - config['learning_rate'] * dw",
@@ -114,14 +120,14 @@ def reference_step(rule: str, t_before_increment: bool = False, base=None):
         t_before_increment: Adam's older convention for t.
         base: the step function standing for the reference (default sanitykit's own).
     """
-    ref = base or CheckContext.ref(rule)
+    step = base or REFERENCE[rule]
     if not t_before_increment:
-        return ref
+        return step
 
     def adam_old_convention(w, dw, config):
         # Older years: use t in the bias correction, then increment. Same as the reference from t - 1.
         config = dict(config, t=config["t"] - 1)
-        next_w, config = ref(w, dw, config)
+        next_w, config = step(w, dw, config)
         return next_w, dict(config, t=config["t"] + 1)
 
     return adam_old_convention
@@ -131,7 +137,8 @@ def reference_step(rule: str, t_before_increment: bool = False, base=None):
 
 T_ZERO_HINT = ("t is still 0 when 1 - beta1**t is computed: increment t first (config['t'] += 1) "
                "and then bias-correct")
-T_ZERO_BLAME = "fails only because t is still 0 when 1 - beta1**t is computed (see optim.adam.step)"
+# One bug, one failure: t used at 0 is reported by optim.adam.step; the others point there.
+T_ZERO_BLAME = Reason("blamed", ("adam",), ("optim.adam.step",), note="t is still 0 when 1 - beta1**t is computed")
 
 
 def nonfinite_names(next_w: np.ndarray, config: dict[str, Any]) -> list[str]:
@@ -183,26 +190,27 @@ def nonfinite_problem(ctx: CheckContext, rule: str) -> Outcome | None:
         return None
     t_zero = rule == "adam" and t_zero_at_correction(ctx)
     found = f"nan/inf in {', '.join(bad)}" if bad else "finite values, but numpy warned: divide by zero"
-    message = (f"{rule} called with config=None on finite w and dw returns {found}"
-               + (" (numpy warned: divide by zero)" if bad and divided else ""))
+    what = (f"{rule} called with config=None on finite w and dw returns {found}"
+            + (" (numpy warned: divide by zero)" if bad and divided else ""))
     if t_zero:
-        message += "; with t = 0 the first step divides by 1 - beta1**0 = 0"
-    hint = T_ZERO_HINT if t_zero else (f"a quantity that starts at 0 is divided by: add epsilon where the "
-                                       f"course does ({UPDATE[rule]})")
-    return failed(message, hint=hint, nonfinite=bad, divide_by_zero=divided, t_zero=t_zero)
+        what += "; with t = 0 the first step divides by 1 - beta1**0 = 0"
+    fix = T_ZERO_HINT if t_zero else (f"a quantity that starts at 0 is divided by: add epsilon where the "
+                                      f"course does ({UPDATE[rule]})")
+    return failed(Finding("t_zero" if t_zero else "nan", what, fix=fix, where=tuple(bad) or ("next_w",)),
+                  nonfinite=bad, divide_by_zero=divided, t_zero=t_zero)
 
 
 def adam_t_zero_problem(ctx: CheckContext) -> Outcome | None:
     """nonfinite_problem of adam when its cause is t used at 0 (None otherwise)."""
     problem = nonfinite_problem(ctx, "adam")
-    return problem if problem is not None and problem.details.get("t_zero") else None
+    return problem if problem is not None and problem.finding.pattern == "t_zero" else None
 
 
 def t_zero_reported(ctx: CheckContext) -> bool:
     """Whether optim.adam.step already failed because t is 0 at the bias correction."""
     result = ctx.results.get("optim.adam.step")
-    details = result.get("details", {}) if isinstance(result, dict) else getattr(result, "details", None) or {}
-    return earlier_status(ctx, "optim.adam.step") == FAIL and bool(details.get("t_zero"))
+    return (result is not None and result.status == FAIL and result.diagnosis is not None
+            and result.diagnosis.pattern == "t_zero")
 
 
 # ---------------------------------------------------------------- step
@@ -228,31 +236,32 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
         convention = matching_convention(rule, w, [gradients(dw, 1), gradients(dw, 3)], got, config=config)
         if convention is not None:
             return convention_outcome(rule, convention, "one step and three steps")
-    expected = [run_steps(base or CheckContext.ref(rule), w, gradients(dw, k), copy_config(config))[-1]
+    expected = [run_steps(base or REFERENCE[rule], w, gradients(dw, k), copy_config(config))[-1]
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w, one step from explicit state")
     if first.status == "fail":
         # sgd and momentum are linear in dw: the part of the step due to dw alone shows a sign error.
-        without_dw = CheckContext.ref(rule)(w, np.zeros_like(dw), copy_config(config))[0] - w
-        return failed(f"{rule}: {first.message}",
-                      hint=step_hint(rule, got[0] - w - without_dw, expected[0] - w - without_dw),
-                      **first.details)
+        without_dw = REFERENCE[rule](w, np.zeros_like(dw), copy_config(config))[0] - w
+        pattern, fix = step_mistake(rule, got[0] - w - without_dw, expected[0] - w - without_dw)
+        return failed(replace(first.finding, pattern=pattern or first.finding.pattern,
+                              what=f"{rule}: {first.finding.what}", fix=fix), **first.details)
     third = compare_arrays(got[1] - w, expected[1] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w after three steps")
-    return failed(f"{rule}: the first step matches, but {third.message}",
-                  hint="the state in config is not carried from one call to the next: store it back, "
-                       f"e.g. config['{STATE[rule][0] if STATE[rule] else 'learning_rate'}'] = ...",
+    return failed(replace(third.finding, pattern="state_not_carried",
+                          what=f"{rule}: the first step matches, but {third.finding.what}",
+                          fix="the state in config is not carried from one call to the next: store it back, "
+                              f"e.g. config['{STATE[rule][0] if STATE[rule] else 'learning_rate'}'] = ..."),
                   **third.details)
 
 
-def step_hint(rule: str, step: np.ndarray, expected: np.ndarray) -> str:
-    """The likely mistake behind a wrong first step (step, expected: the parts due to dw)."""
+def step_mistake(rule: str, step: np.ndarray, expected: np.ndarray) -> tuple[str | None, str]:
+    """(pattern or None to keep the comparison's, fix) behind a wrong first step (the parts due to dw)."""
     if not np.any(step):
-        return f"the gradient does not move w: compute the update and return it ({UPDATE[rule]})"
+        return "zeros", f"the gradient does not move w: compute the update and return it ({UPDATE[rule]})"
     if rule in ("sgd", "sgd_momentum") and rel_error(step, -expected) < STEP_TOL:
-        return f"the gradient term has the wrong sign (it pushes w uphill): {UPDATE[rule]}"
-    return f"the course's update is: {UPDATE[rule]}"
+        return "sign", f"the gradient term has the wrong sign (it pushes w uphill): {UPDATE[rule]}"
+    return None, f"the course's update is: {UPDATE[rule]}"
 
 
 # ---------------------------------------------------------------- defaults
@@ -262,37 +271,40 @@ def optim_defaults(ctx: CheckContext, rule: str) -> Outcome:
     w, dw = fixed_inputs()
     problem = nonfinite_problem(ctx, rule)
     if problem is not None:
-        if problem.details.get("t_zero") and t_zero_reported(ctx):
-            return skipped(T_ZERO_BLAME, with_yours=problem.message, responsible=["optim.adam.step"])
+        if problem.finding.pattern == "t_zero" and t_zero_reported(ctx):
+            return blamed_on(T_ZERO_BLAME, with_yours=problem.message)
         return problem
     _, config = call_rule(ctx, rule, w, dw, None)
     missing = [key for key in (*DEFAULTS[rule], *STATE[rule]) if key not in config]
     if missing and all(key in STATE[rule] for key in missing) and state_check(ctx, rule).status == FAIL:
         # One bug, one failure: a state never stored is the state check's to report.
-        return skipped(f"fails only because the {', '.join(missing)} is not stored (see optim.{rule}.state)",
-                       missing=missing, responsible=[f"optim.{rule}.state"])
+        return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.state",),
+                                note=f"the {', '.join(missing)} is not stored"), missing=missing)
     if missing:
         first = missing[0]
         rewrite = (f"config.setdefault('{first}', {DEFAULTS[rule][first]!r})" if first in DEFAULTS[rule]
                    else f"config['{first}'] = {first}  (after computing it)")
-        return failed(f"{rule} called with config=None returned a config without "
-                      f"{', '.join(repr(k) for k in missing)}", hint=rewrite, missing=missing)
+        return failed(Finding("defaults_missing", f"{rule} called with config=None returned a config without "
+                              f"{', '.join(repr(k) for k in missing)}", fix=rewrite,
+                              where=tuple(f"config['{k}']" for k in missing)), missing=missing)
     bad_state = [key for key in STATE[rule] if key != "t"
                  and np.shape(config[key]) != w.shape]
     if bad_state and state_check(ctx, rule).status == FAIL:
-        return skipped(f"fails only because config['{bad_state[0]}'] is not shaped like w "
-                       f"(see optim.{rule}.state)", responsible=[f"optim.{rule}.state"])
+        return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.state",),
+                                note=f"config['{bad_state[0]}'] is not shaped like w"))
     if bad_state:
         key = bad_state[0]
-        return failed(f"{rule}: config['{key}'] has shape {np.shape(config[key])}, expected w's shape {w.shape}",
-                      hint=f"create it like w: config.setdefault('{key}', np.zeros_like(w))")
+        return failed(Finding("shape", f"{rule}: config['{key}'] has shape {np.shape(config[key])}, expected "
+                              f"w's shape {w.shape}", fix=f"create it like w: config.setdefault('{key}', "
+                              "np.zeros_like(w))", where=(f"config['{key}']",)))
     changed = {key: config[key] for key, value in DEFAULTS[rule].items()
                if not _close(config[key], value)}
     if changed:
-        return warned(f"{rule}: default {', '.join(f'{k}={v!r}' for k, v in changed.items())}; "
-                      f"the course's defaults are "
-                      f"{', '.join(f'{k}={DEFAULTS[rule][k]!r}' for k in changed)}",
-                      hint=f"keep the course's config.setdefault(...) lines unchanged", changed=changed)
+        return warned(Finding("defaults_changed", f"{rule}: default "
+                              f"{', '.join(f'{k}={v!r}' for k, v in changed.items())}; the course's defaults are "
+                              f"{', '.join(f'{k}={DEFAULTS[rule][k]!r}' for k in changed)}",
+                              fix="keep the course's config.setdefault(...) lines unchanged",
+                              where=tuple(f"config['{k}']" for k in changed)), changed=changed)
     state = f"; state {', '.join(STATE[rule])} created" if STATE[rule] else ""
     return passed(f"defaults {', '.join(f'{k}={v!r}' for k, v in DEFAULTS[rule].items())}{state}")
 
@@ -310,22 +322,23 @@ def optim_state(ctx: CheckContext, rule: str, base=None) -> Outcome:
     """Two steps from a config holding only hyperparameters: the state of the first is used by the second."""
     w, dw = fixed_inputs()
     grads = gradients(dw, 2)
-    ref = base or CheckContext.ref(rule)
+    step = base or REFERENCE[rule]
     user_w, user_config = w, dict(HYPER[rule])
     ref_w, ref_config = w, dict(HYPER[rule])
     first_t = 0
     for k, g in enumerate(grads, start=1):
         user_w, user_config = call_rule(ctx, rule, user_w, g, user_config)
-        ref_w, ref_config = ref(ref_w, g, ref_config)
+        ref_w, ref_config = step(ref_w, g, ref_config)
         problem = state_problem(rule, k, user_config, ref_config)
         if problem:
             return problem
         bad = nonfinite_names(user_w, user_config)
         if bad:
-            return failed(f"{rule}: after step {k} from finite w and dw, {', '.join(bad)} "
-                          f"{'is' if len(bad) == 1 else 'are'} nan/inf",
-                          hint=T_ZERO_HINT if rule == "adam" and t_zero_at_correction(ctx)
-                          else f"the course's update is: {UPDATE[rule]}", nonfinite=bad, step=k)
+            t_zero = rule == "adam" and t_zero_at_correction(ctx)
+            return failed(Finding("t_zero" if t_zero else "nan", f"{rule}: after step {k} from finite w and dw, "
+                                  f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} nan/inf",
+                                  fix=T_ZERO_HINT if t_zero else f"the course's update is: {UPDATE[rule]}",
+                                  where=tuple(bad)), nonfinite=bad, step=k)
         if k == 1:
             first_t = first_t_of(rule, user_config, ref_config)
     if rel_error(user_w - w, ref_w - w) > STEP_TOL and base is None:
@@ -333,13 +346,14 @@ def optim_state(ctx: CheckContext, rule: str, base=None) -> Outcome:
         if convention is not None:
             return convention_outcome(rule, convention, "two steps")
     if rel_error(user_w - w, ref_w - w) > STEP_TOL:
-        fresh_w = ref(run_steps(ref, w, grads[:1], dict(HYPER[rule]))[0], grads[1], dict(HYPER[rule]))[0]
-        reason = ("the second step ignores the first one's state" if rel_error(user_w, fresh_w) < STEP_TOL
-                  else "the second step differs from the reference")
-        return failed(f"{rule}: after two steps w differs from the reference "
-                      f"(relative error {rel_error(user_w - w, ref_w - w):.2g}): {reason}",
-                      hint=f"read the state from config at the start and store it back at the end: "
-                           f"{UPDATE[rule]}")
+        fresh_w = step(run_steps(step, w, grads[:1], dict(HYPER[rule]))[0], grads[1], dict(HYPER[rule]))[0]
+        ignored = rel_error(user_w, fresh_w) < STEP_TOL
+        reason = "the second step ignores the first one's state" if ignored else "the second step differs from the reference"
+        return failed(Finding("state_not_carried" if ignored else "update_rule",
+                              f"{rule}: after two steps w differs from the reference "
+                              f"(relative error {rel_error(user_w - w, ref_w - w):.2g}): {reason}",
+                              fix=f"read the state from config at the start and store it back at the end: "
+                                  f"{UPDATE[rule]}", where=("next_w",)))
     kept = ", ".join(STATE[rule]) or "no state (sgd has none)"
     return passed(f"two steps match the reference; config carries {kept}")
 
@@ -348,8 +362,9 @@ def state_problem(rule: str, step: int, got: dict[str, Any], expected: dict[str,
     """A failed Outcome when the user's state after `step` steps differs from the reference's."""
     for key in STATE[rule]:
         if key not in got:
-            return failed(f"{rule}: after step {step} the returned config has no '{key}'",
-                          hint=f"store the new state for the next call: config['{key}'] = {key}")
+            return failed(Finding("state_missing", f"{rule}: after step {step} the returned config has no '{key}'",
+                                  fix=f"store the new state for the next call: config['{key}'] = {key}",
+                                  where=(f"config['{key}']",)))
         if key == "t":
             continue  # years start t at 0 or 1; only the increments matter (checked through w)
         value = np.asarray(got[key], dtype=np.float64)
@@ -359,11 +374,14 @@ def state_problem(rule: str, step: int, got: dict[str, Any], expected: dict[str,
         if key == "velocity" and value.shape == expected[key].shape and rel_error(value, -expected[key]) < STEP_TOL:
             continue
         stale = not np.any(value)
-        return failed(f"{rule}: after step {step} config['{key}'] "
-                      f"{'is still all zeros' if stale else 'differs from the reference'}"
-                      f" (relative error {rel_error(value, expected[key]) if value.shape == expected[key].shape else 1:.2g})",
-                      hint=(f"the new {key} is computed but never stored: config['{key}'] = {key}" if stale
-                            else f"the course's update is: {UPDATE[rule]}"), key=key, step=step)
+        error = rel_error(value, expected[key]) if value.shape == expected[key].shape else 1
+        return failed(Finding("state_not_updated" if stale else "update_rule",
+                              f"{rule}: after step {step} config['{key}'] "
+                              f"{'is still all zeros' if stale else 'differs from the reference'}"
+                              f" (relative error {error:.2g})",
+                              fix=(f"the new {key} is computed but never stored: config['{key}'] = {key}" if stale
+                                   else f"the course's update is: {UPDATE[rule]}"), where=(f"config['{key}']",)),
+                      key=key, step=step)
     return None
 
 
@@ -392,14 +410,14 @@ def first_t_of(rule: str, user_config: dict[str, Any], ref_config: dict[str, Any
 
 def convention_step(rule: str, *, first_t: int = 0, eps: str = "outside"):
     """The reference rule under another year's convention: Adam's first t, or epsilon's place."""
-    ref = CheckContext.ref(rule)
+    reference = REFERENCE[rule]
 
     def step(w, dw, config):
         config = dict(config)
         if rule == "adam":
             config.setdefault("t", first_t)
         if eps == "outside":
-            return ref(w, dw, config)
+            return reference(w, dw, config)
         lr, epsilon = config["learning_rate"], config["epsilon"]
         shift = epsilon if eps == "inside" else epsilon ** 2
         if rule == "rmsprop":
@@ -454,7 +472,8 @@ def convention_outcome(rule: str, convention: dict[str, Any], what: str) -> Outc
     message = f"{what} match the reference under another convention: {'; '.join(words)}"
     if convention["eps"] == "outside":
         return passed(message, first_t=convention["first_t"])
-    return warned(message, hint=f"to match the course exactly: {UPDATE[rule]}", **convention)
+    return warned(Finding("eps_placement", message, fix=f"to match the course exactly: {UPDATE[rule]}",
+                          where=("epsilon",)), **convention)
 
 
 # ---------------------------------------------------------------- adam bias correction
@@ -483,11 +502,11 @@ def adam_bias_correction(ctx: CheckContext) -> Outcome:
             break
     if note and adam_t_zero_problem(ctx) is not None:
         # t = 1 works, but the user's own default t is 0: the 2017 convention does not apply.
-        return skipped(T_ZERO_BLAME, responsible=["optim.adam.step"])
+        return blamed_on(T_ZERO_BLAME)
     if ratio is None:
-        return failed("adam's first step from m = v = 0 is NaN/inf for t = 0 and for t = 1",
-                      hint="increment t before the bias correction so that 1 - beta1**t is never 0: "
-                           "config['t'] += 1; mt = m / (1 - beta1**t)")
+        return failed(Finding("nan", "adam's first step from m = v = 0 is NaN/inf for t = 0 and for t = 1",
+                              fix="increment t before the bias correction so that 1 - beta1**t is never 0: "
+                                  "config['t'] += 1; mt = m / (1 - beta1**t)", where=("next_w",)))
     if np.all(np.abs(ratio - 1) < 0.1):
         return passed(f"first step = learning_rate for gradients of 1e-3, 1 and 1e3{note}",
                       step_over_lr=float(np.median(ratio)))
@@ -496,12 +515,12 @@ def adam_bias_correction(ctx: CheckContext) -> Outcome:
                f"(expected 1 x, for gradients of 1e-3, 1 and 1e3)")
     for expected, what in BIAS_FACTORS.items():
         if np.all(np.abs(ratio / expected - 1) < 0.1):
-            return failed(f"{message}: {what}",
-                          hint="divide both moments by their bias before the update: "
-                               "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)",
+            return failed(Finding("no_bias_correction", f"{message}: {what}",
+                                  fix="divide both moments by their bias before the update: "
+                                      "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)", where=("mt", "vt")),
                           step_over_lr=factor)
-    return failed(message, hint=f"the course's update is: {UPDATE['adam']}",
-                  step_over_lr=[float(r) for r in ratio])
+    return failed(Finding("update_rule", message, fix=f"the course's update is: {UPDATE['adam']}",
+                          where=("next_w",)), step_over_lr=[float(r) for r in ratio])
 
 
 # ---------------------------------------------------------------- progress on a quadratic bowl
@@ -529,13 +548,12 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
     steps = [call_rule(ctx, rule, w0, dw0, dict(PROGRESS[rule], learning_rate=scale * lr))[0] - w0
              for scale in (1.0, 0.1)]
     if np.any(steps[0]) and rel_error(steps[0], steps[1]) < 1e-9:
-        return failed(f"{rule}: the first step is the same for learning_rate={lr:g} and {0.1 * lr:g}",
-                      hint=f"the learning rate is ignored: scale the update by config['learning_rate'] "
-                           f"({UPDATE[rule]})")
+        return failed(Finding("lr_ignored", f"{rule}: the first step is the same for learning_rate={lr:g} and "
+                              f"{0.1 * lr:g}", fix=f"the learning rate is ignored: scale the update by "
+                              f"config['learning_rate'] ({UPDATE[rule]})", where=("config['learning_rate']",)))
     if float(np.dot(steps[0], dw0)) > 0:
-        return failed(f"{rule}: the first step goes uphill (along +dw) on the bowl "
-                      f"f(w) = 0.5 * sum(a * w**2)",
-                      hint=f"a sign error: {UPDATE[rule]}")
+        return failed(Finding("sign", f"{rule}: the first step goes uphill (along +dw) on the bowl "
+                              "f(w) = 0.5 * sum(a * w**2)", fix=f"a sign error: {UPDATE[rule]}", where=("next_w",)))
     w, config, losses = w0, dict(PROGRESS[rule]), [loss0]
     with np.errstate(all="ignore"):
         for _ in range(BOWL_STEPS):
@@ -546,18 +564,21 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
         return passed(f"loss {loss0:.3g} -> {final:.3g} in {BOWL_STEPS} steps on a quadratic bowl",
                       initial_loss=loss0, final_loss=final)
     if not np.isfinite(losses[1]):
-        return failed(f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss is {losses[1]} after the "
-                      f"first step, from finite w and dw",
-                      hint=T_ZERO_HINT if rule == "adam" and t_zero_at_correction(ctx)
-                      else f"the first step divides by zero or overflows: {UPDATE[rule]}",
+        t_zero = rule == "adam" and t_zero_at_correction(ctx)
+        return failed(Finding("t_zero" if t_zero else "nan", f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) "
+                              f"the loss is {losses[1]} after the first step, from finite w and dw",
+                              fix=T_ZERO_HINT if t_zero else f"the first step divides by zero or overflows: "
+                                                             f"{UPDATE[rule]}", where=("next_w",)),
                       initial_loss=loss0, final_loss=final)
     worst = int(np.nanargmax(np.where(np.isfinite(losses), losses, np.inf)))
-    return failed(f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss went {loss0:.3g} -> {final:.3g} "
-                  f"in {BOWL_STEPS} steps (largest {losses[worst]:.3g} at step {worst}; expected below "
-                  f"{0.1 * loss0:.3g})",
-                  hint=("the steps grow instead of settling: check the sign of each term, "
-                        if final > loss0 or not np.isfinite(final) else "the steps shrink too fast or stall: ")
-                  + UPDATE[rule], initial_loss=loss0, final_loss=final)
+    grows = final > loss0 or not np.isfinite(final)
+    return failed(Finding("diverges" if grows else "stalls",
+                          f"{rule}: on the bowl f(w) = 0.5 * sum(a * w**2) the loss went {loss0:.3g} -> "
+                          f"{final:.3g} in {BOWL_STEPS} steps (largest {losses[worst]:.3g} at step {worst}; "
+                          f"expected below {0.1 * loss0:.3g})",
+                          fix=("the steps grow instead of settling: check the sign of each term, " if grows
+                               else "the steps shrink too fast or stall: ") + UPDATE[rule], where=("next_w",)),
+                  initial_loss=loss0, final_loss=final)
 
 
 # ---------------------------------------------------------------- one bug, one failure
@@ -565,7 +586,7 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
 def earlier_status(ctx: CheckContext, check_id: str) -> str | None:
     """The status of an earlier check of this run (None when it has not run)."""
     result = ctx.results.get(check_id)
-    return result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
+    return result.status if result is not None else None
 
 
 def adam_without_correction(correct_m: bool, correct_v: bool):
@@ -604,9 +625,9 @@ def explained_by_bias_correction(ctx: CheckContext, outcome: Outcome, recheck) -
         return outcome
     for (m, v), words in UNCORRECTED.items():
         if recheck(adam_without_correction(m, v)).status == PASS:
-            return skipped("fails only because of the missing bias correction (see optim.adam.bias_correction); "
-                           f"matches the reference with {words}", with_yours=outcome.message,
-                           responsible=["optim.adam.bias_correction"])
+            return blamed_on(Reason("blamed", ("adam",), ("optim.adam.bias_correction",),
+                                    note="of the missing bias correction"),
+                             with_yours=outcome.message, matches_with=words)
     return outcome
 
 
@@ -621,24 +642,27 @@ def step_check(ctx: CheckContext, rule: str) -> Outcome:
     outcome = optim_step(ctx, rule)
     if rule == "adam":
         outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_step(ctx, rule, base))
-    if outcome.status == FAIL and STATE[rule] and "the first step matches" in outcome.message:
+    if outcome.status == FAIL and STATE[rule] and outcome.finding.pattern == "state_not_carried":
         state = optim_state(ctx, rule)
         if state.status == FAIL:
-            return skipped(f"fails only because the state is not carried between calls (see optim.{rule}.state)",
-                           with_yours=outcome.message, responsible=[f"optim.{rule}.state"])
+            return blamed_on(not_carried(rule), with_yours=outcome.message)
     return outcome
+
+
+def not_carried(rule: str) -> Reason:
+    return Reason("blamed", (rule,), (f"optim.{rule}.state",), note="the state is not carried between calls")
 
 
 def state_check(ctx: CheckContext, rule: str) -> Outcome:
     """optim_state, skipped when its failure is the wrong single step optim.<rule>.step reports."""
     outcome = optim_state(ctx, rule)
     if outcome.status == FAIL and rule == "adam" and t_zero_reported(ctx):
-        return skipped(T_ZERO_BLAME, with_yours=outcome.message, responsible=["optim.adam.step"])
+        return blamed_on(T_ZERO_BLAME, with_yours=outcome.message)
     if rule == "adam":
         outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_state(ctx, rule, base))
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL and first_step_differs(ctx, rule):
-        return skipped(f"fails only because the single step is wrong (see optim.{rule}.step)",
-                       with_yours=outcome.message, responsible=[f"optim.{rule}.step"])
+        return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.step",), note="the single step is wrong"),
+                         with_yours=outcome.message)
     return outcome
 
 
@@ -646,7 +670,7 @@ def first_step_differs(ctx: CheckContext, rule: str) -> bool:
     """Whether the user's first step from hyperparameters only differs from the reference's."""
     w, dw = fixed_inputs()
     got, user_config = call_rule(ctx, rule, w, dw, dict(HYPER[rule]))
-    expected, ref_config = CheckContext.ref(rule)(w, dw, dict(HYPER[rule]))
+    expected, ref_config = REFERENCE[rule](w, dw, dict(HYPER[rule]))
     if rel_error(got - w, expected - w) <= STEP_TOL:
         return False
     # The 2017 course starts t at 1: its first step is right for that start.
@@ -658,39 +682,102 @@ def progress_check(ctx: CheckContext, rule: str) -> Outcome:
     """optim_progress, skipped when optim.<rule>.step already reports a wrong update."""
     outcome = optim_progress(ctx, rule)
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL:
-        return skipped(f"fails only because the update itself is wrong (see optim.{rule}.step)",
-                       with_yours=outcome.message, responsible=[f"optim.{rule}.step"])
+        return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.step",), note="the update itself is wrong"),
+                         with_yours=outcome.message)
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.state") == FAIL:
         # Without its state (velocity, cache, m, v) the rule cannot settle on the bowl either.
-        return skipped(f"fails only because the state is not carried between calls (see optim.{rule}.state)",
-                       with_yours=outcome.message, responsible=[f"optim.{rule}.state"])
+        return blamed_on(not_carried(rule), with_yours=outcome.message)
     if outcome.status == FAIL and rule == "adam" and earlier_status(ctx, "optim.adam.bias_correction") == FAIL:
-        return skipped("fails only because of the missing bias correction (see optim.adam.bias_correction)",
-                       with_yours=outcome.message, responsible=["optim.adam.bias_correction"])
+        return blamed_on(Reason("blamed", ("adam",), ("optim.adam.bias_correction",),
+                                note="of the missing bias correction"), with_yours=outcome.message)
     return outcome
 
 
 # ---------------------------------------------------------------- declarations
+# Adam's bias_correction comes first and step before state and progress: the later checks
+# read the earlier results so that one bug fails one check (the most specific one).
 
-def declare(rule: str) -> None:
-    """Declare the checks of one update rule (optim.<rule>.step / defaults / state / progress).
-
-    Adam's bias_correction comes first and step before state and progress: the later checks
-    read the earlier results so that one bug fails one check (the most specific one).
-    """
-    if rule == "adam":
-        check("optim.adam.bias_correction", subject="adam",
-              title="first step ~ learning_rate at any gradient scale")(adam_bias_correction)
-    check(f"optim.{rule}.step", subject=rule,
-          title="one and three steps match the reference")(lambda ctx: step_check(ctx, rule))
-    check(f"optim.{rule}.defaults", subject=rule,
-          title="fills the course's defaults and creates its state")(lambda ctx: optim_defaults(ctx, rule))
-    if STATE[rule]:
-        check(f"optim.{rule}.state", subject=rule,
-              title="carries its state between calls in config")(lambda ctx: state_check(ctx, rule))
-    check(f"optim.{rule}.progress", subject=rule,
-          title="descends a quadratic bowl; honours learning_rate")(lambda ctx: progress_check(ctx, rule))
+STEP = "one and three steps match the reference"
+DEFAULTS_TITLE = "fills the course's defaults and creates its state"
+STATE_TITLE = "carries its state between calls in config"
+PROGRESS_TITLE = "descends a quadratic bowl; honours learning_rate"
 
 
-for _rule in RULES:
-    declare(_rule)
+@check("optim.sgd.step", subject="sgd", title=STEP)
+def sgd_step(ctx: CheckContext) -> Outcome:
+    return step_check(ctx, "sgd")
+
+
+@check("optim.sgd.defaults", subject="sgd", title=DEFAULTS_TITLE)
+def sgd_defaults(ctx: CheckContext) -> Outcome:
+    return optim_defaults(ctx, "sgd")
+
+
+@check("optim.sgd.progress", subject="sgd", title=PROGRESS_TITLE)
+def sgd_progress(ctx: CheckContext) -> Outcome:
+    return progress_check(ctx, "sgd")
+
+
+@check("optim.sgd_momentum.step", subject="sgd_momentum", title=STEP)
+def sgd_momentum_step(ctx: CheckContext) -> Outcome:
+    return step_check(ctx, "sgd_momentum")
+
+
+@check("optim.sgd_momentum.defaults", subject="sgd_momentum", title=DEFAULTS_TITLE)
+def sgd_momentum_defaults(ctx: CheckContext) -> Outcome:
+    return optim_defaults(ctx, "sgd_momentum")
+
+
+@check("optim.sgd_momentum.state", subject="sgd_momentum", title=STATE_TITLE)
+def sgd_momentum_state(ctx: CheckContext) -> Outcome:
+    return state_check(ctx, "sgd_momentum")
+
+
+@check("optim.sgd_momentum.progress", subject="sgd_momentum", title=PROGRESS_TITLE)
+def sgd_momentum_progress(ctx: CheckContext) -> Outcome:
+    return progress_check(ctx, "sgd_momentum")
+
+
+@check("optim.rmsprop.step", subject="rmsprop", title=STEP)
+def rmsprop_step(ctx: CheckContext) -> Outcome:
+    return step_check(ctx, "rmsprop")
+
+
+@check("optim.rmsprop.defaults", subject="rmsprop", title=DEFAULTS_TITLE)
+def rmsprop_defaults(ctx: CheckContext) -> Outcome:
+    return optim_defaults(ctx, "rmsprop")
+
+
+@check("optim.rmsprop.state", subject="rmsprop", title=STATE_TITLE)
+def rmsprop_state(ctx: CheckContext) -> Outcome:
+    return state_check(ctx, "rmsprop")
+
+
+@check("optim.rmsprop.progress", subject="rmsprop", title=PROGRESS_TITLE)
+def rmsprop_progress(ctx: CheckContext) -> Outcome:
+    return progress_check(ctx, "rmsprop")
+
+
+@check("optim.adam.bias_correction", subject="adam", title="first step ~ learning_rate at any gradient scale")
+def adam_bias_correction_check(ctx: CheckContext) -> Outcome:
+    return adam_bias_correction(ctx)
+
+
+@check("optim.adam.step", subject="adam", title=STEP)
+def adam_step(ctx: CheckContext) -> Outcome:
+    return step_check(ctx, "adam")
+
+
+@check("optim.adam.defaults", subject="adam", title=DEFAULTS_TITLE)
+def adam_defaults(ctx: CheckContext) -> Outcome:
+    return optim_defaults(ctx, "adam")
+
+
+@check("optim.adam.state", subject="adam", title=STATE_TITLE)
+def adam_state(ctx: CheckContext) -> Outcome:
+    return state_check(ctx, "adam")
+
+
+@check("optim.adam.progress", subject="adam", title=PROGRESS_TITLE)
+def adam_progress(ctx: CheckContext) -> Outcome:
+    return progress_check(ctx, "adam")

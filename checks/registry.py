@@ -15,17 +15,31 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
-from sanitykit.engine.results import Outcome
+from sanitykit.engine.findings import Reason
+from sanitykit.engine.results import CheckResult, Outcome
 
 SUITES = ("layers", "losses", "optim", "models", "training")
 
 
 class SkipCheck(Exception):
-    """Raised inside a check when it cannot apply (subject missing, convention unknown)."""
+    """Raised inside a check when it cannot apply; carries the reason as data.
+
+    Args:
+        message: why, in words ("FullyConnectedNet has no layernorm option").
+        kind: the reason's kind: "not_applicable" (default) or "missing".
+        responsible: the names concerned (the missing function).
+    """
+
+    def __init__(self, message: str, *, kind: str = "not_applicable", responsible: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.reason = Reason(kind, responsible, note=message)
 
 
 class Target(Protocol):
-    """What a check may ask of the code under test (built by sanitykit.front.loading)."""
+    """Everything the runner, the checks and grading ask of the code under test.
+
+    Built by sanitykit.front.loading (LoadedTarget) or made of plain objects (DictTarget).
+    """
 
     name: str
     conventions: dict[str, Any]
@@ -36,8 +50,23 @@ class Target(Protocol):
     def problem_for(self, name: str) -> str | None:
         """One line when `name` is absent because its module failed to import."""
 
+    def absent_note(self, name: str) -> str | None:
+        """Why `name` is not checked when sanitykit's stand-in takes its place, else None."""
+
+    def owns_file(self, filename: str) -> bool:
+        """True when `filename` is one of the user's source files (a traceback's blame)."""
+
     def swapped(self, replacements: dict[str, Any]) -> contextlib.AbstractContextManager:
         """Temporarily bind `replacements` (name -> object) in every user module that uses them."""
+
+    def imports_active(self) -> contextlib.AbstractContextManager:
+        """Let the user's code import its own modules while a check runs."""
+
+    def loading_info(self) -> dict[str, Any]:
+        """The report's `loading` block: how the target was read."""
+
+    def close(self) -> None:
+        """Forget whatever loading the target left behind (private modules)."""
 
 
 @dataclass
@@ -61,6 +90,12 @@ class DictTarget:
     def problem_for(self, name: str) -> str | None:
         return None
 
+    def absent_note(self, name: str) -> str | None:
+        return None
+
+    def owns_file(self, filename: str) -> bool:
+        return False
+
     @contextlib.contextmanager
     def swapped(self, replacements: dict[str, Any]) -> Iterator[None]:
         saved = dict(self.objects)
@@ -70,6 +105,15 @@ class DictTarget:
         finally:
             self.objects.clear()
             self.objects.update(saved)
+
+    def imports_active(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def loading_info(self) -> dict[str, Any]:
+        return {"conventions": dict(self.conventions), "substitutions": [], "shims": [], "problems": []}
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -81,7 +125,7 @@ class CheckContext:
     options: dict[str, Any] = field(default_factory=dict)
     # Results of the checks already run, by id: model checks use them to tell a
     # layer's bug apart from a model's (blame where it belongs).
-    results: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, CheckResult] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A fresh generator per check: results never depend on check order.
@@ -91,7 +135,7 @@ class CheckContext:
         """The user's object `name`; SkipCheck when the target has none."""
         obj = self.target.get(name)
         if obj is None:
-            raise SkipCheck(f"{name} not found in the target")
+            raise SkipCheck(f"{name} not found in the target", kind="missing", responsible=(name,))
         return obj
 
     def has(self, name: str) -> bool:

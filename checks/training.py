@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from sanitykit import reference as ref
 from sanitykit.checks import models, optim
-from sanitykit.checks.blame import BUILDING_BLOCKS, with_blame
+from sanitykit.checks.blame import BUILDING_BLOCKS, blamed_on, with_blame
+from sanitykit.checks.common import measured
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
 from sanitykit.engine import training as tr
-from sanitykit.engine.results import ERROR, PASS, WARN, Outcome, failed, passed, skipped, warned
+from sanitykit.engine.findings import Reason
+from sanitykit.engine.results import ERROR, PASS, WARN, Outcome, failed, passed, warned
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 
 INPUT_DIM, NUM_CLASSES, HIDDEN = 16, 5, (50, 50)
@@ -102,26 +105,29 @@ def initial_loss(ctx: CheckContext) -> Outcome:
              f"(4 standard errors of the mean over N examples at score std {score_std:.2g})")
     if math.isfinite(loss) and abs(loss - expected) <= tol:
         return passed(where, loss=loss, expected=expected, tolerance=tol, score_std=score_std)
-    return failed(where, _initial_loss_hint(loss, len(y), score_std), loss=loss, expected=expected,
+    pattern, fix = _initial_loss_mistake(loss, len(y), score_std)
+    return failed(measured(pattern, where, fix, where=("loss",)), loss=loss, expected=expected,
                   tolerance=tol, score_std=score_std)
 
 
-def _initial_loss_hint(loss: float, num_examples: int, score_std: float) -> str:
-    """The usual cause of an initial loss away from log C, judged from its value."""
+def _initial_loss_mistake(loss: float, num_examples: int, score_std: float) -> tuple[str, str]:
+    """(pattern, fix): the usual cause of an initial loss away from log C, judged from its value."""
     log_c = math.log(NUM_CLASSES)
     if not math.isfinite(loss):
-        return "the loss is not finite: use the stable softmax (subtract the row max before exp)"
+        return "nan", "the loss is not finite: use the stable softmax (subtract the row max before exp)"
     if abs(loss - num_examples * log_c) <= 0.05 * num_examples * log_c:
-        return (f"the loss is about N * log C: it is summed over the {num_examples} examples; "
-                "divide by N (loss = -np.sum(log_probs[range(N), y]) / N) and scale dscores by 1/N")
+        return "batch_size", (f"the loss is about N * log C: it is summed over the {num_examples} examples; "
+                              "divide by N (loss = -np.sum(log_probs[range(N), y]) / N) and scale dscores by 1/N")
     if abs(loss - (NUM_CLASSES - 1)) <= 0.05:
-        return "the loss is about C - 1, the SVM's value: FullyConnectedNet should use softmax_loss"
+        return "wrong_loss", "the loss is about C - 1, the SVM's value: FullyConnectedNet should use softmax_loss"
     if score_std > 0.1:
-        return (f"initial scores have std {score_std:.2g}: weights are too large; draw them as "
-                "weight_scale * np.random.randn(fan_in, fan_out) with the weight_scale argument")
+        return "init_scale", (f"initial scores have std {score_std:.2g}: weights are too large; draw them as "
+                              "weight_scale * np.random.randn(fan_in, fan_out) with the weight_scale argument")
     if loss > log_c:
-        return "the loss is above log C at near-zero scores: check that regularisation is not added at reg=0"
-    return "the loss is below log C at near-zero scores: check the softmax normalisation and the labels used"
+        return "initial_loss", ("the loss is above log C at near-zero scores: check that regularisation is "
+                                "not added at reg=0")
+    return "initial_loss", ("the loss is below log C at near-zero scores: check the softmax normalisation "
+                            "and the labels used")
 
 
 @check("training.fc_net.reg_rises", subject="FullyConnectedNet",
@@ -140,14 +146,16 @@ def reg_rises(ctx: CheckContext) -> Outcome:
     where = f"loss {loss0:.4f} at reg=0, {loss1:.4f} at reg={reg}: rise {rise:.4g}; sum(W**2) = {squares:.4g}"
     details = dict(loss_reg0=loss0, loss_reg1=loss1, rise=rise, sum_w2=squares)
     if not rise > 0:
-        return failed(where, "the loss must include the L2 penalty: loss += 0.5 * self.reg * "
-                      "sum(np.sum(W * W) for each weight W), and grads[W] += self.reg * W", **details)
+        return failed(measured("reg_missing", where, "the loss must include the L2 penalty: loss += 0.5 * "
+                               "self.reg * sum(np.sum(W * W) for each weight W), and grads[W] += self.reg * W",
+                               where=("loss",)), **details)
     if math.isclose(rise, 0.5 * reg * squares, rel_tol=1e-3):
         return passed(where + " (0.5 * reg * sum(W**2), the course convention)", **details)
     if math.isclose(rise, reg * squares, rel_tol=1e-3):
         return passed(where + " (reg * sum(W**2): fine if the gradient uses 2 * reg * W)", **details)
-    return warned(where + "; the rise is neither 0.5 * reg * sum(W**2) nor reg * sum(W**2)",
-                  "penalise every weight matrix W1..WL (not the biases) exactly once", **details)
+    return warned(measured("reg_convention", where + "; the rise is neither 0.5 * reg * sum(W**2) nor "
+                           "reg * sum(W**2)", "penalise every weight matrix W1..WL (not the biases) exactly once",
+                           where=("loss",)), **details)
 
 
 # ---------------------------------------------------------------- initialisation
@@ -159,13 +167,15 @@ def init_symmetry(ctx: CheckContext) -> Outcome:
     X, y = training_examples(ctx, 50)
     model = fc_net(ctx)
     params = model.params
-    problems = []
+    problems, patterns = [], []
     zero = [w for w in weight_names(params) if not np.any(params[w])]
     if zero:
         problems.append(f"{', '.join(zero)} all zero at initialisation")
+        patterns.append("zero_init")
     nonzero_b = [b for b in params if b.startswith("b") and np.any(params[b])]
     if nonzero_b:
         problems.append(f"{', '.join(nonzero_b)} not zero at initialisation")
+        patterns.append("bias_init")
     tr.train_run(model, X, y, update_rule=tr_ref("sgd"), learning_rate=1e-1, num_iters=1)
     W1 = model.params.get("W1")
     if W1 is not None and W1.ndim == 2 and W1.shape[1] > 1:
@@ -173,17 +183,21 @@ def init_symmetry(ctx: CheckContext) -> Outcome:
         if spread == 0:
             problems.append("every column of W1 is the same after one SGD step: the hidden units "
                             "are identical (symmetry not broken)")
+            patterns.append("symmetry")
     if not problems:
         return passed("weights random, biases zero, W1's hidden units differ after one step")
-    return failed("; ".join(problems),
-                  "initialise weights as weight_scale * np.random.randn(fan_in, fan_out) and biases "
-                  "as np.zeros(fan_out): equal weights make every hidden unit learn the same thing",
-                  problems=problems)
+    return failed(measured(patterns[0], "; ".join(problems),
+                           "initialise weights as weight_scale * np.random.randn(fan_in, fan_out) and biases "
+                           "as np.zeros(fan_out): equal weights make every hidden unit learn the same thing",
+                           where=tuple(zero + nonzero_b) or ("W1",)), problems=problems)
+
+
+REFERENCE_RULES = {"sgd": ref.sgd, "sgd_momentum": ref.sgd_momentum, "rmsprop": ref.rmsprop, "adam": ref.adam}
 
 
 def tr_ref(name: str) -> Any:
     """A reference update rule, by name."""
-    return CheckContext.ref(name)
+    return REFERENCE_RULES[name]
 
 
 # ---------------------------------------------------------------- overfitting a tiny subset
@@ -195,7 +209,7 @@ def tr_ref(name: str) -> Any:
 def overfit(ctx: CheckContext) -> Outcome:
     X, y = training_examples(ctx, OVERFIT_EXAMPLES)
     model = fc_net(ctx)
-    Solver = ctx.ref("Solver")
+    Solver = ref.Solver
     # Validation = the training subset, so the Solver's best-val parameters are its best-train ones.
     small = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
     solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-2},
@@ -210,9 +224,10 @@ def overfit(ctx: CheckContext) -> Outcome:
     details = dict(train_acc=acc, losses=losses[:: max(1, len(losses) // 50)])
     if acc >= 0.99:
         return passed(where, **details)
-    return failed(where, "a correct network memorises 30 examples easily: check the forward pass "
-                  "and each layer's backward (run the layers and models suites), and that weights "
-                  "are random, not zero or constant", **details)
+    return failed(measured("no_overfit", where, "a correct network memorises 30 examples easily: check the "
+                           "forward pass and each layer's backward (run the layers and models suites), and "
+                           "that weights are random, not zero or constant", where=("FullyConnectedNet",)),
+                  **details)
 
 
 @check("training.fc_net.overfit_user_optim", subject="FullyConnectedNet",
@@ -253,17 +268,17 @@ def overfit_user_optim(ctx: CheckContext) -> Outcome:
     message = "\n".join(lines)
     details["departed"] = list(dict.fromkeys(departed))
     if solver_crash and not problems:
-        rules_ok = "; your update rules train the model like the reference ones" if rules else ""
-        return skipped(f"fails only because Solver.train raises (see {SOLVER_CRASH_CHECK}){rules_ok}\n{message}",
-                       responsible=[SOLVER_CRASH_CHECK], **details)
+        return blamed_on(SOLVER_RAISES, with_yours=message, **details)
     if problems:
-        return failed(message, "; ".join(problems), **details)
+        return failed(measured("optimizer_departs", message, "; ".join(problems), where=tuple(departed)),
+                      **details)
     if notes:
-        return warned(message, "; ".join(notes), **details)
+        return warned(measured("optimizer_departs", message, "; ".join(notes), where=tuple(rules)), **details)
     return passed(message, **details)
 
 
 SOLVER_CRASH_CHECK = "training.solver.lr_decay"
+SOLVER_RAISES = Reason("blamed", ("Solver",), (SOLVER_CRASH_CHECK,), note="Solver.train raises")
 
 
 def raised_in_solver(ctx: CheckContext, exc: UserCodeError) -> bool:
@@ -421,9 +436,10 @@ def lr_bracket(ctx: CheckContext) -> Outcome:
         everything_diverged = all(r.verdict == tr.DIVERGED for r in bracket.runs)
         reason = ("every rate diverged, even 1e-7" if everything_diverged else
                   "no rate from 1e-7 to 1e1 lowered the loss by 5%")
-        return failed(f"{reason} ({setting}): {table}",
-                      "the gradients do not point downhill: run the layers and models gradient "
-                      "checks; check that loss() returns grads for every parameter", **details)
+        return failed(measured("no_descent", f"{reason} ({setting}): {table}",
+                               "the gradients do not point downhill: run the layers and models gradient "
+                               "checks; check that loss() returns grads for every parameter",
+                               where=("FullyConnectedNet",)), **details)
     low, high = bracket.recommended
     message = (f"learning rate bracket [{bracket.lower:.2g}, {bracket.upper:.2g}] ({setting}); "
                f"start between {low:.2g} and {high:.2g}\n{table}")
@@ -444,21 +460,24 @@ def update_ratio(ctx: CheckContext) -> Outcome:
     finite = [r for r in ratios.values() if math.isfinite(r) and r > 0]
     still = [w for w, r in ratios.items() if r == 0]
     if still:
-        return failed(where + f"; {', '.join(still)} never moves",
-                      f"loss() returns a zero gradient for {', '.join(still)}: compute it from the "
-                      "layer's backward (dw = x.T @ dout) and store it in grads", ratios=ratios)
+        return failed(measured("zeros", where + f"; {', '.join(still)} never moves",
+                               f"loss() returns a zero gradient for {', '.join(still)}: compute it from the "
+                               "layer's backward (dw = x.T @ dout) and store it in grads", where=tuple(still)),
+                      ratios=ratios)
     if len(finite) < len(ratios):
-        return failed(where, "an update is NaN or inf: check the gradients for overflow", ratios=ratios)
+        return failed(measured("nan", where, "an update is NaN or inf: check the gradients for overflow"),
+                      ratios=ratios)
     median = float(np.median(finite))
     odd = {w: r for w, r in ratios.items() if not median / 100 <= r <= median * 100}
     if odd:
-        return failed(where + f"; {', '.join(odd)} moves 100x more or less than the others",
-                      "that layer's gradient is off by a large factor: a missing or extra term "
-                      "(a 1/N, the upstream dout, the regularisation) in its backward", ratios=ratios)
+        return failed(measured("update_scale", where + f"; {', '.join(odd)} moves 100x more or less than the "
+                               "others", "that layer's gradient is off by a large factor: a missing or extra "
+                               "term (a 1/N, the upstream dout, the regularisation) in its backward",
+                               where=tuple(odd)), ratios=ratios)
     if not 1e-5 <= median <= 1e-1:
-        return warned(where + f"; median {median:.1e} is far from 1e-3",
-                      "at this rate the weights barely move or jump: scale the learning rate "
-                      "until ||lr * dW|| / ||W|| is near 1e-3", ratios=ratios)
+        return warned(measured("update_scale", where + f"; median {median:.1e} is far from 1e-3",
+                               "at this rate the weights barely move or jump: scale the learning rate "
+                               "until ||lr * dW|| / ||W|| is near 1e-3"), ratios=ratios)
     return passed(where, ratios=ratios)
 
 
@@ -477,9 +496,10 @@ def input_baseline(ctx: CheckContext) -> Outcome:
     details = dict(real_loss=real.final_loss, zeroed_loss=zeroed.final_loss)
     if real.final_loss <= 0.5 * zeroed.final_loss:
         return passed(where, **details)
-    return failed(where, "the model does no better with its input than without: the input does "
-                  "not reach the scores; pass X (not a copy of zeros or a stale variable) into the "
-                  "first layer and each layer's output into the next", **details)
+    return failed(measured("ignores_input", where, "the model does no better with its input than without: "
+                           "the input does not reach the scores; pass X (not a copy of zeros or a stale "
+                           "variable) into the first layer and each layer's output into the next",
+                           where=("X",)), **details)
 
 
 # ---------------------------------------------------------------- activation statistics
@@ -534,7 +554,8 @@ def init_schemes(ctx: CheckContext) -> Outcome:
                      f"(fan_in {tr.fan_in_of(shape)}) within {m.bound:.0%} (5 standard errors of a sample std)")
             if not m.ok:
                 why = tr.init_explanation(m)
-                return failed(where + (f": {why}" if why else ""), init_hint(scheme, m, why), **details)
+                return failed(measured("init_scale", where + (f": {why}" if why else ""),
+                                       init_hint(scheme, m, why), where=(name,)), **details)
             lines.append(where)
     return passed("\n".join(lines) or "fan_in is D for (D, H) and C*HH*WW for (F, C, HH, WW)", **details)
 
@@ -551,12 +572,13 @@ def fan_in_problem(ctx: CheckContext) -> Outcome | None:
             reading = next((words for words, value in tr.fan_in_readings(shape).items()
                             if np.ndim(got) == 0 and int(got) == value), "")
             what = "an affine weight (D, H)" if len(shape) == 2 else "a conv filter bank (F, C, HH, WW)"
-            return failed(f"fan_in({shape}) = {got}, expected {expected} for {what}"
-                          + (f": that is {reading}" if reading else ""),
-                          "fan_in counts the inputs feeding one output unit: D for an affine weight "
-                          "(D, H); C * HH * WW for conv filters (F, C, HH, WW), since each output sees "
-                          "a C x HH x WW window (F is the number of filters, the fan-out): "
-                          "int(np.prod(shape[1:]))", fan_in=to_number(got), expected=expected)
+            return failed(measured("fan_in", f"fan_in({shape}) = {got}, expected {expected} for {what}"
+                                   + (f": that is {reading}" if reading else ""),
+                                   "fan_in counts the inputs feeding one output unit: D for an affine weight "
+                                   "(D, H); C * HH * WW for conv filters (F, C, HH, WW), since each output sees "
+                                   "a C x HH x WW window (F is the number of filters, the fan-out): "
+                                   "int(np.prod(shape[1:]))", where=("fan_in",)),
+                          fan_in=to_number(got), expected=expected)
     return None
 
 
@@ -579,8 +601,7 @@ def user_initialisers(ctx: CheckContext) -> dict[str, Any]:
     """The user's small/xavier/he initialisers by scheme, unless training.init.schemes failed
     (that bug is reported there; the depth picture then uses sanitykit's scales)."""
     result = ctx.results.get(INIT_CHECK)
-    status = result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
-    if status in ("fail", "error"):
+    if result is not None and result.status in ("fail", "error"):
         return {}
     return {scheme: ctx.target.get(name) for scheme, name in tr.INIT_FUNCTIONS.items()
             if callable(ctx.target.get(name))}
@@ -591,7 +612,7 @@ def user_initialisers(ctx: CheckContext) -> dict[str, Any]:
        needs=("affine_forward", "relu_forward"))
 @with_blame(subjects=("affine_forward", "relu_forward", "tanh_forward"), owner="your layers")
 def activations_depth(ctx: CheckContext) -> Outcome:
-    tanh = ctx.target.get("tanh_forward") or ctx.ref("tanh_forward")
+    tanh = ctx.target.get("tanh_forward") or ref.tanh_forward
     inits = user_initialisers(ctx)
     profiles = depth_profiles(ctx.fn("affine_forward"), ctx.fn("relu_forward"), tanh, ctx.seed,
                               initialisers=inits)
@@ -612,7 +633,8 @@ def activations_depth(ctx: CheckContext) -> Outcome:
     if any(p.init in inits for p in wrong):
         hint += ("; or your initialiser draws the wrong std: small 0.01 * randn, Xavier randn / sqrt(fan_in), "
                  "He randn * sqrt(2 / fan_in)")
-    return failed(f"{mismatch}\n{size}\n" + "\n".join(lines), hint, **details)
+    return failed(measured("depth_regime", f"{mismatch}\n{size}\n" + "\n".join(lines), hint,
+                           where=("affine_forward", "relu_forward")), **details)
 
 
 @check("training.activations.fc_net", subject="FullyConnectedNet",
@@ -651,10 +673,11 @@ def activations_fc_net(ctx: CheckContext) -> Outcome:
                 problems.append("batchnorm outputs do not have std near 1 in train mode")
     message = "\n".join(lines)
     if problems:
-        return failed("; ".join(problems) + "\n" + message,
-                      "a layer loses or blows up the signal: weights must be weight_scale * randn "
-                      "(not zeros), each hidden layer affine -> [batchnorm] -> relu, and batchnorm "
-                      "must normalise with the batch statistics in train mode", **details)
+        return failed(measured("depth_regime", "; ".join(problems) + "\n" + message,
+                               "a layer loses or blows up the signal: weights must be weight_scale * randn "
+                               "(not zeros), each hidden layer affine -> [batchnorm] -> relu, and batchnorm "
+                               "must normalise with the batch statistics in train mode",
+                               where=("FullyConnectedNet",)), **details)
     return passed(message, **details)
 
 
@@ -720,9 +743,10 @@ def preprocessing_train_only(ctx: CheckContext) -> Outcome:
         if fitted != "train":
             problems.append(name)
     if problems:
-        return failed("; ".join(lines),
-                      "compute the mean from X_train alone and subtract that same mean from "
-                      "X_val and X_test; fitting on other splits leaks them into training")
+        return failed(measured("data_leak", "; ".join(lines),
+                               "compute the mean from X_train alone and subtract that same mean from "
+                               "X_val and X_test; fitting on other splits leaks them into training",
+                               where=tuple(problems)))
     return passed("; ".join(lines))
 
 
@@ -791,11 +815,11 @@ def solver_lr_decay(ctx: CheckContext) -> Outcome:
     expected = [PROBE_LR * PROBE_DECAY ** e for e in range(PROBE_EPOCHS - 1)]
     where = (f"SGD at learning_rate {PROBE_LR:g}, lr_decay {PROBE_DECAY:g}, one iteration per epoch: "
              f"expected steps {', '.join(f'{v:g}' for v in expected)}; ")
-    measured = "; ".join(f"{name} moved by {', '.join(f'{v:.4g}' for v in got)}" for name, got in steps.items())
+    moved = "; ".join(f"{name} moved by {', '.join(f'{v:.4g}' for v in got)}" for name, got in steps.items())
     details = {"expected": expected, "steps": steps}
     wrong = [name for name, got in steps.items() if not np.allclose(got, expected, rtol=1e-6)]
     if not wrong:
-        return passed(where + measured, **details)
+        return passed(where + moved, **details)
     constant = [name for name in wrong if np.allclose(steps[name], PROBE_LR, rtol=1e-6)]
     if constant:
         hint = ("the learning rate never decays: at the end of each epoch multiply the learning_rate of "
@@ -805,7 +829,8 @@ def solver_lr_decay(ctx: CheckContext) -> Outcome:
     else:
         hint = ("after each epoch, and only then, multiply every per-parameter config's learning_rate "
                 "by lr_decay: for k in self.optim_configs: self.optim_configs[k]['learning_rate'] *= self.lr_decay")
-    return failed(where + measured + f": {', '.join(wrong)} not decayed as expected", hint, **details)
+    return failed(measured("lr_decay", where + moved + f": {', '.join(wrong)} not decayed as expected",
+                                   hint, where=tuple(wrong)), **details)
 
 
 def same_crash_as_lr_decay(compute):
@@ -813,12 +838,12 @@ def same_crash_as_lr_decay(compute):
     def run(ctx: CheckContext) -> Outcome:
         outcome = compute(ctx)
         earlier = ctx.results.get(SOLVER_CRASH_CHECK)
-        status = earlier.get("status") if isinstance(earlier, dict) else getattr(earlier, "status", None)
-        message = earlier.get("message", "") if isinstance(earlier, dict) else getattr(earlier, "message", "")
-        first_line = lambda text: text.split("\n")[0]  # noqa: E731 - the crash, without the blame note
-        if outcome.status == ERROR and status == ERROR and first_line(message) == first_line(outcome.message):
-            return skipped(f"fails only because Solver.train raises (see {SOLVER_CRASH_CHECK})",
-                           with_yours=outcome.message, responsible=[SOLVER_CRASH_CHECK])
+        # The same error as data: both raised, with the same one-line reason.
+        if (outcome.status == ERROR and earlier is not None and earlier.status == ERROR
+                and outcome.reason is not None and earlier.reason is not None
+                and outcome.reason.kind == earlier.reason.kind == "raised"
+                and outcome.reason.note == earlier.reason.note):
+            return blamed_on(SOLVER_RAISES, with_yours=outcome.message)
         return outcome
 
     return run
@@ -851,6 +876,6 @@ def solver_best_params(ctx: CheckContext) -> Outcome:
         hint = ("keep a copy of the parameters whenever the validation accuracy improves "
                 "(self.best_params = {k: v.copy() for k, v in self.model.params.items()}) and end "
                 "train() with self.model.params = self.best_params")
-    return failed(where + f": after train() model.params['w'] = {last:.4g}, the best epoch's is "
-                  f"{model.best_w:g}: the model keeps the last parameters, not the best ones", hint,
-                  w_after_train=last, best_w=model.best_w)
+    return failed(measured("best_params", where + f": after train() model.params['w'] = {last:.4g}, the best "
+                           f"epoch's is {model.best_w:g}: the model keeps the last parameters, not the best ones",
+                           hint, where=("model.params",)), w_after_train=last, best_w=model.best_w)

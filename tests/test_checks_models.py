@@ -221,7 +221,7 @@ def test_blame_names_only_the_layer_that_explains_the_failure(student_target):
     outcome = run("models.two_layer_net.gradcheck", target=student_target(), results=results)
     assert outcome.status == "skip"
     assert outcome.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck)")
-    assert outcome.details["responsible"] == ["affine_backward"]
+    assert list(outcome.reason.responsible) == ["affine_backward"]
     assert {"affine_backward", "relu_backward"} <= set(outcome.details["substituted"])
 
 
@@ -283,7 +283,7 @@ def test_layer_and_regularisation_bugs_together_are_both_named(student_target):
     assert outcome.status == "skip", outcome
     assert outcome.message.startswith("fails only because of affine_backward (see layers.affine.gradcheck) "
                                       "and of the regularisation gradient (see models.two_layer_net.gradcheck)")
-    assert outcome.details["responsible"] == ["affine_backward"]
+    assert list(outcome.reason.responsible) == ["affine_backward"]
 
 
 def blame_variant(target, results):

@@ -157,10 +157,12 @@ def test_rule_crashing_without_config_is_an_error_not_a_crash():
 
 def run_suite_part(ids, **objects):
     """The given checks in declaration order, each seeing the earlier results (as the runner does)."""
+    from sanitykit.front.runner import check_result
+
     target, results = DictTarget(objects), {}
     for spec in suite_specs("optim"):
         if spec.id in ids:
-            results[spec.id] = spec.func(CheckContext(target, seed=0, results=results))
+            results[spec.id] = check_result(spec, spec.func(CheckContext(target, seed=0, results=results)), 0.0)
     return results
 
 

@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from sanitykit import __version__
+from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import CheckResult
 from sanitykit.front.render.gradescope import gradescope_dict, render_gradescope
 from sanitykit.front.render.json_ import render_json
@@ -14,6 +16,7 @@ from sanitykit.front.render.text import render_text, rerun_command, summary_line
 from sanitykit.front.report import Report
 
 DROPOUT_STUB = "dropout_forward is not implemented yet"
+STUB = Reason("not_implemented", ("dropout_forward",))
 
 
 def small_report() -> Report:
@@ -29,16 +32,16 @@ def small_report() -> Report:
         CheckResult("layers.relu.gradcheck", "layers", "relu_backward", "warn",
                     "gradient matches", message="x[2, 0] is 4e-6 from the kink", duration_s=0.02),
         CheckResult("layers.dropout.keep_ratio", "layers", "dropout_forward", "skip", "keep ratio",
-                    message=DROPOUT_STUB, details={"not_implemented": True}),
+                    message=DROPOUT_STUB, reason=STUB),
         CheckResult("layers.dropout.scaling", "layers", "dropout_forward", "skip", "scaling",
-                    message=DROPOUT_STUB, details={"not_implemented": True}),
+                    message=DROPOUT_STUB, reason=STUB),
         CheckResult("layers.dropout.test_mode", "layers", "dropout_forward", "skip", "identity",
-                    message=DROPOUT_STUB, details={"not_implemented": True}),
+                    message=DROPOUT_STUB, reason=STUB),
         CheckResult("losses.softmax.value", "losses", "softmax_loss", "error",
                     "matches the reference", message="softmax_loss raised IndexError",
-                    duration_s=0.001),
+                    duration_s=0.001, reason=Reason("raised", ("softmax_loss",), note="softmax_loss raised IndexError")),
         CheckResult("losses.svm.value", "losses", "svm_loss", "skip", "matches the reference",
-                    message="svm_loss not found in the target", details={"missing": "svm_loss"}),
+                    message="svm_loss not found in the target", reason=Reason("missing", ("svm_loss",))),
     ]
     loading = {"conventions": {"dropout_p": "keep"},
                "problems": [{"module": "cs231n.optim", "file": "cs231n/optim.py", "line": 3,
@@ -46,8 +49,8 @@ def small_report() -> Report:
     return Report("cs231n", seed=7, checks=checks, loading=loading)
 
 
-EXPECTED_TEXT_90 = """\
-sanitykit 0.1.0 · cs231n · seed 7
+EXPECTED_TEXT_90 = f"""\
+sanitykit {__version__} · cs231n · seed 7
 conventions: dropout_p=keep
 could not import:
   cs231n/optim.py:3: SyntaxError: invalid syntax
@@ -83,7 +86,8 @@ def test_narrow_console_drops_the_subject_column_and_fits_80_columns():
     text = render_text(small_report(), width=80)
     lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
-    assert "  ✗ FAIL   layers.affine.gradcheck  gradient of every input matches fin…   0.50s" in lines
+    # ... but a failing row still names the function to open.
+    assert "  ✗ FAIL   layers.affine.gradcheck  affine_backward: gradient of every …   0.50s" in lines
     # The rerun command is never cut in the middle of a word: it breaks with a shell continuation.
     narrow = render_text(small_report(), width=60).splitlines()
     assert "           rerun: sanitykit check cs231n \\" in narrow
@@ -91,9 +95,9 @@ def test_narrow_console_drops_the_subject_column_and_fits_80_columns():
     assert "    --only 'layers.affine.gradcheck' --seed 7" in narrow  # too long to align: less indent
 
 
-def skip(id, message, **details):
+def skip(id, message, reason=None, **details):
     return CheckResult(id, id.split(".")[0], "sgd_momentum", "skip", "one and three steps match",
-                       message=message, details=details)
+                       message=message, details=details, reason=reason)
 
 
 BLAMED = ("fails only because the state is not carried between calls "
@@ -104,7 +108,7 @@ BLAMED = ("fails only because the state is not carried between calls "
 def test_a_skip_reason_is_read_in_full_on_its_own_line(width):
     report = Report("t", checks=[skip("optim.sgd_momentum.step", BLAMED + "\nevidence: curves"),
                                  skip("optim.sgd_momentum.defaults", "sgd_momentum is not "
-                                      "implemented yet", not_implemented=True)])
+                                      "implemented yet", Reason("not_implemented", ("sgd_momentum",)))])
 
     lines = render_text(report, width=width).splitlines()
 
@@ -118,7 +122,7 @@ def test_a_skip_reason_is_read_in_full_on_its_own_line(width):
 
 
 def test_a_name_not_found_stays_on_its_row_shortened_when_it_must():
-    missing = [skip(f"layers.tanh.{k}", "tanh_forward not found in the target", missing="tanh_forward")
+    missing = [skip(f"layers.tanh.{k}", "tanh_forward not found in the target", Reason("missing", ("tanh_forward",)))
                for k in ("interface", "forward", "gradcheck")]
 
     wide = render_text(Report("t", checks=missing), width=100).splitlines()
@@ -178,12 +182,12 @@ def test_ascii_only_uses_ascii_glyphs_and_ellipsis():
     assert text.isascii()
     assert "  x FAIL   layers.affine.gradcheck  affine_backward  gradient of every input ma...   0.50s" in text
     assert "  E ERROR  losses.softmax.value" in text
-    assert "sanitykit 0.1.0 - cs231n - seed 7" in text
+    assert f"sanitykit {__version__} - cs231n - seed 7" in text
 
 
 def test_empty_report_says_no_checks_ran():
     assert render_text(Report("x.py"), width=60) == (
-        "sanitykit 0.1.0 · x.py · seed 0\nno checks ran\n\n"
+        f"sanitykit {__version__} · x.py · seed 0\nno checks ran\n\n"
         "0 passed, 0 warned, 0 failed, 0 errors, 0 skipped\n")
 
 
@@ -212,7 +216,7 @@ def test_rich_console_renders_report_with_theme_styles():
                       color_system="standard")
     console.print(small_report())
     assert "\x1b[" in console.export_text(styles=True, clear=False)  # coloured in a terminal
-    assert console.export_text().splitlines()[0] == "sanitykit 0.1.0 · cs231n · seed 7"
+    assert console.export_text().splitlines()[0] == f"sanitykit {__version__} · cs231n · seed 7"
 
 
 # ---------------------------------------------------------------- JSON
@@ -224,7 +228,10 @@ def test_json_is_exactly_the_report_dict():
     assert list(data) == ["sanitykit_version", "target", "seed", "summary", "loading", "checks"]
     assert data["summary"] == {"pass": 1, "warn": 1, "fail": 1, "error": 1, "skip": 4}
     assert set(data["checks"][0]) == {"id", "suite", "subject", "status", "title", "message",
-                                      "hint", "details", "duration_s"}
+                                      "hint", "diagnosis", "reason", "details", "duration_s"}
+    assert data["checks"][3]["reason"] == {"kind": "not_implemented", "responsible": ["dropout_forward"],
+                                           "see": []}
+    assert data["checks"][0]["diagnosis"] is None and data["checks"][0]["reason"] is None
 
 
 # ---------------------------------------------------------------- JUnit

@@ -227,8 +227,12 @@ def test_an_error_in_user_code_quotes_the_offending_line(tmp_path):
         try:
             call_user(ctx.fn("affine_forward"), 1, 2, 3)
         except UserCodeError as exc:  # what blame does: its own outcome, more lines under it
+            from dataclasses import replace
+
             from sanitykit.engine.results import errored
-            return errored(f"{exc.reason}\nstill errors with the reference substituted")
+            from sanitykit.engine.usercode import user_error_reason
+            outcome = errored(user_error_reason(exc))
+            return replace(outcome, message=outcome.message + "\nstill errors with the reference substituted")
         return passed()
 
     results = run(spec("layers.a.proper", calls_properly), spec("layers.a.direct", calls_directly),

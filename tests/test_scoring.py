@@ -2,25 +2,29 @@
 from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
 
 
-def check(id, status, message="", **details):
-    return {"id": id, "status": status, "message": message, "details": details}
+def check(id, status, message="", **reason):
+    """A report's check dict; `reason` keywords (kind, responsible, see) make its reason."""
+    return {"id": id, "status": status, "message": message, "details": {},
+            "reason": {"responsible": [], "see": [], **reason} if reason else None}
 
 
 REPORT = [
     check("layers.affine.gradcheck", "fail", "dw is wrong"),
     check("layers.relu.gradcheck", "warn", "near a kink"),
-    check("layers.dropout.scaling", "skip", "dropout_forward is not implemented yet", not_implemented=True),
+    check("layers.dropout.scaling", "skip", "dropout_forward is not implemented yet",
+          kind="not_implemented", responsible=["dropout_forward"]),
     check("layers.leaky_relu.interface", "skip", "leaky_relu_forward not found in the target",
-          missing="leaky_relu_forward"),
+          kind="missing", responsible=["leaky_relu_forward"]),
     check("layers.leaky_relu.forward", "skip", "depends on layers.leaky_relu.interface, which was skipped",
-          depends_on="layers.leaky_relu.interface"),
+          kind="depends_on", see=["layers.leaky_relu.interface"]),
     check("models.cnn.gradcheck", "skip", "fails only because of affine_backward (see layers.affine.gradcheck)",
-          responsible=["affine_backward"]),
+          kind="blamed", responsible=["affine_backward"], see=["layers.affine.gradcheck"]),
     check("models.cnn.init", "skip", "depends on models.cnn.gradcheck, which was skipped",
-          depends_on="models.cnn.gradcheck"),
+          kind="depends_on", see=["models.cnn.gradcheck"]),
     check("layers.affine.multidim", "skip", "depends on layers.affine.gradcheck, which failed",
-          depends_on="layers.affine.gradcheck"),
-    check("models.fc_net.gradcheck_layernorm", "skip", "FullyConnectedNet has no layernorm option"),
+          kind="depends_on", see=["layers.affine.gradcheck"]),
+    check("models.fc_net.gradcheck_layernorm", "skip", "FullyConnectedNet has no layernorm option",
+          kind="not_applicable"),
 ]
 
 
@@ -73,5 +77,33 @@ def test_a_failure_caused_by_another_checks_bug_is_graded_there():
     kinds = credit_kinds([check("optim.adam.bias_correction", "fail", "no bias correction"),
                           check("training.fc_net.overfit_user_optim", "fail",
                                 "fails because of adam (see optim.adam.bias_correction)",
-                                responsible=["adam"])])
+                                kind="blamed", responsible=["adam"], see=["optim.adam.bias_correction"])])
     assert kinds == {"optim.adam.bias_correction": ZERO, "training.fc_net.overfit_user_optim": CREDIT}
+
+
+def test_rewording_every_message_changes_no_credit():
+    reworded = [{**c, "message": f"reworded {i}: fails only because not found", "hint": "x"}
+                for i, c in enumerate(REPORT)]
+    assert credit_kinds(reworded) == credit_kinds(REPORT)
+    assert credit_kinds(reworded, absent_counts=True) == credit_kinds(REPORT, absent_counts=True)
+
+
+def test_rewording_every_message_of_a_real_report_changes_no_score():
+    """The demo's report graded by the default rubric, then with every message and hint replaced."""
+    from sanitykit.checks.registry import catalogue
+    from sanitykit.front.cli import DEMO_ROOT
+    from sanitykit.front.grading.rubric import default_rubric, score_checks
+    from sanitykit.front.runner import check as run_check
+
+    report = run_check(DEMO_ROOT, suites=["layers", "losses", "optim", "models"]).to_dict()
+    graded = default_rubric().grade(catalogue(("layers", "losses", "optim", "models")))
+
+    def scores(checks):
+        by_id = {c["id"]: c for c in checks}
+        return [(s.check.id, s.credit, s.points) for s in score_checks(graded, by_id, "", absent_counts=False)]
+
+    reworded = [{**c, "message": "fails only because of something; not found in the target",
+                 "hint": "likely: nothing"} for c in report["checks"]]
+    assert scores(reworded) == scores(report["checks"])
+    assert any(kind == "credit" for _, kind, _ in scores(report["checks"]))
+    assert any(kind == "zero" for _, kind, _ in scores(report["checks"]))

@@ -272,7 +272,7 @@ def test_layer_bug_that_stops_training_is_blamed_on_the_layer(student_target):
     blamed = run_with("training.fc_net.lr_bracket", student_target,
                       failure("layers.affine.gradcheck", "affine_backward"))
     # Training is where the bug shows (issue 5): a fail that names its cause, graded once.
-    assert blamed.status == "fail" and blamed.details["responsible"] == ["affine_backward"], blamed
+    assert blamed.status == "fail" and list(blamed.reason.responsible) == ["affine_backward"], blamed
     assert blamed.message.startswith("fails because of affine_backward (see layers.affine.gradcheck); "
                                      "passes with sanitykit's reference affine_backward substituted")
     # What the model calls is substituted too: the sandwich built on the failed layer.
@@ -289,7 +289,7 @@ def test_unrelated_failure_leaves_a_training_failure_standing(student_target):
 def test_failed_optimizer_takes_the_blame_for_the_user_optimizer_run():
     target = reference_target(adam=adam_without_bias_correction)
     outcome = run_with("training.fc_net.overfit_user_optim", target, failure("optim.adam.step", "adam"))
-    assert outcome.status == "fail" and outcome.details["responsible"] == ["adam"], outcome
+    assert outcome.status == "fail" and list(outcome.reason.responsible) == ["adam"], outcome
     assert outcome.message.startswith("fails because of adam (see optim.adam.step)")
 
 
@@ -365,7 +365,9 @@ def test_depth_picture_uses_the_users_initialisers_unless_their_check_failed():
     assert outcome.status == "fail"
     assert "relu/he shrinks, expected holds" in outcome.message and "initialiser" in outcome.hint
     spec = next(s for s in catalogue(["training"]) if s.id == "training.activations.depth")
-    failed_init = {"training.init.schemes": {"status": "fail", "subject": "he_init"}}
+    from sanitykit.engine.results import CheckResult
+
+    failed_init = {"training.init.schemes": CheckResult("training.init.schemes", "training", "he_init", "fail", "t")}
     assert spec.func(CheckContext(target, seed=0, results=failed_init)).status == "pass"
 
 
@@ -504,7 +506,7 @@ def test_the_blame_retry_swaps_the_rule_whose_curve_departed():
     assert outcome.details["departed"] == ["adam"]
     blamed = run_with("training.fc_net.overfit_user_optim", target,
                       {**failure("optim.rmsprop.state", "rmsprop"), **failure("optim.adam.step", "adam")})
-    assert blamed.status == "fail" and blamed.details["responsible"] == ["adam"], blamed
+    assert blamed.status == "fail" and list(blamed.reason.responsible) == ["adam"], blamed
     assert blamed.message.startswith("fails because of adam (see optim.adam.step)")
 
 
@@ -513,8 +515,11 @@ def test_the_blame_retry_swaps_the_rule_whose_curve_departed():
 def zero_init_failure():
     from sanitykit.engine.results import CheckResult
 
+    from sanitykit.engine.findings import Finding
+
+    what = "FullyConnectedNet: W1 is all zeros at initialisation"
     return {"models.fc_net.init": CheckResult("models.fc_net.init", "models", "FullyConnectedNet", "fail",
-                                              "title", "FullyConnectedNet: W1 is all zeros at initialisation")}
+                                              "title", what, diagnosis=Finding("zero_init", what))}
 
 
 @pytest.mark.parametrize("check_id", ["training.fc_net.reg_rises", "training.fc_net.update_ratio",
@@ -559,7 +564,7 @@ def test_substituted_layers_are_only_those_the_model_calls(tmp_path):
     results = {**failure("layers.affine.gradcheck", "affine_backward"),
                **failure("layers.spatial_batchnorm.gradcheck", "spatial_batchnorm_backward")}
     outcome = run_with("training.fc_net.lr_bracket", target, results)
-    assert outcome.status == "fail" and outcome.details["responsible"] == ["affine_backward"], outcome
+    assert outcome.status == "fail" and list(outcome.reason.responsible) == ["affine_backward"], outcome
     assert "spatial_batchnorm" not in outcome.message
     assert not any("spatial" in name for name in outcome.details["substituted"])
 
@@ -585,9 +590,12 @@ def test_a_solver_crash_is_one_error_under_the_solver_checks(tmp_path):
     (tmp_path / "student.py").write_text(SOLVER_TYPO_MODULE)
     target = load_target(tmp_path / "student.py")
     results = {}
+    from sanitykit.checks.registry import REGISTRY
+    from sanitykit.front.runner import check_result
+
     for check_id in ("training.fc_net.overfit_user_optim", "training.solver.lr_decay",
                      "training.solver.best_params"):
-        results[check_id] = run_with(check_id, target, results)
+        results[check_id] = check_result(REGISTRY[check_id], run_with(check_id, target, results), 0.0)
     assert results["training.solver.lr_decay"].status == "error"
     assert "KeyError" in results["training.solver.lr_decay"].message
     for check_id in ("training.fc_net.overfit_user_optim", "training.solver.best_params"):

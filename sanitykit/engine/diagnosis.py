@@ -1,8 +1,8 @@
 """Naming the mistake behind a wrong gradient: compare analytic and numerical values, find the pattern.
 
 Pure functions on arrays. Each classifier returns a `Finding` (sanitykit.engine.findings: a
-`pattern` of the vocabulary, what is wrong in one sentence, the likely mistake, the fix) or None; `classify` tries them
-from the most specific to the least.
+`pattern` of the vocabulary, what is wrong in one sentence, the likely mistake, the fix) or
+None; `classify` tries them from the most specific to the least.
 """
 from __future__ import annotations
 

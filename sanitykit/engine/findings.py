@@ -91,6 +91,7 @@ class Reason:
         see: the check ids where the matter is reported (the dependency, the blamed check).
         note: the specifics in words ("returned None", the import error, why not applicable).
         fix: what to do, when the kind alone does not say it (an error's hint).
+        also: a second cause met on the way (a blame found again with the reference blocks).
     """
 
     kind: str
@@ -98,6 +99,7 @@ class Reason:
     see: tuple[str, ...] = ()
     note: str = ""
     fix: str = ""
+    also: "Reason | None" = None
 
     def __post_init__(self) -> None:
         if self.kind not in REASON_KINDS:
@@ -112,6 +114,8 @@ class Reason:
             d["note"] = self.note
         if self.fix:
             d["fix"] = self.fix
+        if self.also is not None:
+            d["also"] = self.also.to_dict()
         return d
 
     @classmethod
@@ -120,4 +124,5 @@ class Reason:
             return None
         kind = data.get("kind", "internal")
         return cls(kind if kind in REASON_KINDS else "internal", tuple(data.get("responsible") or ()),
-                   tuple(data.get("see") or ()), str(data.get("note", "")), str(data.get("fix", "")))
+                   tuple(data.get("see") or ()), str(data.get("note", "")), str(data.get("fix", "")),
+                   cls.from_dict(data.get("also")))

@@ -14,16 +14,21 @@ import os
 import traceback
 from typing import Any, Callable, Iterator
 
+from sanitykit.engine.findings import Reason
+
 
 class UserCodeError(Exception):
     """The user's code raised or returned something unusable; str() is one line."""
 
-    def __init__(self, reason: str, *, subject: str = "", where: str = "", source_line: str = ""):
+    def __init__(self, reason: str, *, subject: str = "", where: str = "", source_line: str = "",
+                 error_type: str = "", fix: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.subject = subject
         self.where = where  # "layers.py:42" of the innermost user frame, when known
         self.source_line = source_line  # the code on that line, stripped, when readable
+        self.error_type = error_type  # the exception's class name ("ValueError"), when it raised
+        self.fix = fix  # what to change, when the raiser knows better than the exception's class
 
 
 class CheckTimeout(BaseException):
@@ -93,6 +98,14 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
+def user_error_reason(error: UserCodeError, subject: str = "") -> Reason:
+    """The `raised` reason of an error in the user's code, with a hint for its kind of exception."""
+    from sanitykit.engine.wording import user_error_fix
+
+    return Reason("raised", (error.subject or subject,) if (error.subject or subject) else (),
+                  note=error.reason, fix=error.fix or user_error_fix(error.error_type))
+
+
 def subject_name(fn: Callable, subject: str | None = None) -> str:
     return subject or getattr(fn, "__name__", None) or type(fn).__name__
 
@@ -115,7 +128,7 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
         # Student code calling sys.exit()/exit() (or os._exit, which the runner's fence turns
         # into a SystemExit carrying `.what`) must not end our process.
         what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"
-        raise UserCodeError(f"{name} called {what}", subject=name) from None
+        raise UserCodeError(f"{name} called {what}", subject=name, error_type="SystemExit") from None
     except AttributeError as exc:
         # The course's untouched stubs end with `out = out.astype(x.dtype, copy=False)` on
         # `out = None`: that is "not written yet", not a crash of the student's code.
@@ -123,9 +136,11 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
             raise NotImplementedYet(name, "its output is still None") from None
         raise _raised(name, exc) from None
     except RecursionError as exc:
-        raise UserCodeError(f"{name} recursed without end (RecursionError)", subject=name) from None
+        raise UserCodeError(f"{name} recursed without end (RecursionError)", subject=name,
+                            error_type="RecursionError") from None
     except MemoryError:
-        raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name) from None
+        raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name,
+                            error_type="MemoryError") from None
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
         raise _raised(name, exc) from None
 
@@ -139,7 +154,8 @@ def _raised(name: str, exc: BaseException) -> UserCodeError:
     where = f"{os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
     code = source_line(frame.filename, frame.lineno) if frame else ""
     reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
-    error = UserCodeError(reason, subject=name, where=where, source_line=code)
+    error = UserCodeError(reason, subject=name, where=where, source_line=code,
+                          error_type=type(exc).__name__)
     recorded = _RECORDED.get()
     if recorded is not None:
         recorded.append(error)

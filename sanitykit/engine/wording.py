@@ -70,17 +70,46 @@ def reason_message(reason: Reason, status: str = SKIP) -> str:
 def blamed_message(reason: Reason, status: str) -> str:
     """`fails only because of affine_backward (see layers.affine.gradcheck); passes with ...`.
 
-    A fail (the training suite shows what the bug does) leads with the cause instead.
+    A fail (the training suite shows what the bug does) leads with "fails because" instead.
     """
-    see = names(reason.see)
-    if reason.note:  # a cause that is not a function: "the weights start at zero"
-        cause = f"{reason.note} (see {see})"
-        return f"fails because {cause}" if status == FAIL else f"fails only because {cause}"
-    who = names(reason.responsible)
-    if status == FAIL:
-        return f"fails because of {who} (see {see})"
-    return (f"fails only because of {who} (see {see}); passes with sanitykit's reference "
-            f"{who} substituted")
+    lead = "fails because" if status == FAIL else "fails only because"
+    cause = _cause(reason)
+    if reason.also is not None:
+        cause += f" and {_cause(reason.also)}"
+    if reason.note or not reason.responsible:  # a cause that is not a function: "the weights start at zero"
+        return f"{lead} {cause}"
+    substituted = f"sanitykit's reference {names(reason.responsible)} substituted"
+    if reason.also is not None:
+        return f"{lead} {cause}, with {substituted}"
+    return f"{lead} {cause}; passes with {substituted}"
+
+
+def _cause(reason: Reason) -> str:
+    """`of affine_backward (see layers.affine.gradcheck)`, or `the weights start at zero (see ...)`."""
+    see = f" (see {names(reason.see)})" if reason.see else ""
+    if reason.note:
+        return f"{reason.note}{see}"
+    return f"of {names(reason.responsible) or 'another function'}{see}"
+
+
+def blamed_failure_message(reason: Reason, with_yours: str = "") -> str:
+    """A blamed check shown as a failure: its cause first, then what it gave with the user's code."""
+    message = blamed_message(reason, FAIL)
+    return message + (f"\nwith your code: {with_yours}" if with_yours else "")
+
+
+def cause_line(cause: str, check_id: str) -> str:
+    """`the cause: the weights start at zero (see models.fc_net.init)`, under a failure it explains."""
+    return f"the cause: {cause} (see {check_id})"
+
+
+def still_failing_note(status: str, subjects: list[str], owner: str) -> str:
+    """Under a composite's failure that the reference building blocks did not fix: whose bug it is."""
+    who = names(subjects)
+    verb = "fails" if status == FAIL else "errors"
+    built_on = "it" if len(subjects) == 1 else "them"
+    return (f"still {verb} with sanitykit's reference {who} substituted (and what is built on "
+            f"{built_on}), so the bug is in {owner}{'' if ' or ' in owner else ' itself'}")
 
 
 REASON_HINTS = {
@@ -98,6 +127,38 @@ def reason_hint(reason: Reason, status: str) -> str:
         return (f"fix {names(reason.responsible) or 'that function'} first (its own check says how); "
                 "this check then passes as it is")
     return "" if status == SKIP else REASON_HINTS.get(reason.kind, "")
+
+
+# What to do about an exception in the user's code, by its class: the first thing to look at.
+ERROR_FIXES = {
+    "ValueError": "print the shapes of the arrays on that line (print(x.shape, w.shape)): a product "
+                  "or a reshape needs them to agree, e.g. x.reshape(x.shape[0], -1) @ w",
+    "IndexError": "an index on that line runs past an array's end: check the range of the loop "
+                  "(range(H_out), not range(H)) and the shape of the array it indexes",
+    "TypeError": "a value on that line has the wrong type or the call the wrong arguments: compare "
+                 "the call with the function's signature, and check for a None left by a stub",
+    "KeyError": "a dictionary key on that line does not exist: print the dict's keys (cache, "
+                "bn_param, config, self.params) and use the course's names",
+    "NameError": "a name on that line is not defined: a typo, or a variable defined only in another branch",
+    "ZeroDivisionError": "a division by zero on that line: an integer size of 0, or a missing eps",
+    "AttributeError": "an attribute on that line does not exist: a typo, or None where an array belongs",
+    "UnboundLocalError": "a variable on that line is used before it is assigned (defined only in one branch)",
+    "SystemExit": "remove the exit call: a layer must return its result, never end the program",
+    "RecursionError": "the function calls itself (or two functions call each other) without end",
+    "MemoryError": "an array far larger than the inputs: look for np.zeros of a product of sizes, "
+                   "or an outer product where an element-wise one belongs",
+    "FloatingPointError": "np.seterr raises on an overflow or a division by zero: compute in a "
+                          "stable form (subtract the max before exp, add eps before dividing)",
+}
+RETURN_FIX = ("return exactly what the course's docstring says, e.g. `return out, cache` from a "
+              "forward and `return dx, dw, db` from a backward, each an ndarray")
+
+
+def user_error_fix(error_type: str) -> str:
+    """The hint for an error in the user's code (`error_type` "" when it returned something unusable)."""
+    if error_type:
+        return ERROR_FIXES.get(error_type, "read the line quoted above: that is where your code raised")
+    return RETURN_FIX
 
 
 def with_source_line(message: str, source_line: str) -> str:

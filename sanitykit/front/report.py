@@ -68,8 +68,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
         """Rebuild a Report from `to_dict()` output (grading reads the child's JSON back)."""
-        fields = CheckResult.__dataclass_fields__
-        checks = [CheckResult(**{k: v for k, v in c.items() if k in fields}) for c in data.get("checks", [])]
+        checks = [CheckResult.from_dict(c) for c in data.get("checks", [])]
         return cls(target=data.get("target", ""), seed=data.get("seed", 0), checks=checks,
                    loading={**empty_loading(), **data.get("loading", {})})
 

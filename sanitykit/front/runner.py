@@ -16,11 +16,15 @@ import traceback
 import types
 from typing import Any, Callable, Iterable
 
-from sanitykit.checks.registry import CheckContext, CheckSpec, SkipCheck, catalogue
-from sanitykit.engine.results import (ERROR, FAIL, SKIP, CheckResult, Outcome, errored,
-                                      skipped)
+from dataclasses import replace
+
+from sanitykit.checks.registry import CheckContext, CheckSpec, SkipCheck, Target, catalogue
+from sanitykit.engine import wording
+from sanitykit.engine.findings import Reason
+from sanitykit.engine.results import ERROR, FAIL, CheckResult, Outcome, errored, skipped
 from sanitykit.engine.usercode import (CheckTimeout, NotImplementedYet, UserCodeError,
-                                       describe_exception, recording, source_line)
+                                       describe_exception, recording, source_line, user_error_reason)
+from sanitykit.engine.wording import DEPENDENCY_WORDS
 from sanitykit.front.capture import fenced, summarize_warnings
 from sanitykit.front.report import Report, empty_loading
 
@@ -28,8 +32,6 @@ from sanitykit.front.report import Report, empty_loading
 PRINTED_KEPT = 500
 
 Progress = Callable[[int, int, CheckResult], None]
-
-_DEPENDENCY_WORDS = {FAIL: "failed", ERROR: "raised an error", SKIP: "was skipped"}
 
 
 def select(specs: Iterable[CheckSpec], only: Iterable[str] | None = None) -> list[CheckSpec]:
@@ -67,23 +69,19 @@ def dependencies_first(specs: list[CheckSpec]) -> list[CheckSpec]:
     return ordered
 
 
-def precondition(spec: CheckSpec, target: Any, results: dict[str, CheckResult]) -> Outcome | None:
+def precondition(spec: CheckSpec, target: Target, results: dict[str, CheckResult]) -> Outcome | None:
     """The outcome that replaces running `spec` (missing name, failed dependency), or None to run it."""
     for name in spec.needs:
         if target.get(name) is None:
-            problem_for = getattr(target, "problem_for", None)
-            problem = problem_for(name) if problem_for else None
+            problem = target.problem_for(name)
             if problem:
-                return errored(problem, hint="fix the error above so that the module imports",
-                               missing=name)
+                return errored(Reason("import_failed", (name,), note=problem))
             # A course helper sanitykit stands in for (loading.py): say so, do not check ours.
-            absent_note = getattr(target, "absent_note", None)
-            note = absent_note(name) if absent_note else None
-            return skipped(note or f"{name} not found in the target", missing=name)
+            return skipped(Reason("missing", (name,), note=target.absent_note(name) or ""))
     for dep in spec.depends_on:
         earlier = results.get(dep)
-        if earlier is not None and earlier.status in _DEPENDENCY_WORDS:
-            return skipped(f"depends on {dep}, which {_DEPENDENCY_WORDS[earlier.status]}", depends_on=dep)
+        if earlier is not None and earlier.status in DEPENDENCY_WORDS:
+            return skipped(Reason("depends_on", see=(dep,), note=DEPENDENCY_WORDS[earlier.status]))
     return None
 
 
@@ -95,14 +93,11 @@ def _last_frame(exc: BaseException) -> str:
     return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
 
 
-def _user_frame(exc: BaseException, target: Any) -> tuple[str, str]:
+def _user_frame(exc: BaseException, target: Target) -> tuple[str, str]:
     """(file:line, source) of the innermost frame in the user's files, or ('', '') (the target
     decides what is theirs)."""
-    owns_file = getattr(target, "owns_file", None)
-    if owns_file is None:
-        return "", ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if owns_file(frame.filename):
+        if target.owns_file(frame.filename):
             return (f"{os.path.basename(frame.filename)}:{frame.lineno}",
                     source_line(frame.filename, frame.lineno))
     return "", ""
@@ -113,57 +108,45 @@ def with_source_line(outcome: Outcome, errors: Iterable[UserCodeError]) -> Outco
 
     `Solver.train raised KeyError: 'w' (at solver.py:171)` alone leaves a student to open the
     file; the line itself (`self.optim_config[k]["learning_rate"] *= ...`) usually shows the typo.
-    The error is one the check's message names (a check may have wrapped or blamed it).
+    The error is the one the outcome's reason records (a check may have wrapped or blamed it).
     """
     if outcome.status not in (ERROR, FAIL) or "source_line" in outcome.details:
         return outcome
-    lines = outcome.message.splitlines()
+    recorded = outcome.reason.note if outcome.reason and outcome.reason.kind == "raised" else None
     for error in reversed(list(errors)):
-        if not error.source_line or not error.reason:
-            continue
-        at = next((i for i, line in enumerate(lines) if error.reason in line), None)
-        if at is None:
-            continue
-        lines.insert(at + 1, "    " + error.source_line)
-        return Outcome(outcome.status, "\n".join(lines), outcome.hint,
-                       {**outcome.details, "source_line": error.source_line})
+        if error.source_line and error.reason and error.reason == recorded:
+            return replace(outcome, message=wording.with_source_line(outcome.message, error.source_line),
+                           details={**outcome.details, "source_line": error.source_line})
     return outcome
 
 
-def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Any, timeout: float | None) -> Outcome:
+def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, timeout: float | None) -> Outcome:
     """Map what a check raised to its outcome (the table in ARCHITECTURE.md)."""
     if isinstance(exc, SkipCheck):
-        return skipped(str(exc))
+        return skipped(exc.reason)
     if isinstance(exc, NotImplementedYet):
-        return skipped(str(exc), not_implemented=True)
+        return skipped(Reason("not_implemented", (exc.subject,), note=exc.how))
     if isinstance(exc, UserCodeError):
-        return with_source_line(errored(exc.reason, **({"where": exc.where} if exc.where else {})),
-                                [exc])
+        return with_source_line(errored(user_error_reason(exc, spec.subject),
+                                        **({"where": exc.where} if exc.where else {})), [exc])
     if isinstance(exc, CheckTimeout):
-        return errored(f"stopped after {timeout:g} s (per-check limit, --timeout)",
-                       hint="look for a loop that never ends, or raise --timeout for slow code",
+        return errored(Reason("timeout", (spec.subject,),
+                              note=f"stopped after {timeout:g} s (per-check limit, --timeout)"),
                        timeout_s=timeout)
     # A check that called the user's code without call_user: the traceback still shows
     # whose code raised, and a student's bug must not be reported as ours.
     where, code = _user_frame(exc, target)
     if where:
         if isinstance(exc, NotImplementedError):
-            return skipped(f"{spec.subject} is not implemented yet (raises NotImplementedError)",
-                           not_implemented=True)
+            return skipped(Reason("not_implemented", (spec.subject,), note="raises NotImplementedError"))
         error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)} (at {where})",
-                              subject=spec.subject, where=where, source_line=code)
-        return with_source_line(errored(error.reason, where=where), [error])
-    return errored(f"internal error in sanitykit: {describe_exception(exc)}",
-                   hint="this is a bug in sanitykit, not in your code; please report it",
-                   traceback=_last_frame(exc))
+                              subject=spec.subject, where=where, source_line=code,
+                              error_type=type(exc).__name__)
+        return with_source_line(errored(user_error_reason(error, spec.subject), where=where), [error])
+    return errored(Reason("internal", note=describe_exception(exc)), traceback=_last_frame(exc))
 
 
-def _imports_active(target: Any) -> contextlib.AbstractContextManager:
-    activate = getattr(target, "imports_active", None)
-    return activate() if activate else contextlib.nullcontext()
-
-
-def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
+def run_one(spec: CheckSpec, target: Target, seed: int, timeout: float | None,
             results: dict[str, CheckResult]) -> Outcome:
     """Run one check inside the fences and return its outcome; never raises (but KeyboardInterrupt)."""
     ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
@@ -172,7 +155,7 @@ def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
     with recording() as raised:
         try:
             try:
-                with _imports_active(target), fenced(timeout) as fence:
+                with target.imports_active(), fenced(timeout) as fence:
                     outcome = spec.func(ctx)
             finally:
                 # Read once the fence has closed: what reached the file descriptors and the
@@ -187,13 +170,11 @@ def run_one(spec: CheckSpec, target: Any, seed: int, timeout: float | None,
             outcome = outcome_of_exception(exc, spec, target, timeout)
         else:
             if not isinstance(outcome, Outcome):
-                outcome = errored(f"internal error in sanitykit: check returned "
-                                  f"{type(outcome).__name__}, not an Outcome")
+                outcome = errored(Reason("internal", note=f"check returned {type(outcome).__name__}, "
+                                         "not an Outcome"))
     # A check that caught the user's error and made its own outcome of it (blame, a hint).
     outcome = with_source_line(outcome, raised)
-    if extra:
-        outcome = Outcome(outcome.status, outcome.message, outcome.hint, {**outcome.details, **extra})
-    return outcome
+    return outcome.with_details(**extra) if extra else outcome
 
 
 def _fence_details(printed: str, warning_lines: list[str]) -> dict[str, Any]:
@@ -203,6 +184,13 @@ def _fence_details(printed: str, warning_lines: list[str]) -> dict[str, Any]:
     if warning_lines:
         details["warnings"] = warning_lines
     return details
+
+
+def check_result(spec: CheckSpec, outcome: Outcome, duration_s: float) -> CheckResult:
+    """The report's entry for `spec`: the outcome's verdict, words and data, with the spec's metadata."""
+    return CheckResult(spec.id, spec.suite, spec.subject, outcome.status, spec.title, outcome.message,
+                       outcome.hint, dict(outcome.details), duration_s, diagnosis=outcome.finding,
+                       reason=outcome.reason)
 
 
 def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: float | None = 30.0,
@@ -223,9 +211,7 @@ def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: 
         outcome = precondition(spec, target, results)
         if outcome is None:
             outcome = run_one(spec, target, seed, timeout, results)
-        results[spec.id] = CheckResult(spec.id, spec.suite, spec.subject, outcome.status, spec.title,
-                                       outcome.message, outcome.hint, dict(outcome.details),
-                                       time.perf_counter() - started)
+        results[spec.id] = check_result(spec, outcome, time.perf_counter() - started)
         if progress is not None:
             progress(len(results), len(specs), results[spec.id])
     return list(results.values())
@@ -271,6 +257,5 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     specs = select(catalogue(tuple(suites) if suites else None), only)
     results = run_checks(loaded, specs, seed, timeout, progress)
     # Read after the run: checks record the conventions they measured on the target.
-    loading_info = getattr(loaded, "loading_info", None)
-    loading = loading_info() if loading_info else {**empty_loading(), "conventions": dict(loaded.conventions)}
+    loading = {**empty_loading(), **loaded.loading_info()}
     return Report(target=target_label(target), seed=seed, checks=results, loading=loading)

@@ -1,20 +1,21 @@
 """What a check's result is worth in a grade: credit, zero, or not applicable.
 
-One rule for every grader (`check --format gradescope`, `sanitykit grade`):
+One rule for every grader (`check --format gradescope`, `sanitykit grade`), read from each
+result's status and `reason` (the data of sanitykit.engine.findings), never from its words:
 - pass and warn earn the points; fail and error earn nothing;
-- a failure that names its cause in another check (details["responsible"]: a training run
-  that fails because of adam) -> credit: the bug is graded once, under that check;
-- a skip depends on why it was skipped:
-  - "fails only because of <another check>" (blame where it belongs): the composite is
-    right and the bug is graded once, under the other check -> credit;
-  - a stub ("not implemented yet") -> zero: unfinished work is not a free pass;
-  - skipped because an earlier check did not pass -> what that check is worth (zero when
-    it failed; credit or not applicable when it was itself skipped that way);
-  - the function is absent from the submission -> not applicable with the default rubric
-    (course years differ: no TwoLayerNet in 2023, no leaky_relu in any year, the course's
-    fast layers stood in for), zero when the instructor's rubric names the check;
-  - any other reason (the model has no batchnorm option, the Solver has no lr_decay)
-    -> not applicable.
+- a failure blamed on another check (reason `blamed`: a training run that fails because of
+  adam) -> credit: the bug is graded once, under that check;
+- a skip depends on its reason's kind:
+  - `blamed` ("fails only because of <another check>"): the composite is right and the bug
+    is graded once, under the other check -> credit;
+  - `not_implemented` (a stub) -> zero: unfinished work is not a free pass;
+  - `depends_on` (an earlier check did not pass) -> what that check is worth (zero when it
+    failed; credit or not applicable when it was itself skipped that way);
+  - `missing` (the function is absent from the submission) -> not applicable with the default
+    rubric (course years differ: no TwoLayerNet in 2023, no leaky_relu in any year, the
+    course's fast layers stood in for), zero when the instructor's rubric names the check;
+  - `interrupted` -> zero (the check never ran);
+  - any other kind (`not_applicable`: the model has no batchnorm option) -> not applicable.
 Not applicable checks count neither in the score nor in the maximum.
 """
 from __future__ import annotations
@@ -24,14 +25,13 @@ from typing import Any, Iterable, Mapping
 from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN
 
 CREDIT, ZERO, NOT_APPLICABLE = "credit", "zero", "not_applicable"
-BLAMED_PREFIX = "fails only because"
 
 
 def credit_kinds(checks: Iterable[Mapping[str, Any]], *, absent_counts: bool = False) -> dict[str, str]:
     """The credit kind of every check of a report, by id.
 
     Args:
-        checks: the report's check dicts (id, status, message, details), in run order.
+        checks: the report's check dicts (id, status, reason), in run order.
         absent_counts: a check whose function is absent earns zero (an instructor's rubric)
             instead of being not applicable (the default).
     """
@@ -54,21 +54,22 @@ def credit_kinds(checks: Iterable[Mapping[str, Any]], *, absent_counts: bool = F
 
 def _kind(check: Mapping[str, Any], absent_counts: bool, kind_of) -> str:
     status = check.get("status", ERROR)
-    details = check.get("details") or {}
+    reason = check.get("reason") or {}
+    kind = reason.get("kind")
     if status in (PASS, WARN):
         return CREDIT
-    if status == FAIL and details.get("responsible"):
+    if status == FAIL and kind == "blamed":
         return CREDIT  # a training run shown failing because of another check's bug: graded there
-    if status in (FAIL, ERROR) or status != SKIP:
+    if status != SKIP:
         return ZERO
-    if details.get("responsible") or str(check.get("message", "")).startswith(BLAMED_PREFIX):
+    if kind == "blamed":
         return CREDIT
-    if details.get("not_implemented"):
+    if kind in ("not_implemented", "interrupted"):
         return ZERO
-    if details.get("depends_on"):
+    if kind == "depends_on" and reason.get("see"):
         # Skipped because of an earlier check: worth what that one is worth (a blamed,
         # credited composite passes its credit on; a failed one passes on its zero).
-        return kind_of(details["depends_on"])
-    if details.get("missing"):
+        return kind_of(reason["see"][0])
+    if kind == "missing":
         return ZERO if absent_counts else NOT_APPLICABLE
     return NOT_APPLICABLE

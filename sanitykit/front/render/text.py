@@ -8,6 +8,7 @@ A renderer never decides a verdict: it only reads the report.
 from __future__ import annotations
 
 import io
+import re
 import shlex
 import textwrap
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ MIN_TITLE_WIDTH = 20
 FOLD_SKIPS_AT = 3
 STATUS_WIDTH = 2 + 1 + 1 + 5 + 2   # indent, glyph, space, word, gap
 DURATION_WIDTH = 8
+HINT_HANG = len("hint: ")  # a hint's continuation lines start under its first word
 SUMMARY_WORDS = ((PASS, "passed"), (WARN, "warned"), (FAIL, "failed"), (ERROR, "errors"),
                  (SKIP, "skipped"))
 # How much of the first line the user's code printed is quoted in the header's note.
@@ -42,6 +44,16 @@ def rerun_command(target: str, check_id: str, seed: int) -> str:
     return f"sanitykit check {shlex.quote(str(target))} --only '{check_id}' --seed {seed}"
 
 
+def message_lines(result: CheckResult) -> list[str]:
+    return result.message.splitlines() if result.message else []
+
+
+def hint_lines(result: CheckResult) -> list[str]:
+    """The hint, its first line led by "hint: " and the others indented under it."""
+    return [("hint: " if i == 0 else "      ") + line
+            for i, line in enumerate(result.hint.splitlines() if result.hint else [])]
+
+
 def diagnosis_lines(result: CheckResult, target: str, seed: int) -> list[str]:
     """Message lines, hint lines ("hint: ..."), then the rerun line; line breaks kept.
 
@@ -50,16 +62,26 @@ def diagnosis_lines(result: CheckResult, target: str, seed: int) -> list[str]:
         target: the report's target, for the rerun line.
         seed: the report's seed, for the rerun line.
     """
-    lines = result.message.splitlines() if result.message else []
-    for i, hint_line in enumerate(result.hint.splitlines() if result.hint else []):
-        lines.append(("hint: " if i == 0 else "      ") + hint_line)
-    lines.append("rerun: " + rerun_command(target, result.id, seed))
-    return lines
+    return [*message_lines(result), *hint_lines(result), "rerun: " + rerun_command(target, result.id, seed)]
 
 
 def diagnosis_text(result: CheckResult, target: str, seed: int) -> str:
     """`diagnosis_lines` joined by newlines (JUnit failure text, pytest failure text)."""
     return "\n".join(diagnosis_lines(result, target, seed))
+
+
+# An index such as dw[4, 1] or out[:, 2] is one word to a reader: never broken across lines.
+_INDEX = re.compile(r"\w+\[[^\[\]]*\]")
+_GLUE = "\x00"
+
+
+def wrap_line(line: str, width: int, hang: int = 0) -> list[str]:
+    """`line` wrapped at `width`, continuation lines under its own indent (+ `hang`); indices kept whole."""
+    indent = " " * (len(line) - len(line.lstrip(" ")) + hang)
+    glued = _INDEX.sub(lambda m: m.group(0).replace(" ", _GLUE), line)
+    pieces = textwrap.wrap(glued, width=max(width, len(indent) + 20), subsequent_indent=indent,
+                           break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [""]
+    return [piece.replace(_GLUE, " ").rstrip() for piece in pieces]
 
 
 def summary_line(summary: dict[str, int]) -> str:
@@ -137,7 +159,8 @@ def printed_note(checks: Iterable[CheckResult]) -> str:
 
 def is_generic_skip(result: CheckResult) -> bool:
     """A skip whose reason the row itself tells: the function is not in the target at all."""
-    return bool((result.details or {}).get("missing")) and "not found" in (result.message or "")
+    reason = result.reason
+    return reason is not None and reason.kind == "missing" and not reason.note
 
 
 # ---------------------------------------------------------------- grouping
@@ -192,21 +215,27 @@ def folded_id(ids: list[str]) -> str:
     return ".".join(common + ["*"])
 
 
+def skip_key(result: CheckResult) -> Any:
+    """What skips must share to fold into one line: their reason (its words when there is none)."""
+    return result.reason if result.reason is not None else result.message
+
+
 def rows_for_suite(results: list[CheckResult]) -> list[Row]:
     """Rows of one suite: one per check, skips sharing a reason folded at their first place."""
-    reason_count: dict[str, int] = {}
+    reason_count: dict[Any, int] = {}
     for r in results:
         if r.status == SKIP:
-            reason_count[r.message] = reason_count.get(r.message, 0) + 1
+            reason_count[skip_key(r)] = reason_count.get(skip_key(r), 0) + 1
     rows, folded = [], set()
     for r in results:
         # The first line is the reason; what follows (a blamed check's evidence) is in the JSON.
         reason = (r.message or "skipped").splitlines()[0]
         generic = is_generic_skip(r) or not r.message
-        if r.status == SKIP and reason_count[r.message] >= FOLD_SKIPS_AT:
-            if r.message not in folded:
-                folded.add(r.message)
-                ids = [s.id for s in results if s.status == SKIP and s.message == r.message]
+        key = skip_key(r)
+        if r.status == SKIP and reason_count[key] >= FOLD_SKIPS_AT:
+            if key not in folded:
+                folded.add(key)
+                ids = [s.id for s in results if s.status == SKIP and skip_key(s) == key]
                 subjects = sorted({s.subject for s in results if s.id in ids})
                 rows.append(Row(SKIP, folded_id(ids), ", ".join(subjects), f"{len(ids)} checks", "",
                                 count=len(ids), reason=reason, generic=generic))
@@ -343,7 +372,13 @@ def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> 
                     styles["sanitykit.subject"])
     text_style = styles["sanitykit.skip"] if row.status == SKIP else styles["sanitykit.title"]
     text = row.skip_layout(columns.title)[0] if row.status == SKIP else row.text
-    line.append(f"{clip(text, columns.title, ascii_only):<{columns.title}}", text_style)
+    title_width = columns.title
+    if not columns.subject and row.result is not None:
+        # Narrow: the subject column is gone, but a student must still see which function to open.
+        prefix = f"{clip(row.subject, max(title_width - 2, 0), ascii_only)}: "
+        line.append(prefix, styles["sanitykit.subject"])
+        title_width = max(title_width - len(prefix), 0)
+    line.append(f"{clip(text, title_width, ascii_only):<{title_width}}", text_style)
     line.append(f"{row.duration:>{DURATION_WIDTH}}", styles["sanitykit.duration"])
     line.rstrip()
     return line
@@ -351,16 +386,24 @@ def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> 
 
 def diagnosis(result: CheckResult, target: str, seed: int, styles: Styles,
               width: int) -> Iterator[RenderableType]:
-    """Message and hint of one check, indented under it with line breaks kept, then the rerun line."""
-    text = Text()
-    *lines, rerun = diagnosis_lines(result, target, seed)
-    for i, line in enumerate(lines):
-        text.append("\n" if i else "")
-        is_hint = i >= len(lines) - len(result.hint.splitlines())
-        text.append(line, styles["sanitykit.hint" if is_hint else "sanitykit.message"])
-    if lines:
-        yield Padding(text, (0, 0, 0, STATUS_WIDTH), expand=False)
-    yield Text("\n".join(rerun_layout(rerun, width)), style=styles["sanitykit.rerun"])
+    """Message and hint of one check, indented under it with line breaks kept, then the rerun line.
+
+    Wrapped here (not by rich) so that an index stays whole and no line carries trailing spaces.
+    """
+    indent = " " * STATUS_WIDTH
+    text = Text(no_wrap=True)
+    parts = [(line, "sanitykit.message", 0) for line in message_lines(result)]
+    parts += [(line, "sanitykit.hint", HINT_HANG) for line in hint_lines(result)]
+    first = True
+    for line, style, hang in parts:
+        for piece in wrap_line(line, width - STATUS_WIDTH, hang):
+            text.append("" if first else "\n")
+            text.append(indent + piece, styles[style])
+            first = False
+    if parts:
+        yield text
+    yield Text("\n".join(rerun_layout("rerun: " + rerun_command(target, result.id, seed), width)),
+               style=styles["sanitykit.rerun"])
 
 
 def rerun_layout(rerun: str, width: int) -> list[str]:
