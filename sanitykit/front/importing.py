@@ -193,10 +193,12 @@ class ImportProblem:
     note: bool = False
 
     def one_line(self) -> str:
+        """The problem in one line: "cs231n.layers could not be imported: cs231n/layers.py:12: ..."."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{self.module} could not be imported: {where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry of the report's `loading.problems` (DESIGN.md); `note` only when it is one."""
         info = {"module": self.module, "file": self.file, "line": self.line, "message": self.message}
         if self.note:
             info["note"] = True

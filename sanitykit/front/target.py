@@ -37,7 +37,8 @@ class LoadedTarget:
         aliases: the user's import names answered by the private package (Layout.aliases).
         import_output: what the modules printed at import, as far as it was kept.
         import_output_dropped: characters printed at import beyond what was kept.
-        map_source: where the name map came from ("pyproject.toml", "--map", both, or "").
+        map_source: where the name map came from: a pyproject.toml's path, "--map", both
+            ("<path> and --map"), or "" when there is none.
         conventions: the course conventions measured on the user's code (conventions.py):
             {"dropout_p": "keep", ...}; the checks read them as `ctx.conventions`.
         substitutions: the course helpers sanitykit stood in for (substitute.py), one dict each.
@@ -57,15 +58,13 @@ class LoadedTarget:
     private: str = ""
     aliases: dict[str, str] = field(default_factory=dict)
     import_output: str = ""
-    import_output_dropped: int = 0  # characters printed at import beyond what was kept
+    import_output_dropped: int = 0
     map_source: str = ""
     conventions: dict[str, Any] = field(default_factory=dict)
     substitutions: list[dict[str, Any]] = field(default_factory=list)
     shims: list[str] = field(default_factory=list)
     convention_notes: list[str] = field(default_factory=list)
-    # Conventional names whose object is sanitykit's stand-in, not the user's: name -> why.
     absent: dict[str, str] = field(default_factory=dict)
-    # {"file": "cs231n/layers.py", "name": "numpy.sum"}: replaced at import, put back by sanitykit.
     numpy_restored: list[dict[str, str]] = field(default_factory=list)
     _overrides: dict[str, Any] = field(default_factory=dict, repr=False)
     _hooks: Hooks | None = field(default=None, repr=False)  # None for an installed module
