@@ -182,7 +182,7 @@ def test_most_failed_counts_fail_and_error_but_not_checks_never_run():
                scored("b", {"layers.x.a": "error", "layers.y.a": "fail"}),
                scored("c", {"layers.x.a": "fail", "layers.y.a": "warn"})]
     results.append(SubmissionResult("d", "error", scores=[
-        CheckScore(GradedCheck("layers.y.a", "layers", "", 1), "error", "not run: crashed")]))
+        CheckScore(GradedCheck("layers.y.a", "layers", "", 1), "error", "not run: crashed", reason_kind="not_run")]))
     assert outputs.most_failed(results) == [("layers.x.a", 2, 1), ("layers.y.a", 1, 0)]
 
 

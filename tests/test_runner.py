@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from sanitykit.checks.registry import CheckSpec, DictTarget, SkipCheck
+from sanitykit.engine.findings import Finding
 from sanitykit.engine.results import failed, passed
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
 from sanitykit.front.runner import check, dependencies_first, run_checks, select
@@ -37,7 +38,7 @@ def test_exceptions_map_to_statuses():
 
     results = run(spec("layers.a.user", user_bug), spec("layers.a.stub", stub),
                   spec("layers.a.skip", cannot_apply), spec("layers.a.ours", our_bug),
-                  spec("layers.a.ok", lambda ctx: passed()), spec("layers.a.bad", lambda ctx: failed("x")))
+                  spec("layers.a.ok", lambda ctx: passed()), spec("layers.a.bad", lambda ctx: failed(Finding("unknown", "x"))))
     by_id = {r.id: r for r in results}
 
     assert statuses(results) == {"layers.a.user": "error", "layers.a.stub": "skip", "layers.a.skip": "skip",
@@ -146,7 +147,7 @@ def test_a_missing_name_is_skipped_and_a_broken_module_is_an_error():
 
 
 def test_a_check_depending_on_a_failed_one_is_skipped_with_the_reason():
-    results = run(spec("layers.a.interface", lambda ctx: failed("wrong arity")),
+    results = run(spec("layers.a.interface", lambda ctx: failed(Finding("unknown", "wrong arity"))),
                   spec("layers.a.forward", lambda ctx: passed(), depends_on=["layers.a.interface"]))
 
     assert results[1].status == "skip"
@@ -160,7 +161,7 @@ def test_results_so_far_are_passed_to_the_context():
         seen.update(ctx.results)
         return passed()
 
-    run(spec("layers.a.first", lambda ctx: failed("x")), spec("layers.a.second", look))
+    run(spec("layers.a.first", lambda ctx: failed(Finding("unknown", "x"))), spec("layers.a.second", look))
 
     assert seen["layers.a.first"].status == "fail"
 
@@ -256,7 +257,7 @@ def test_a_failure_that_names_no_user_error_gets_no_source_line(tmp_path):
             call_user(ctx.fn("affine_forward"), 1, 2, 3)
         except UserCodeError:
             pass
-        return failed("out is wrong")
+        return failed(Finding("unknown", "out is wrong"))
 
     [result] = run(spec("layers.a.other", swallows), target=load_target(tmp_path))
 

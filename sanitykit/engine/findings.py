@@ -28,6 +28,7 @@ REASON_KINDS: dict[str, str] = {
     "hung": "a function already stopped for running past the time limit; not called again",
     "crashed": "the user's code ended the process that ran it (a signal, os._exit, the memory limit)",
     "interrupted": "the run was interrupted (Ctrl-C) before this check",
+    "not_run": "the process grading the submission ended before this check (a limit or a crash)",
     "internal": "a bug in sanitykit, not in the user's code",
 }
 

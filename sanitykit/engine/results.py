@@ -50,38 +50,38 @@ def passed(message: str = "", **details: Any) -> Outcome:
     return Outcome(PASS, message, "", details)
 
 
-def _judged(status: str, finding: Finding | str, hint: str, details: dict[str, Any]) -> Outcome:
-    if isinstance(finding, Finding):
-        return Outcome(status, wording.finding_message(finding), wording.finding_hint(finding),
-                       details, finding=finding)
-    return Outcome(status, finding, hint, details)  # transitional: a check not yet on findings
+def _judged(status: str, finding: Finding, details: dict[str, Any]) -> Outcome:
+    if not isinstance(finding, Finding):
+        raise TypeError(f"a {status} needs a Finding (sanitykit.engine.findings), not {type(finding).__name__}")
+    return Outcome(status, wording.finding_message(finding), wording.finding_hint(finding), details,
+                   finding=finding)
 
 
-def failed(finding: Finding | str, hint: str = "", **details: Any) -> Outcome:
+def failed(finding: Finding, **details: Any) -> Outcome:
     """A failure: the code is wrong, and `finding` says how."""
-    return _judged(FAIL, finding, hint, details)
+    return _judged(FAIL, finding, details)
 
 
-def warned(finding: Finding | str, hint: str = "", **details: Any) -> Outcome:
+def warned(finding: Finding, **details: Any) -> Outcome:
     """A warning: suspicious, not wrong; `finding` says why (a kink, a course convention)."""
-    return _judged(WARN, finding, hint, details)
+    return _judged(WARN, finding, details)
 
 
-def _unjudged(status: str, reason: Reason | str, hint: str, details: dict[str, Any]) -> Outcome:
-    if isinstance(reason, Reason):
-        return Outcome(status, wording.reason_message(reason, status),
-                       hint or wording.reason_hint(reason, status), details, reason=reason)
-    return Outcome(status, reason, hint, details)  # transitional
+def _unjudged(status: str, reason: Reason, details: dict[str, Any]) -> Outcome:
+    if not isinstance(reason, Reason):
+        raise TypeError(f"a {status} needs a Reason (sanitykit.engine.findings), not {type(reason).__name__}")
+    return Outcome(status, wording.reason_message(reason, status), wording.reason_hint(reason, status),
+                   details, reason=reason)
 
 
-def errored(reason: Reason | str, hint: str = "", **details: Any) -> Outcome:
+def errored(reason: Reason, **details: Any) -> Outcome:
     """The check could not judge the code: it raised, hung, crashed, or sanitykit failed."""
-    return _unjudged(ERROR, reason, hint, details)
+    return _unjudged(ERROR, reason, details)
 
 
-def skipped(reason: Reason | str, **details: Any) -> Outcome:
+def skipped(reason: Reason, **details: Any) -> Outcome:
     """The check did not apply or did not run: `reason` says why, as data."""
-    return _unjudged(SKIP, reason, "", details)
+    return _unjudged(SKIP, reason, details)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,11 @@ def with_source_line(outcome: Outcome, errors: Iterable[UserCodeError]) -> Outco
     return outcome
 
 
+def error_details(error: UserCodeError) -> dict[str, Any]:
+    """Where the user's code raised and what it raised, as data (grading counts MemoryErrors)."""
+    return {key: value for key, value in (("where", error.where), ("error_type", error.error_type)) if value}
+
+
 def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, timeout: float | None) -> Outcome:
     """Map what a check raised to its outcome (the table in ARCHITECTURE.md)."""
     if isinstance(exc, SkipCheck):
@@ -127,8 +132,7 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, ti
     if isinstance(exc, NotImplementedYet):
         return skipped(Reason("not_implemented", (exc.subject,), note=exc.how))
     if isinstance(exc, UserCodeError):
-        return with_source_line(errored(user_error_reason(exc, spec.subject),
-                                        **({"where": exc.where} if exc.where else {})), [exc])
+        return with_source_line(errored(user_error_reason(exc, spec.subject), **error_details(exc)), [exc])
     if isinstance(exc, CheckTimeout):
         return errored(Reason("timeout", (spec.subject,),
                               note=f"stopped after {timeout:g} s (per-check limit, --timeout)"),
@@ -142,7 +146,7 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, ti
         error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)} (at {where})",
                               subject=spec.subject, where=where, source_line=code,
                               error_type=type(exc).__name__)
-        return with_source_line(errored(user_error_reason(error, spec.subject), where=where), [error])
+        return with_source_line(errored(user_error_reason(error, spec.subject), **error_details(error)), [error])
     return errored(Reason("internal", note=describe_exception(exc)), traceback=_last_frame(exc))
 
 

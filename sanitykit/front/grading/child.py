@@ -114,9 +114,10 @@ def main(argv: list[str]) -> None:
         try:
             grade_in_process(job, events)
         except MemoryError:
-            events.emit("crash", reason="ran out of memory (MemoryError) outside any check")
+            events.emit("crash", reason="ran out of memory (MemoryError) outside any check",
+                        error_type="MemoryError")
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, never re-raised
-            events.emit("crash", reason=f"{type(exc).__name__}: {str(exc)[:300]}")
+            events.emit("crash", reason=f"{type(exc).__name__}: {str(exc)[:300]}", error_type=type(exc).__name__)
         stream.flush()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from sanitykit.engine.results import ERROR, FAIL
 from sanitykit.front.grading.limits import Limits
-from sanitykit.front.grading.result import ERRORED, NOT_RUN, SubmissionResult
+from sanitykit.front.grading.result import ERRORED, SubmissionResult
 from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE
 
 if TYPE_CHECKING:
@@ -118,7 +118,8 @@ def write_submission(out: Path, result: SubmissionResult, plan: "GradingPlan") -
     write_atomic(folder / "results.json", json.dumps(gradescope_results(result), indent=2))
     stored = {"fingerprint": result.fingerprint, "status": result.status, "reasons": result.reasons,
               "score": result.score, "max_score": result.max_score,
-              "checks": {s.check.id: [s.status, s.message[:500], s.credit] for s in result.scores}}
+              "checks": {s.check.id: [s.status, s.message[:500], s.credit, s.reason_kind]
+                         for s in result.scores}}
     write_atomic(folder / "grading.json", json.dumps(stored, indent=2))
 
 
@@ -189,7 +190,7 @@ def most_failed(results: Sequence[SubmissionResult], limit: int = 10) -> list[tu
         for s in r.scores:
             if s.status == FAIL:
                 failed[s.check.id] += 1
-            elif s.status == ERROR and not s.message.startswith(NOT_RUN):
+            elif s.status == ERROR and s.reason_kind != "not_run":
                 errored[s.check.id] += 1
     ids = sorted(set(failed) | set(errored), key=lambda i: (-(failed[i] + errored[i]), i))
     return [(i, failed[i], errored[i]) for i in ids[:limit]]

@@ -65,7 +65,7 @@ class SubmissionResult:
         """The `errors` column: submission-level reasons, then how many checks errored."""
         parts = list(self.reasons)
         # Checks "not run" because the process stopped are already told by the reason.
-        errored = [s for s in self.scores if s.status == ERROR and not s.message.startswith(NOT_RUN)]
+        errored = [s for s in self.scores if s.status == ERROR and s.reason_kind != "not_run"]
         if errored:
             first = errored[0]
             message = first.message.splitlines()[0] if first.message else ""

@@ -259,6 +259,7 @@ class CheckScore:
     message: str = ""
     kind: str = ""  # credit / zero / not_applicable (sanitykit.front.scoring); "" = from the status
     share: float | None = None  # this check's part of its rule's total, when it shares one
+    reason_kind: str = ""  # the result's reason (not_run: the process ended before the check)
 
     @property
     def credit(self) -> str:
@@ -294,11 +295,13 @@ def score_checks(graded: Sequence[GradedCheck], results: dict[str, dict[str, Any
     for check in graded:
         result = results.get(check.id)
         if result is None:
-            scores.append(CheckScore(check, "error", missing_reason))
+            scores.append(CheckScore(check, "error", missing_reason, reason_kind="not_run"))
         else:
             # A stored result of an earlier run may carry its kind (grading.json).
             kind = result.get("kind") or kinds.get(check.id, "")
-            scores.append(CheckScore(check, result.get("status", "error"), result.get("message", ""), kind))
+            reason_kind = result.get("reason_kind") or (result.get("reason") or {}).get("kind", "")
+            scores.append(CheckScore(check, result.get("status", "error"), result.get("message", ""), kind,
+                                     reason_kind=reason_kind))
     return _share_totals(scores)
 
 

@@ -73,7 +73,8 @@ def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> 
                                                     for n in e["names"]]
     if restored:
         found.append(NUMPY_MESSAGE.format(names=", ".join(dict.fromkeys(restored))))
-    out_of_memory = [cid for cid, r in results.items() if r.get("status") == ERROR and "MemoryError" in r.get("message", "")]
+    out_of_memory = [cid for cid, r in results.items()
+                     if r.get("status") == ERROR and (r.get("details") or {}).get("error_type") == "MemoryError"]
     out_of_memory += [f"importing {p['module']}" for p in loaded.get("loading", {}).get("problems", [])
                       if "MemoryError" in p.get("message", "")]
     if out_of_memory:
@@ -104,8 +105,9 @@ def build_report(submission: Submission, run: ChildRun | None, plan: GradingPlan
     for graded in plan.graded:
         if graded.id not in results:
             checks.append({"id": graded.id, "suite": graded.suite, "subject": "", "status": ERROR,
-                           "title": graded.title, "message": missing, "hint": "", "details": {},
-                           "duration_s": 0.0})
+                           "title": graded.title, "message": missing, "hint": "", "diagnosis": None,
+                           "reason": {"kind": "not_run", "responsible": [], "see": [], "note": missing},
+                           "details": {}, "duration_s": 0.0})
     report["target"] = submission.name  # not the scratch path, which is gone
     report["checks"] = checks
     report["summary"] = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
@@ -153,7 +155,7 @@ def reusable(submission: Submission, out: Path, plan: GradingPlan, fingerprint: 
     stored = outputs.load_stored(out, submission.name)
     if stored is None or stored.get("fingerprint") != fingerprint:
         return None
-    results = {cid: dict(zip(("status", "message", "kind"), stored_check))
+    results = {cid: dict(zip(("status", "message", "kind", "reason_kind"), stored_check))
                for cid, stored_check in stored["checks"].items()}
     scores = score_checks(plan.graded, results, stored.get("missing", "not run"),
                           absent_counts=plan.rubric.absent_counts)

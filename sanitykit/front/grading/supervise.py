@@ -207,7 +207,7 @@ def end_reason(run: ChildRun, limits: Limits) -> str | None:
         return TARGET_MESSAGE.format(reason=target_error["reason"])
     crash = run.last("crash")
     if crash is not None:
-        if "MemoryError" in crash["reason"]:
+        if crash.get("error_type") == "MemoryError":
             return MEMORY_KILLED_MESSAGE.format(memory_mb=limits.memory_mb, flag=limits.flag("memory_mb"))
         return CRASH_MESSAGE.format(phase=run.phase, reason=crash["reason"])
     if run.last("report") is not None:
