@@ -19,6 +19,10 @@ from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import CheckResult, Outcome
 
 SUITES = ("layers", "losses", "optim", "models", "training")
+# The suites whose earlier results a suite's checks read (blame where it belongs: a model check
+# is skipped when it fails only because of a failed layer). A check runs alone after them.
+SUITE_READS = {"layers": ("layers",), "models": ("layers", "losses"),
+               "training": ("layers", "losses", "optim", "models")}
 
 
 class SkipCheck(Exception):
@@ -155,7 +159,11 @@ class CheckContext:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One declared check. `needs` lists the conventional names it calls; a missing one means skip."""
+    """One declared check. `needs` lists the conventional names it calls; a missing one means skip.
+
+    `reads` lists earlier checks of its own suite, other topics, whose results it reads (beyond
+    what sanitykit.front.session.prerequisites assumes), so that it can run alone.
+    """
 
     id: str
     subject: str
@@ -163,6 +171,7 @@ class CheckSpec:
     func: Callable[[CheckContext], Outcome]
     depends_on: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
 
     @property
     def suite(self) -> str:
@@ -174,14 +183,14 @@ class CheckSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "suite": self.suite, "subject": self.subject, "title": self.title,
-                "depends_on": list(self.depends_on), "needs": list(self.needs)}
+                "depends_on": list(self.depends_on), "needs": list(self.needs), "reads": list(self.reads)}
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(id: str, *, subject: str, title: str, depends_on: tuple[str, ...] = (),
-          needs: tuple[str, ...] | None = None) -> Callable:
+          needs: tuple[str, ...] | None = None, reads: tuple[str, ...] = ()) -> Callable:
     """Declare a check. Ids are API (rubrics key on them): `suite.topic.aspect`, never renamed.
 
     Args:
@@ -190,6 +199,7 @@ def check(id: str, *, subject: str, title: str, depends_on: tuple[str, ...] = ()
         title: what passing means, in a few words.
         depends_on: ids that must not fail/error/skip first (else this one is skipped).
         needs: conventional names the check calls (default: (subject,)).
+        reads: earlier checks of other topics whose results it reads (see CheckSpec).
     """
     parts = id.split(".")
     if len(parts) != 3 or parts[0] not in SUITES or id != id.lower():
@@ -199,7 +209,7 @@ def check(id: str, *, subject: str, title: str, depends_on: tuple[str, ...] = ()
         if id in REGISTRY:
             raise ValueError(f"check id {id!r} declared twice")
         REGISTRY[id] = CheckSpec(id, subject, title, func, tuple(depends_on),
-                                 tuple(needs) if needs is not None else (subject,))
+                                 tuple(needs) if needs is not None else (subject,), tuple(reads))
         return func
 
     return register

@@ -609,7 +609,7 @@ def user_initialisers(ctx: CheckContext) -> dict[str, Any]:
 
 @check("training.activations.depth", subject="relu_forward",
        title="a deep stack of your layers shows the known picture for each init",
-       needs=("affine_forward", "relu_forward"))
+       needs=("affine_forward", "relu_forward"), reads=(INIT_CHECK,))
 @with_blame(subjects=("affine_forward", "relu_forward", "tanh_forward"), owner="your layers")
 def activations_depth(ctx: CheckContext) -> Outcome:
     tanh = ctx.target.get("tanh_forward") or ref.tanh_forward

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-import time
 import traceback
 import types
 from typing import Any, Callable, Iterable
@@ -198,7 +197,7 @@ def check_result(spec: CheckSpec, outcome: Outcome, duration_s: float) -> CheckR
 
 
 def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: float | None = 30.0,
-               progress: Progress | None = None) -> list[CheckResult]:
+               progress: Progress | None = None, known: Iterable[CheckSpec] | None = None) -> list[CheckResult]:
     """Run `specs` in order against `target`; one CheckResult each.
 
     Args:
@@ -207,18 +206,14 @@ def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: 
         seed: every check's generator starts from it (default 0).
         timeout: seconds per check (default 30; None for no limit).
         progress: called as progress(done, total, result) after each check.
+        known: every check the selection was made from (default: `specs`); a selected check's
+            prerequisites among them run first, unreported (session.prerequisites).
     """
+    from sanitykit.front.session import CheckSession
+
     specs = list(specs)
-    results: dict[str, CheckResult] = {}
-    for spec in specs:
-        started = time.perf_counter()
-        outcome = precondition(spec, target, results)
-        if outcome is None:
-            outcome = run_one(spec, target, seed, timeout, results)
-        results[spec.id] = check_result(spec, outcome, time.perf_counter() - started)
-        if progress is not None:
-            progress(len(results), len(specs), results[spec.id])
-    return list(results.values())
+    session = CheckSession(target, seed=seed, timeout=timeout, specs=known if known is not None else specs)
+    return session.run_all(specs, progress)
 
 
 def as_target(target: Any, name_map: dict[str, str] | None = None, timeout: float | None = 30.0) -> Any:
@@ -259,7 +254,7 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     only = [only] if isinstance(only, str) else only
     loaded = as_target(target, name_map, timeout)
     specs = select(catalogue(tuple(suites) if suites else None), only)
-    results = run_checks(loaded, specs, seed, timeout, progress)
+    results = run_checks(loaded, specs, seed, timeout, progress, known=catalogue())
     # Read after the run: checks record the conventions they measured on the target.
     loading = {**empty_loading(), **loaded.loading_info()}
     return Report(target=target_label(target), seed=seed, checks=results, loading=loading)
