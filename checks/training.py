@@ -12,6 +12,7 @@ version of the failed functions; if it then trains, the check is skipped and nam
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 from typing import Any
@@ -533,7 +534,7 @@ INIT_NAMES = ("fan_in", *tr.INIT_FUNCTIONS.values())
 INIT_CHECK = "training.init.schemes"
 
 
-@check(INIT_CHECK, subject="he_init",
+@check("training.init.schemes", subject="he_init",
        title="small, Xavier and He initialisers draw std 0.01, 1/sqrt(fan_in), sqrt(2/fan_in); "
              "a conv's fan-in is C*HH*WW", needs=())
 def init_schemes(ctx: CheckContext) -> Outcome:
@@ -835,6 +836,7 @@ def solver_lr_decay(ctx: CheckContext) -> Outcome:
 
 def same_crash_as_lr_decay(compute):
     """compute, skipped when it errors exactly as training.solver.lr_decay already did (one Solver bug, one error)."""
+    @functools.wraps(compute)
     def run(ctx: CheckContext) -> Outcome:
         outcome = compute(ctx)
         earlier = ctx.results.get(SOLVER_CRASH_CHECK)

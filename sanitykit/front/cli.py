@@ -227,8 +227,13 @@ def check_command(
 def list_command(
     suite: SuiteOption = [],  # noqa: B006
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="text (a table) or json.")] = ListFormat.text,
+    patterns: Annotated[bool, typer.Option("--patterns", help="Print the vocabulary of diagnosed mistakes "
+                        "(the `diagnosis.pattern` of the JSON report) instead of the checks.")] = False,
 ) -> None:
     """Print the check catalogue: id, subject, title. Imports no student code."""
+    if patterns:
+        list_patterns(format)
+        return
     from sanitykit.checks.registry import catalogue
 
     check_suites(suite)
@@ -236,15 +241,30 @@ def list_command(
     if format is ListFormat.json:
         typer.echo(json.dumps([spec.to_dict() for spec in specs], indent=2))
         return
+    print_table(("id", "subject", "title"), [(s.id, s.subject, s.title) for s in specs], f"{len(specs)} checks")
+
+
+def list_patterns(format: ListFormat) -> None:
+    """The pattern vocabulary, one line each: tag and meaning (JSON: a list of {pattern, meaning})."""
+    from sanitykit.engine.patterns import PATTERNS
+
+    if format is ListFormat.json:
+        typer.echo(json.dumps([{"pattern": tag, "meaning": meaning} for tag, meaning in PATTERNS.items()],
+                              indent=2))
+        return
+    print_table(("pattern", "meaning"), list(PATTERNS.items()), f"{len(PATTERNS)} patterns")
+
+
+def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], footer: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "subject", "title", box=None, pad_edge=False, show_edge=False)
-    for spec in specs:
-        table.add_row(spec.id, spec.subject, spec.title)
+    table = Table(*columns, box=None, pad_edge=False, show_edge=False)
+    for row in rows:
+        table.add_row(*row)
     console = Console(file=sys.stdout)
     console.print(table)
-    console.print(f"{len(specs)} checks")
+    console.print(footer)
 
 
 @app.command("demo")
