@@ -1,3 +1,3 @@
 """sanitykit's version: one place, read by `sanitykit --version`, the reports and pyproject.toml."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

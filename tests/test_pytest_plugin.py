@@ -1,6 +1,8 @@
 """The pytest plugin through pytester: a fake project with a correct and a buggy affine layer."""
 from __future__ import annotations
 
+from sanitykit import __version__
+
 import fnmatch
 import textwrap
 import xml.etree.ElementTree as ET
@@ -65,7 +67,7 @@ def test_without_the_option_the_plugin_adds_nothing_and_imports_nothing_heavy(pr
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["collected 2 items"])
-    result.stdout.no_fnmatch_line("*sanitykit 0.1.0:*")
+    result.stdout.no_fnmatch_line(f"*sanitykit {__version__}:*")
     result.stdout.no_fnmatch_line("*sanitykit::*")
 
 
