@@ -247,10 +247,16 @@ def gradcheck_hint(result) -> str:
         return "fix the error above; the check needs the function to run and return arrays"
     if result.finding:
         return "\n".join(hint_lines(result.finding.likely, result.finding.fix))
-    lines = []
+    # One hint per kind of mistake: dW1, dW2 and dW3 missing their regularisation say it once.
+    first_of: dict[str, list] = {}
     for r in result.per_input:
         if r.status != PASS and r.finding and r.finding.likely:
-            lines.extend(hint_lines(r.finding.likely, r.finding.fix))
+            first_of.setdefault(r.finding.pattern, []).append(r)
+    lines = []
+    for same in first_of.values():
+        finding = same[0].finding
+        also = f" (the same in {names(r.grad for r in same[1:])})" if len(same) > 1 else ""
+        lines.extend(hint_lines(finding.likely + also, finding.fix))
     return "\n".join(lines)
 
 

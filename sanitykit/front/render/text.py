@@ -76,8 +76,8 @@ _GLUE = "\x00"
 
 
 def wrap_line(line: str, width: int, hang: int = 0) -> list[str]:
-    """`line` wrapped at `width`, continuation lines under its own indent (+ `hang`); indices kept whole."""
-    indent = " " * (len(line) - len(line.lstrip(" ")) + hang)
+    """`line` wrapped at `width`, continuation lines under its own indent (at least `hang`); indices kept whole."""
+    indent = " " * max(len(line) - len(line.lstrip(" ")), hang)
     glued = _INDEX.sub(lambda m: m.group(0).replace(" ", _GLUE), line)
     pieces = textwrap.wrap(glued, width=max(width, len(indent) + 20), subsequent_indent=indent,
                            break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [""]
