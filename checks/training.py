@@ -71,10 +71,53 @@ def problem(seed: int, num_train: int = 200, num_val: int = 100) -> dict[str, np
 def fc_net(ctx: CheckContext, *, weight_scale: float = 5e-2, reg: float = 0.0,
            hidden: tuple[int, ...] = HIDDEN, input_dim: int = INPUT_DIM,
            normalization: str | None = None) -> Any:
-    """The user's FullyConnectedNet, float64, built with the check's seed."""
-    return tr.build_fc_net(ctx.fn("FullyConnectedNet"), hidden, input_dim, NUM_CLASSES,
-                           weight_scale=weight_scale, reg=reg, normalization=normalization,
-                           seed=ctx.seed)
+    """The user's FullyConnectedNet, float64, built with the check's seed; its loss() guarded."""
+    model = tr.build_fc_net(ctx.fn("FullyConnectedNet"), hidden, input_dim, NUM_CLASSES,
+                            weight_scale=weight_scale, reg=reg, normalization=normalization,
+                            seed=ctx.seed)
+    return guarded(model)
+
+
+def guarded(model: Any, subject: str = "FullyConnectedNet.loss") -> Any:
+    """`model` whose loss() goes through call_user and hands back grads shaped like params.
+
+    The reference Solver and update rules call model.loss and apply its grads themselves: a
+    layer's wrong-shaped gradient would otherwise raise inside sanitykit (an "internal error")
+    or in the reference sgd (blaming it). As a UserCodeError, the blame machinery can rerun
+    the check with the reference layers and name the layer at fault.
+    """
+    loss = model.loss
+
+    def checked(X, y=None, *args, **kwargs):
+        result = call_user(loss, X, y, *args, subject=subject, **kwargs)
+        if y is not None and isinstance(result, (tuple, list)) and len(result) == 2:
+            grads_problem(model.params, result[1], subject)
+        return result
+
+    try:
+        model.loss = checked
+    except AttributeError:  # __slots__ or a property: the model is used as it is
+        pass
+    return model
+
+
+def grads_problem(params: dict[str, Any], grads: Any, subject: str) -> None:
+    """Raise UserCodeError when grads lacks a parameter or shapes one unlike it."""
+    if not isinstance(grads, dict):
+        return  # tr.model_loss and the Solver report what they cannot use
+    for name, value in params.items():
+        if name not in grads:
+            raise UserCodeError(f"{subject} returned no grads[{name!r}] for params[{name!r}]", subject=subject,
+                                fix=f"store the gradient of every parameter: grads[{name!r}] = d{name}")
+        got, want = np.shape(grads[name]), np.shape(value)
+        if got != want and tuple(d for d in got if d != 1) == tuple(d for d in want if d != 1):
+            # db shaped (1, D) for b (D,): right values, a habit the layer check warns about.
+            grads[name] = np.reshape(grads[name], want)
+        elif got != want:
+            raise UserCodeError(f"{subject} returned grads[{name!r}] of shape {got} for params[{name!r}] of "
+                                f"shape {want}", subject=subject,
+                                fix=f"the update w -= lr * dw needs dw shaped like w: find the layer whose "
+                                    f"backward returns d{name} as {got} (its gradient check says how)")
 
 
 def training_examples(ctx: CheckContext, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -602,3 +602,23 @@ def test_a_solver_crash_is_one_error_under_the_solver_checks(tmp_path):
         assert results[check_id].status == "skip", (check_id, results[check_id])
         assert results[check_id].message.startswith(
             "fails only because Solver.train raises (see training.solver.lr_decay)")
+
+
+TRANSPOSED_DW = STUDENT_MODULE.replace("dw = x.reshape(x.shape[0], -1).T @ dout / x.shape[0]   # planted: divided by N again",
+                                       "dw = dout.T @ x.reshape(x.shape[0], -1)   # planted: dw transposed")
+
+
+@pytest.mark.parametrize("check_id", ["training.fc_net.overfit", "training.fc_net.lr_bracket"])
+def test_a_wrong_shaped_layer_gradient_fails_because_of_the_layer_not_sanitykit(tmp_path, check_id):
+    from sanitykit.front.loading import load_target
+
+    assert TRANSPOSED_DW != STUDENT_MODULE
+    (tmp_path / "student.py").write_text(TRANSPOSED_DW)
+    target = load_target(tmp_path / "student.py")
+    alone = run(check_id, target)  # no layer check ran: the error of the user's code, never sanitykit's
+    assert alone.status == "error" and alone.reason.kind == "raised", alone
+    assert "internal" not in alone.message and alone.hint, alone
+    blamed = run_with(check_id, target, failure("layers.affine.gradcheck", "affine_backward"))
+    assert blamed.status == "fail" and blamed.reason.kind == "blamed", blamed
+    assert list(blamed.reason.responsible) == ["affine_backward"]
+    assert blamed.message.startswith("fails because of affine_backward")
