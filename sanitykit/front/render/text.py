@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from rich.console import Console, ConsoleOptions, RenderableType
-from rich.padding import Padding
 from rich.style import Style
 from rich.text import Text
 
@@ -313,8 +312,7 @@ def render_report_rich(report, console: Console, options: ConsoleOptions) -> Ite
             yield check_line(row, columns, styles, ascii_only)
             note = row.skip_layout(columns.title)[1] if row.status == SKIP else ""
             if note:
-                yield Padding(Text(note, style=styles["sanitykit.skip"]),
-                              (0, 0, 0, STATUS_WIDTH), expand=False)
+                yield indented([note], width, styles["sanitykit.skip"])
             if row.result is not None:
                 yield from diagnosis(row.result, report.target, report.seed, styles, width)
     yield Text("")
@@ -382,6 +380,13 @@ def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> 
     line.append(f"{row.duration:>{DURATION_WIDTH}}", styles["sanitykit.duration"])
     line.rstrip()
     return line
+
+
+def indented(lines: list[str], width: int, style: Style) -> Text:
+    """`lines` under a check's row, wrapped by us: indices stay whole, no trailing spaces."""
+    indent = " " * STATUS_WIDTH
+    pieces = [indent + piece for line in lines for piece in wrap_line(line, width - STATUS_WIDTH)]
+    return Text("\n".join(pieces), style=style, no_wrap=True)
 
 
 def diagnosis(result: CheckResult, target: str, seed: int, styles: Styles,
