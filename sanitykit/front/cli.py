@@ -30,6 +30,7 @@ RENDERERS = {
     "json": ("sanitykit.front.render.json_", "render_json"),
     "junit": ("sanitykit.front.render.junit", "render_junit"),
     "gradescope": ("sanitykit.front.render.gradescope", "render_gradescope"),
+    "html": ("sanitykit.front.render.html", "render_html"),
 }
 TRY_YOUR_OWN = ("Now run it on your own code:  sanitykit check path/to/assignment2\n"
                 "(a .py file, the cs231n/ folder or the folder holding it; "
@@ -50,6 +51,7 @@ class Format(str, enum.Enum):
     json = "json"
     junit = "junit"
     gradescope = "gradescope"
+    html = "html"
 
 
 class ListFormat(str, enum.Enum):
@@ -183,6 +185,22 @@ def run_check(target, *, suites, only, seed, timeout, name_map):
         raise fail(str(exc)) from None
 
 
+def run_on_starter(starter: Path, target: str, **options):
+    """run_check on `target` laid over the course's starter files; `loading.starter` says which came from it."""
+    from sanitykit.front.starter import StarterError, laid_with_starter
+
+    if not Path(target).exists():
+        raise fail(f"{target}: with --starter, give your folder or .py file")
+    try:
+        with laid_with_starter(starter, Path(target)) as (laid, layering):
+            report = run_check(str(laid), **options)
+    except StarterError as exc:
+        raise fail(str(exc)) from None
+    report.target = target
+    report.loading["starter"] = layering.to_dict()
+    return report
+
+
 # ---------------------------------------------------------------- commands
 
 SuiteOption = Annotated[list[str], typer.Option("--suite", "-s", metavar="SUITE",
@@ -208,6 +226,9 @@ def check_command(
     map: Annotated[list[str], typer.Option("--map", metavar="NAME=OTHER",
                    help="Your name for a conventional one, e.g. affine_forward=my_affine; repeatable. "
                         "Also read from [tool.sanitykit.map] in a pyproject.toml beside the target.")] = [],  # noqa: B006
+    starter: Annotated[Optional[Path], typer.Option("--starter", metavar="DIR",
+                       help="The course's starter files, laid first; your files go on top "
+                            "(for an upload of only the files you edited).")] = None,
 ) -> None:
     """Run the diagnostic suite against your code and report each check with a diagnosis.
 
@@ -218,7 +239,8 @@ def check_command(
     check_suites(suite)
     if timeout <= 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
-    report = run_check(target, suites=suite, only=only, seed=seed, timeout=timeout, name_map=name_map)
+    options = dict(suites=suite, only=only, seed=seed, timeout=timeout, name_map=name_map)
+    report = run_check(target, **options) if starter is None else run_on_starter(starter, target, **options)
     emit(report, format.value, output)
     raise typer.Exit(report.exit_code)
 

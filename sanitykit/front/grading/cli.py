@@ -24,18 +24,24 @@ INTERRUPTED_MESSAGE = ("interrupted: {done} of {total} submissions graded and sa
                        "run the same command again to grade the rest")
 
 
-def build_plan(rubric_file: Optional[Path], options: dict):
-    """Rubric, graded checks and limits, resolved once; RubricError / LimitError when wrong."""
+def build_plan(rubric_file: Optional[Path], options: dict, starter: Optional[Path] = None):
+    """Rubric, graded checks, limits and starter, resolved once; RubricError / LimitError / StarterError."""
     from sanitykit.checks.registry import catalogue
     from sanitykit.front.grading.limits import resolve_limits
     from sanitykit.front.grading.rubric import load_rubric
     from sanitykit.front.grading.plan import GradingPlan
+    from sanitykit.front.starter import StarterError, starter_digest
 
     rubric = load_rubric(rubric_file)
     limits = resolve_limits(options, rubric_limits=rubric.limits, rubric_file=rubric.source)
     specs = catalogue()
     graded = tuple(rubric.grade(specs))
-    return GradingPlan(rubric, graded, limits, tuple(s.id for s in specs))
+    if starter is not None and not starter.is_dir():
+        raise StarterError(f"{starter}: --starter must be a folder of the course's files")
+    # Absolute: the children (and Dask workers) run in other folders.
+    return GradingPlan(rubric, graded, limits, tuple(s.id for s in specs),
+                       starter=str(starter.resolve()) if starter else "",
+                       starter_digest=starter_digest(starter) if starter else "")
 
 
 class Progress:
@@ -157,6 +163,10 @@ def grade_command(
                                     f"{GRADESCOPE_ROOT}).", show_default=False)] = None,
     print_rubric: Annotated[bool, typer.Option("--print-rubric", help="Print the default rubric "
                             "(TOML) and exit.")] = False,
+    starter: Annotated[Optional[Path], typer.Option("--starter", metavar="DIR",
+                       help="The course's starter files, laid under every submission: a student's "
+                            "files replace them (a flat upload of layers.py, optim.py, fc_net.py "
+                            "finds its places).", show_default=False)] = None,
 ) -> None:
     """Grade a whole class, each submission in its own process with time and memory limits.
 
@@ -164,6 +174,7 @@ def grade_command(
     """
     from sanitykit.front.grading.limits import LimitError
     from sanitykit.front.grading.rubric import RubricError, default_rubric_text
+    from sanitykit.front.starter import StarterError
 
     if print_rubric:
         typer.echo(default_rubric_text(), nl=False)
@@ -171,8 +182,8 @@ def grade_command(
     options = {"check_timeout": timeout, "submission_timeout": submission_timeout, "memory_mb": memory,
                "jobs": jobs, "seed": seed}
     try:
-        plan = build_plan(rubric, options)
-    except (RubricError, LimitError) as exc:
+        plan = build_plan(rubric, options, starter)
+    except (RubricError, LimitError, StarterError) as exc:
         raise fail(str(exc)) from None
     if gradescope:
         root = gradescope_root or Path(os.environ.get(GRADESCOPE_ROOT_ENV) or GRADESCOPE_ROOT)

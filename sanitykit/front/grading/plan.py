@@ -20,12 +20,16 @@ class GradingPlan:
         limits: the resolved limits.
         catalogue_ids: every check id of the catalogue, to tell a part of a suite from all of it
             (default none; not part of equality).
+        starter: the course's starter folder laid under every submission ("" for none).
+        starter_digest: its content digest (part of the fingerprint: a new starter regrades).
     """
 
     rubric: Rubric
     graded: tuple[GradedCheck, ...]
     limits: Limits
     catalogue_ids: tuple[str, ...] = field(default=(), compare=False)
+    starter: str = ""
+    starter_digest: str = ""
 
     @property
     def suites(self) -> tuple[str, ...]:
@@ -40,9 +44,10 @@ class GradingPlan:
         return None if not in_suites or in_suites <= graded else sorted(graded)
 
     def fingerprint(self, digest: str) -> str:
-        """What decides a submission's scores: its files, the rubric, the limits, the version."""
-        data = json.dumps({"files": digest, "rubric": self.rubric.fingerprint_data(),
-                           "graded": [[c.id, c.points, c.visibility] for c in self.graded],
-                           "limits": self.limits.fingerprint_data(), "sanitykit": __version__},
-                          sort_keys=True)
-        return hashlib.sha256(data.encode()).hexdigest()
+        """What decides a submission's scores: its files, the rubric, the limits, the version, the starter."""
+        data = {"files": digest, "rubric": self.rubric.fingerprint_data(),
+                "graded": [[c.id, c.points, c.visibility] for c in self.graded],
+                "limits": self.limits.fingerprint_data(), "sanitykit": __version__}
+        if self.starter_digest:  # absent without --starter, so earlier runs' fingerprints still hold
+            data["starter"] = self.starter_digest
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

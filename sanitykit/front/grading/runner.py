@@ -25,6 +25,7 @@ from sanitykit.front.grading.submissions import Submission, SubmissionError, con
 from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MESSAGE, ChildRun,
                                                Supervisor, end_reason)
 from sanitykit.front.render.text import is_note
+from sanitykit.front.starter import StarterError, StarterLayering, lay_starter
 
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
@@ -114,6 +115,15 @@ def build_report(submission: Submission, run: ChildRun | None, plan: GradingPlan
     return report
 
 
+def prepare(submission: Submission, scratch: Path, plan: GradingPlan) -> tuple[Path, StarterLayering | None]:
+    """The folder to load: the submission's private copy, laid over the course's starter when given."""
+    target = materialize(submission, scratch)
+    if not plan.starter:
+        return target, None
+    layering = lay_starter(Path(plan.starter), target, scratch / "laid")
+    return scratch / "laid", layering
+
+
 def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supervisor,
                      fingerprint: str = "") -> SubmissionResult:
     """Grade one submission in a scratch copy and its own process; never raises for the student's doing.
@@ -126,10 +136,11 @@ def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supe
     """
     scratch = Path(tempfile.mkdtemp(prefix=f"sanitykit-{submission.name[:20]}-"))
     run: ChildRun | None = None
+    starter: StarterLayering | None = None
     try:
         try:
-            target = materialize(submission, scratch)
-        except (SubmissionError, OSError) as exc:
+            target, starter = prepare(submission, scratch, plan)
+        except (SubmissionError, StarterError, OSError) as exc:
             reason = str(exc) if isinstance(exc, SubmissionError) else f"could not be copied: {exc}"
         else:
             job_file, events = write_job(scratch, target, plan)
@@ -141,6 +152,8 @@ def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supe
     missing = NOT_RUN_MESSAGE.format(reason=reason) if reason else "not reported by the runner"
     reasons = ([reason] if reason else []) + (notes(run, results, plan.limits) if run else [])
     report = build_report(submission, run, plan, results, missing)
+    if starter is not None:
+        report["loading"] = {**report.get("loading", {}), "starter": starter.to_dict()}
     scores = score_checks(plan.graded, results, missing, absent_counts=plan.rubric.absent_counts)
     result = SubmissionResult(submission.name, ERRORED if reason else GRADED, reasons, scores, report,
                               fingerprint, printed(run), run.duration_s if run else 0.0)

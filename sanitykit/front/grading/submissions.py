@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-# Never part of a submission: caches, VCS data, the Mac's zip sidecars.
-IGNORED = {"__pycache__", ".git", ".hg", ".ipynb_checkpoints", "__MACOSX", ".DS_Store"}
+# Never part of a submission (caches, VCS data, the Mac's zip sidecars); the files that tell
+# a folder is the cs231n package itself rather than an assignment root.
+from sanitykit.front.starter import IGNORED, PACKAGE_MARKERS
+
 # A zip bomb must not fill the grader's disk.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 MAX_ZIP_MEMBERS = 20_000
-# Files that tell a folder is the cs231n package itself rather than an assignment root.
-PACKAGE_MARKERS = ("layers.py", "layer_utils.py", "optim.py", "solver.py")
 
 
 class SubmissionError(Exception):
