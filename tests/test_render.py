@@ -331,8 +331,10 @@ def test_report_renders_in_jupyter_as_html_and_text():
 
     report = sk.check("sanitykit.reference", suites=["losses"], only=["losses.softmax.value"])
     bundle = report._repr_mimebundle_()
-    assert "losses.softmax.value" in bundle["text/plain"]
-    assert "<pre" in bundle["text/html"] and "losses.softmax.value" in bundle["text/html"]
+    assert "losses.softmax.value" in bundle["text/plain"] and "\x1b" not in bundle["text/plain"]
+    # The notebook shows the HTML of `check --format html`: a collapsible section per suite.
+    assert '<details class="suite" id="suite-losses"' in bundle["text/html"]
+    assert 'id="check-losses.softmax.value"' in bundle["text/html"]
 
 
 def test_header_says_how_the_target_was_read_in_words():

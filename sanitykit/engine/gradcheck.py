@@ -26,6 +26,7 @@ import numpy as np
 from sanitykit.engine import diagnosis as dg
 from sanitykit.engine import wording
 from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.notebook import NotebookDisplay
 from sanitykit.engine.numeric import (directional_differences, directional_quotients,
                                       one_sided_differences)
 from sanitykit.engine.problems import LayerProblem, LossProblem, ModelProblem, default_names
@@ -106,7 +107,7 @@ class InputResult:
 
 
 @dataclass
-class GradcheckResult:
+class GradcheckResult(NotebookDisplay):
     """The verdict of a gradient check: overall status, per-input results, notes.
 
     `message`, `hint` and str() are made from these fields by sanitykit.engine.wording, the
@@ -209,6 +210,10 @@ class GradcheckResult:
     def __rich_console__(self, console, options):
         from sanitykit.engine.gradcheck_view import rich_renderables
         yield from rich_renderables(self, console, options)
+
+    def _plain_text(self) -> str:
+        # A notebook's text part and IPython's terminal: the diagnosis a student would print().
+        return str(self)
 
 
 def _with_places(finding: Finding, result: "GradcheckResult") -> Finding:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sanitykit.engine import wording
 from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.notebook import NotebookDisplay
 from sanitykit.engine.status import ERROR, FAIL, PASS, SEVERITY, SKIP, STATUSES, WARN
 
 __all__ = ["PASS", "WARN", "FAIL", "ERROR", "SKIP", "STATUSES", "SEVERITY", "Outcome", "CheckResult",
@@ -85,8 +86,11 @@ def skipped(reason: Reason, **details: Any) -> Outcome:
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    """One check's verdict, with the metadata a report needs (fields fixed by DESIGN.md)."""
+class CheckResult(NotebookDisplay):
+    """One check's verdict, with the metadata a report needs (fields fixed by DESIGN.md).
+
+    Shows as its verdict and diagnosis in a notebook and with `rich.print` (engine/result_view.py).
+    """
 
     id: str
     suite: str
@@ -111,6 +115,11 @@ class CheckResult:
                 "reason": self.reason.to_dict() if self.reason else None,
                 "details": to_jsonable(self.details),
                 "duration_s": round(float(self.duration_s), 4)}
+
+    def __rich_console__(self, console, options):
+        from sanitykit.engine.result_view import check_result_renderables
+
+        yield from check_result_renderables(self, console, options)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CheckResult":

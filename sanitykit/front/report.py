@@ -77,11 +77,23 @@ class Report:
 
         yield from render_report_rich(self, console, options)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        # Jupyter: rich's own notebook view (HTML plus text), imported only when asked.
-        from rich.jupyter import JupyterMixin
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        # Jupyter: the HTML of `check --format html` (collapsible suites), and the plain text
+        # report without escape codes (rich's own notebook view puts ANSI codes in text/plain).
+        from sanitykit.engine.notebook import mimebundle
+        from sanitykit.front.render.html import render_html_fragment
 
-        return JupyterMixin._repr_mimebundle_(self, include or [], exclude or [])
+        return mimebundle(render_html_fragment(self), self._plain_text(), include, exclude)
+
+    def _repr_pretty_(self, printer, cycle):
+        # IPython's terminal: the text report, not the one-line repr.
+        printer.text(repr(self) if cycle else self._plain_text())
+
+    def _plain_text(self) -> str:
+        from sanitykit.engine.notebook import NOTEBOOK_WIDTH
+        from sanitykit.front.render.text import render_text
+
+        return render_text(self, width=NOTEBOOK_WIDTH).rstrip("\n")
 
     def __repr__(self) -> str:
         s = self.summary
