@@ -613,6 +613,10 @@ def _running_problem(key: str, got: Any, previous: np.ndarray, batch: np.ndarray
     elif unbiased is not None and same_shape and np.allclose(
             got, momentum * previous + (1 - momentum) * unbiased, rtol=1e-7):
         pattern, fix = "unbiased_variance", "use the biased batch variance x.var(axis=0), as the course does"
+    elif unbiased is not None and same_shape and np.allclose(
+            got, momentum * previous + (1 - momentum) * np.sqrt(batch), rtol=1e-7):
+        pattern, fix = "running_std", (f"{key} averages the batch's standard deviation: average the variance, "
+                                       f"{key} = momentum * {key} + (1 - momentum) * x.var(axis=0)")
     elif same_shape and np.allclose(got, batch):
         pattern, fix = "last_batch_only", (f"{key} holds only the last batch: keep the moving average, "
                                            f"momentum * {key} + (1 - momentum) * batch")

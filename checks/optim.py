@@ -215,13 +215,19 @@ def t_zero_reported(ctx: CheckContext) -> bool:
 
 # ---------------------------------------------------------------- step
 
-def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
-    """One step, then three steps threading the returned config, against the reference (or `base`)."""
+def user_runs(ctx: CheckContext, rule: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any], list[np.ndarray]]:
+    """(w, dw, config, got): the user's w after one step and after three from the explicit state."""
     w, dw = fixed_inputs()
     config = {**HYPER[rule], **explicit_state(rule)}
     user = lambda w, dw, config: call_rule(ctx, rule, w, dw, config)  # noqa: E731
     got = [run_steps(user, w, gradients(dw, 1), copy_config(config))[0],
            run_steps(user, w, gradients(dw, 3), copy_config(config))[-1]]
+    return w, dw, config, got
+
+
+def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
+    """One step, then three steps threading the returned config, against the reference (or `base`)."""
+    w, dw, config, got = user_runs(ctx, rule)
     conventions = [False, True] if rule == "adam" else [False]
     for old_t in conventions:
         ref = reference_step(rule, t_before_increment=old_t, base=base)
@@ -236,6 +242,9 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
         convention = matching_convention(rule, w, [gradients(dw, 1), gradients(dw, 3)], got, config=config)
         if convention is not None:
             return convention_outcome(rule, convention, "one step and three steps")
+        mistake = matching_mistake(rule, w, dw, config, got)
+        if mistake is not None:
+            return mistake_outcome(rule, mistake, rel_error(got[0] - w, REFERENCE[rule](w, dw, copy_config(config))[0] - w))
     expected = [run_steps(base or REFERENCE[rule], w, gradients(dw, k), copy_config(config))[-1]
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
@@ -262,6 +271,103 @@ def step_mistake(rule: str, step: np.ndarray, expected: np.ndarray) -> tuple[str
     if rule in ("sgd", "sgd_momentum") and rel_error(step, -expected) < STEP_TOL:
         return "sign", f"the gradient term has the wrong sign (it pushes w uphill): {UPDATE[rule]}"
     return None, f"the course's update is: {UPDATE[rule]}"
+
+
+# ---------------------------------------------------------------- the course's rules with one mistake
+
+def average(old: np.ndarray, new: np.ndarray, weight: float, swapped: bool) -> np.ndarray:
+    """weight * old + (1 - weight) * new, or with the two weights swapped (a student's mistake)."""
+    return (1 - weight) * old + weight * new if swapped else weight * old + (1 - weight) * new
+
+
+def mistaken_rule(rule: str, *, sqrt: bool = True, swapped: tuple[str, ...] = (),
+                  betas: dict[str, str] | None = None, corrected: tuple[str, ...] = ("m", "v")):
+    """The course's rule (sgd_momentum, rmsprop, adam) with one planted mistake, as a step function.
+
+    Args:
+        rule: the rule's name.
+        sqrt: False: the root of the cache (rmsprop) or of vt (adam) left out.
+        swapped: the moving averages whose two weights are swapped ("velocity", "cache", "m", "v").
+        betas: the decay rate each Adam moment uses ({"v": "beta1"}: v decayed with beta1).
+        corrected: the Adam moments that are bias-corrected.
+    """
+    betas = {"m": "beta1", "v": "beta2", **(betas or {})}
+
+    def step(w, dw, config):
+        config, zeros, lr = dict(config), np.zeros_like(w), config["learning_rate"]
+        if rule == "sgd_momentum":
+            mu = 1 - config["momentum"] if "velocity" in swapped else config["momentum"]
+            v = mu * config.get("velocity", zeros) - lr * dw
+            return w + v, dict(config, velocity=v)
+        if rule == "rmsprop":
+            cache = average(config.get("cache", zeros), dw ** 2, config["decay_rate"], "cache" in swapped)
+            root = np.sqrt(cache) if sqrt else cache
+            return w - lr * dw / (root + config["epsilon"]), dict(config, cache=cache)
+        t = config.get("t", 0) + 1
+        m = average(config.get("m", zeros), dw, config[betas["m"]], "m" in swapped)
+        v = average(config.get("v", zeros), dw ** 2, config[betas["v"]], "v" in swapped)
+        mt = m / (1 - config["beta1"] ** t) if "m" in corrected else m
+        vt = v / (1 - config["beta2"] ** t) if "v" in corrected else v
+        root = np.sqrt(vt) if sqrt else vt
+        return w - lr * mt / (root + config["epsilon"]), dict(config, m=m, v=v, t=t)
+
+    return step
+
+
+# rule -> (pattern, what the user's steps do, the line to write, mistaken_rule's options): the
+# mistakes students make in each update, named when the user's steps match one exactly.
+MISTAKES = {
+    "sgd_momentum": [
+        ("swapped_decay", "the velocity is decayed by 1 - momentum instead of momentum",
+         "v = config['momentum'] * v - config['learning_rate'] * dw", {"swapped": ("velocity",)}),
+    ],
+    "rmsprop": [
+        ("no_sqrt", "the step divides by cache + epsilon: the square root of the cache is missing",
+         "next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)", {"sqrt": False}),
+        ("swapped_decay", "the cache weighs its old value by 1 - decay_rate and dw**2 by decay_rate "
+         "(the two weights swapped)", "cache = decay_rate * cache + (1 - decay_rate) * dw**2",
+         {"swapped": ("cache",)}),
+    ],
+    "adam": [
+        ("no_sqrt", "the step divides by vt + epsilon: the square root of vt is missing",
+         "next_w = w - learning_rate * mt / (np.sqrt(vt) + epsilon)", {"sqrt": False}),
+        ("wrong_beta", "the second moment v is decayed with beta1 instead of beta2",
+         "v = beta2 * v + (1 - beta2) * dw**2", {"betas": {"v": "beta1"}}),
+        ("wrong_beta", "the first moment m is decayed with beta2 instead of beta1",
+         "m = beta1 * m + (1 - beta1) * dw", {"betas": {"m": "beta2"}}),
+        ("swapped_decay", "v weighs its old value by 1 - beta2 and dw**2 by beta2 (the two weights swapped)",
+         "v = beta2 * v + (1 - beta2) * dw**2", {"swapped": ("v",)}),
+        ("swapped_decay", "m weighs its old value by 1 - beta1 and dw by beta1 (the two weights swapped)",
+         "m = beta1 * m + (1 - beta1) * dw", {"swapped": ("m",)}),
+        ("no_bias_correction", "neither m nor v is bias-corrected",
+         "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)", {"corrected": ()}),
+        ("no_bias_correction", "m is bias-corrected but v is not", "vt = v / (1 - beta2**t)",
+         {"corrected": ("m",)}),
+        ("no_bias_correction", "v is bias-corrected but m is not", "mt = m / (1 - beta1**t)",
+         {"corrected": ("v",)}),
+    ],
+}
+
+
+def matching_mistake(rule: str, w: np.ndarray, dw: np.ndarray, config: dict[str, Any],
+                     got: list[np.ndarray]) -> tuple[str, str, str, dict] | None:
+    """The entry of MISTAKES whose rule reproduces the user's one and three steps (user_runs), or None."""
+    with np.errstate(all="ignore"):
+        for mistake in MISTAKES.get(rule, ()):
+            step = mistaken_rule(rule, **mistake[3])
+            finals = [run_steps(step, w, gradients(dw, k), copy_config(config))[-1] for k in (1, 3)]
+            if all(rel_error(g - w, e - w) < STEP_TOL for g, e in zip(got, finals)):
+                return mistake
+    return None
+
+
+def mistake_outcome(rule: str, mistake: tuple[str, str, str, dict], error: float) -> Outcome:
+    """A wrong step named: it differs from the reference and equals the course's rule with `mistake`."""
+    pattern, words, fix, _ = mistake
+    return failed(Finding(pattern, f"{rule}: the step differs from the reference (relative error {error:.2g}) "
+                          f"and equals the course's update with one mistake: {words}",
+                          fix=f"{fix} (the course's update: {UPDATE[rule]})", where=("next_w",)),
+                  mistake=words)
 
 
 # ---------------------------------------------------------------- defaults
@@ -478,12 +584,6 @@ def convention_outcome(rule: str, convention: dict[str, Any], what: str) -> Outc
 
 # ---------------------------------------------------------------- adam bias correction
 
-BIAS_FACTORS = {  # first-step size / learning_rate when a correction is missing (beta1=0.9, beta2=0.999)
-    (1 - 0.9) / np.sqrt(1 - 0.999): "neither m nor v is bias-corrected",
-    1 / np.sqrt(1 - 0.999): "m is bias-corrected but v is not",
-    (1 - 0.9): "v is bias-corrected but m is not",
-}
-
 
 def adam_bias_correction(ctx: CheckContext) -> Outcome:
     """From zero moments, Adam's first step moves each coordinate by ~learning_rate at any gradient scale."""
@@ -513,12 +613,17 @@ def adam_bias_correction(ctx: CheckContext) -> Outcome:
     factor = float(np.median(ratio))
     message = (f"adam's first step from m = v = 0 moves w by {factor:.3g} x learning_rate "
                f"(expected 1 x, for gradients of 1e-3, 1 and 1e3)")
-    for expected, what in BIAS_FACTORS.items():
-        if np.all(np.abs(ratio / expected - 1) < 0.1):
-            return failed(Finding("no_bias_correction", f"{message}: {what}",
-                                  fix="divide both moments by their bias before the update: "
-                                      "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)", where=("mt", "vt")),
-                          step_over_lr=factor)
+    # The size of the first step alone does not tell a missing bias correction from a wrong
+    # beta (v decayed with beta1 also gives 0.1 x): the steps from a full state decide.
+    mistake = matching_mistake("adam", *user_runs(ctx, "adam"))
+    if mistake is not None and mistake[0] != "no_bias_correction":
+        return blamed_on(Reason("blamed", ("adam",), ("optim.adam.step",), note=mistake[1]),
+                         with_yours=message, step_over_lr=factor)
+    if mistake is not None:
+        return failed(Finding("no_bias_correction", f"{message}: {mistake[1]}",
+                              fix="divide both moments by their bias before the update: "
+                                  "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t)", where=("mt", "vt")),
+                      step_over_lr=factor)
     return failed(Finding("update_rule", message, fix=f"the course's update is: {UPDATE['adam']}",
                           where=("next_w",)), step_over_lr=[float(r) for r in ratio])
 
@@ -591,21 +696,7 @@ def earlier_status(ctx: CheckContext, check_id: str) -> str | None:
 
 def adam_without_correction(correct_m: bool, correct_v: bool):
     """Adam as the reference computes it, with the bias correction of m and/or v left out."""
-    def step(w, dw, config):
-        config = dict(config)
-        t = config["t"] + 1
-        m = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
-        v = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw ** 2
-        mt = m / (1 - config["beta1"] ** t) if correct_m else m
-        vt = v / (1 - config["beta2"] ** t) if correct_v else v
-        config.update(m=m, v=v, t=t)
-        return w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"]), config
-
-    def with_state(w, dw, config):  # the state check starts from hyperparameters only
-        config = {"m": np.zeros_like(w), "v": np.zeros_like(w), "t": 0, **config}
-        return step(w, dw, config)
-
-    return with_state
+    return mistaken_rule("adam", corrected=tuple(k for k, on in (("m", correct_m), ("v", correct_v)) if on))
 
 
 UNCORRECTED = {(False, False): "neither moment bias-corrected", (True, False): "m corrected, v not",
@@ -660,10 +751,23 @@ def state_check(ctx: CheckContext, rule: str) -> Outcome:
         return blamed_on(T_ZERO_BLAME, with_yours=outcome.message)
     if rule == "adam":
         outcome = explained_by_bias_correction(ctx, outcome, lambda base: optim_state(ctx, rule, base))
+    mistake = reported_mistake(ctx, rule)
+    if outcome.status == FAIL and mistake is not None and \
+            optim_state(ctx, rule, mistaken_rule(rule, **mistake[3])).status == PASS:
+        # The state follows the mistaken update optim.<rule>.step names: the same bug.
+        return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.step",), note=mistake[1]),
+                         with_yours=outcome.message)
     if outcome.status == FAIL and earlier_status(ctx, f"optim.{rule}.step") == FAIL and first_step_differs(ctx, rule):
         return blamed_on(Reason("blamed", (rule,), (f"optim.{rule}.step",), note="the single step is wrong"),
                          with_yours=outcome.message)
     return outcome
+
+
+def reported_mistake(ctx: CheckContext, rule: str) -> tuple[str, str, str, dict] | None:
+    """The MISTAKES entry optim.<rule>.step failed with (read from its details), or None."""
+    result = ctx.results.get(f"optim.{rule}.step")
+    words = result.details.get("mistake") if result is not None and result.status == FAIL else None
+    return next((m for m in MISTAKES.get(rule, ()) if m[1] == words), None)
 
 
 def first_step_differs(ctx: CheckContext, rule: str) -> bool:

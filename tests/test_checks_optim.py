@@ -373,3 +373,57 @@ def test_rmsprop_and_adam_state_not_stored_fail_once():
         ids = tuple(f"optim.{rule}.{c}" for c in ("bias_correction", "step", "defaults", "state", "progress"))
         results = run_suite_part(ids, **{rule: fn})
         assert [i for i, r in results.items() if r.status == "fail"] == [f"optim.{rule}.state"], results
+
+
+# ---------------------------------------------------------------- mistakes named from the steps
+
+def planted(rule, old, new):
+    """The reference rule `rule` with the source line `old` replaced by `new` (one planted mistake)."""
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(getattr(reference.optim, rule)))
+    assert source.count(old) == 1, old
+    namespace = {"np": np}
+    exec(source.replace(old, new), namespace)  # noqa: S102 - our own reference source
+    return namespace[rule]
+
+
+ADAM_V = 'v = beta2 * config["v"] + (1 - beta2) * dw**2'
+RULE_MISTAKES = [
+    ("rmsprop", '(np.sqrt(cache) + config["epsilon"])', '(cache + config["epsilon"])', "no_sqrt", "square root"),
+    ("rmsprop", 'cache = decay * config["cache"] + (1 - decay) * dw**2',
+     'cache = (1 - decay) * config["cache"] + decay * dw**2', "swapped_decay", "swapped"),
+    ("adam", '(np.sqrt(v_hat) + config["epsilon"])', '(v_hat + config["epsilon"])', "no_sqrt", "square root"),
+    ("adam", ADAM_V, 'v = (1 - beta2) * config["v"] + beta2 * dw**2', "swapped_decay", "swapped"),
+    ("adam", ADAM_V, 'v = beta1 * config["v"] + (1 - beta1) * dw**2', "wrong_beta", "decayed with beta1"),
+    ("adam", 'm = beta1 * config["m"] + (1 - beta1) * dw', 'm = beta2 * config["m"] + (1 - beta2) * dw',
+     "wrong_beta", "decayed with beta2"),
+    ("sgd_momentum", 'v = config["momentum"] * v', 'v = (1 - config["momentum"]) * v', "swapped_decay", "1 - momentum"),
+]
+
+
+def test_planted_rule_mistakes_are_named_by_the_step_check_once():
+    for rule, old, new, pattern, words in RULE_MISTAKES:
+        ids = tuple(s.id for s in suite_specs("optim") if s.id.startswith(f"optim.{rule}."))
+        results = run_suite_part(ids, **{rule: planted(rule, old, new)})
+        step = results[f"optim.{rule}.step"]
+        assert step.status == "fail" and step.diagnosis.pattern == pattern, (rule, new, step)
+        assert words in step.message, (rule, new, step.message)
+        failing = [i for i, r in results.items() if r.status == "fail"]
+        assert failing == [f"optim.{rule}.step"], (rule, new, {i: results[i].message for i in failing})
+
+
+def test_a_wrong_beta_is_not_called_a_missing_bias_correction():
+    # v decayed with beta1 makes the first step 0.1 x lr, like a missing correction of m.
+    results = run_suite_part(ADAM_IDS, adam=planted("adam", ADAM_V, 'v = beta1 * config["v"] + (1 - beta1) * dw**2'))
+    bias = results["optim.adam.bias_correction"]
+    assert "bias-corrected" not in bias.message and bias.reason.kind == "blamed", bias
+    assert bias.reason.see == ("optim.adam.step",) and "beta1" in bias.message
+
+
+def test_a_missing_correction_of_v_alone_is_named_as_such():
+    results = run_suite_part(ADAM_IDS, adam=planted("adam", "v_hat = v / (1 - beta2**t)", "v_hat = v"))
+    bias = results["optim.adam.bias_correction"]
+    assert bias.status == "fail" and bias.diagnosis.pattern == "no_bias_correction"
+    assert "m is bias-corrected but v is not" in bias.message

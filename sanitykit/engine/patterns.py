@@ -52,6 +52,7 @@ PATTERNS: dict[str, str] = {
     "running_average": "running averages that do not follow momentum * running + (1 - momentum) * batch",
     "swapped_decay": "the two weights of a moving average swapped (momentum and 1 - momentum, beta and 1 - beta)",
     "last_batch_only": "a running average that keeps only the last batch",
+    "running_std": "a running variance averaged from the batch's standard deviation instead of its variance",
     "state_missing": "state that is computed but never stored (bn_param, config)",
     "state_not_updated": "state that is stored but never updated",
     "keep_ratio": "dropout keeping the wrong fraction of units",
@@ -79,6 +80,8 @@ PATTERNS: dict[str, str] = {
     "no_bias_correction": "Adam without the bias correction of m and/or v",
     "eps_placement": "epsilon inside the square root: a convention, not a bug",
     "lr_ignored": "an update that ignores the learning rate",
+    "no_sqrt": "an update dividing by the cache (or vt) itself where the course takes its square root",
+    "wrong_beta": "a moment decayed with the other moment's rate (v with beta1, m with beta2)",
     "diverges": "an update whose steps grow instead of settling",
     "stalls": "an update whose steps shrink too fast or stall",
     # ---- models (checks/models.py) and training

@@ -63,6 +63,8 @@ class Mutant:
         also: extra globs allowed to fail (beyond the users of the expected topics).
         only: the checks to run for this mutant (default: `suite.topic.*` of each expected glob).
         stub: the mutation is an unimplemented stub, expected to be skipped.
+        pattern: the Finding pattern (sanitykit list --patterns) a caught check must carry to
+            count as localised ("" when any pattern will do): the planted family, named.
     """
 
     id: str
@@ -73,6 +75,7 @@ class Mutant:
     also: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     stub: bool = False
+    pattern: str = ""
 
     @property
     def selection(self) -> tuple[str, ...]:
@@ -164,7 +167,8 @@ def judge_mutant(entry: Mutant, checks) -> Verdict:
         if result.status in wanted:
             verdict.caught = True
             text = f"{result.message}\n{result.hint}"
-            if all(names(text, word) for word in entry.diagnosis):
+            found = getattr(getattr(result, "diagnosis", None), "pattern", "")
+            if all(names(text, word) for word in entry.diagnosis) and entry.pattern in ("", found):
                 verdict.localised = True
     verdict.unrelated = [a for a in verdict.alarms if not matches(a[0], entry.scope)]
     return verdict
