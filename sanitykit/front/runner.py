@@ -217,14 +217,25 @@ def run_checks(target: Any, specs: Iterable[CheckSpec], seed: int = 0, timeout: 
 
 
 def as_target(target: Any, name_map: dict[str, str] | None = None, timeout: float | None = 30.0) -> Any:
-    """A Target from a path, a module or an object that already is one (TargetError if not loadable)."""
+    """A Target from a path, a module, a namespace (a dict such as globals(), or an object with
+    the conventional names) or an object that already is one (TargetError if not loadable)."""
     from sanitykit.front.loading import load_target
 
     if isinstance(target, (str, os.PathLike, types.ModuleType)):
         return load_target(target, name_map, timeout=timeout)
+    if not is_target(target):
+        from sanitykit.front.namespace import namespace_target
+
+        return namespace_target(target, name_map, timeout=timeout)
     if name_map:
-        raise ValueError("name_map applies to a path or a module, not to a ready-made target")
+        raise ValueError("name_map applies to a path, a module or a namespace, not to a ready-made target")
     return target
+
+
+def is_target(obj: Any) -> bool:
+    """True for an object with the Target protocol (LoadedTarget, DictTarget), not a plain namespace."""
+    return not isinstance(obj, dict) and all(callable(getattr(obj, name, None))
+                                             for name in ("get", "swapped", "loading_info", "owns_file"))
 
 
 def target_label(target: Any) -> str:
@@ -232,7 +243,7 @@ def target_label(target: Any) -> str:
         return str(target)
     if isinstance(target, types.ModuleType):
         return target.__name__
-    return str(getattr(target, "name", type(target).__name__))
+    return str(getattr(target, "name", type(target).__name__))  # a loaded Target names itself
 
 
 def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] | None = None,
@@ -241,7 +252,9 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     """Run the diagnostic suite against the user's code and return the Report.
 
     Args:
-        target: a .py file, a folder, a dotted module name, a module, or a Target (DictTarget).
+        target: a .py file, a folder, a dotted module name, a module, a namespace (a dict such
+            as a notebook's globals(), or an object with the conventional names: checked in
+            this process, read afresh each run), or a Target (DictTarget).
         suites: suite names (default: every suite).
         only: fnmatch globs over check ids, e.g. ["layers.affine.*"].
         seed: the seed of every check's generator (default 0).
@@ -257,4 +270,5 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     results = run_checks(loaded, specs, seed, timeout, progress, known=catalogue())
     # Read after the run: checks record the conventions they measured on the target.
     loading = {**empty_loading(), **loaded.loading_info()}
-    return Report(target=target_label(target), seed=seed, checks=results, loading=loading)
+    label = target_label(target if is_target(target) or isinstance(target, (str, os.PathLike)) else loaded)
+    return Report(target=label, seed=seed, checks=results, loading=loading)

@@ -34,12 +34,19 @@ SUMMARY_WORDS = ((PASS, "passed"), (WARN, "warned"), (FAIL, "failed"), (ERROR, "
                  (SKIP, "skipped"))
 # How much of the first line the user's code printed is quoted in the header's note.
 PRINTED_EXCERPT = 40
+# The report labels of namespace targets (sanitykit.front.namespace) -> what to pass sk.check.
+NAMESPACE_RERUN = {"<globals()>": "globals()", "<namespace>": "namespace"}
 
 
 # ---------------------------------------------------------------- plain helpers
 
 def rerun_command(target: str, check_id: str, seed: int) -> str:
-    """The command that reruns one check, e.g. `sanitykit check cs231n --only 'x.y.z' --seed 0`."""
+    """The command that reruns one check, e.g. `sanitykit check cs231n --only 'x.y.z' --seed 0`.
+
+    A notebook's namespace has no command line: its rerun is the Python call.
+    """
+    if str(target) in NAMESPACE_RERUN:
+        return f"sk.check({NAMESPACE_RERUN[str(target)]}, only='{check_id}', seed={seed})"
     return f"sanitykit check {shlex.quote(str(target))} --only '{check_id}' --seed {seed}"
 
 
