@@ -163,10 +163,10 @@ class NamespaceTarget:
                                 "conventions": dict(self.conventions),
                                 "conventions_text": "; ".join(self.convention_notes),
                                 "substitutions": [], "shims": [], "problems": []}
-        if self.name_map:
-            info["name_map"] = dict(self.name_map)
-            if self.map_source:
-                info["name_map_source"] = self.map_source
+        # The map and where it came from, only when there is one (as for a loaded tree).
+        info.update((key, value) for key, value in (("name_map", dict(self.name_map)),
+                                                    ("name_map_source", self.map_source))
+                    if value and self.name_map)
         return info
 
     def close(self) -> None:
