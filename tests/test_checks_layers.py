@@ -552,3 +552,80 @@ def test_relu_mask_with_a_wrong_threshold_is_caught():
         results = run({"relu_backward": lambda dout, cache, mask=mask: dout * mask(cache)},
                       only="layers.relu.")
         assert results["layers.relu.gradcheck"].status == "fail", text(results["layers.relu.gradcheck"])
+
+
+# ---------------------------------------------------------------- mistakes named from the output
+
+def planted(name, old, new):
+    """The reference layer function `name` with the source `old` replaced by `new` (one planted bug)."""
+    import inspect
+    import textwrap
+
+    import sanitykit.reference.layers as reference_layers
+
+    source = textwrap.dedent(inspect.getsource(getattr(reference_layers, name)))
+    assert source.count(old) == 1, old
+    namespace = dict(vars(reference_layers))
+    exec(source.replace(old, new), namespace)  # noqa: S102 - our own reference source
+    return namespace[name]
+
+
+GROUPS_SWAPPED = ("    grouped = x.reshape(N, G, -1)\n    mu = grouped.mean(axis=2, keepdims=True)\n"
+                  "    var = grouped.var(axis=2, keepdims=True)",
+                  "    grouped = x.reshape(N, C // G, G, H, W)\n    mu = grouped.mean(axis=(1, 3, 4), keepdims=True)\n"
+                  "    var = grouped.var(axis=(1, 3, 4), keepdims=True)")
+NORM_MISTAKES = [  # (function, old, new, check, pattern)
+    ("batchnorm_forward", "sqrtvar = np.sqrt(var + eps)", "sqrtvar = np.sqrt(var)", "batchnorm.forward", "eps_missing"),
+    ("batchnorm_forward", "sqrtvar = np.sqrt(var + eps)", "sqrtvar = np.sqrt(var) + eps", "batchnorm.forward",
+     "eps_outside"),
+    ("batchnorm_forward", "xhat = (x - running_mean) / np.sqrt(running_var + eps)",
+     "xhat = (x - running_mean) / np.sqrt(running_var)", "batchnorm.test_mode", "eps_missing"),
+    ("batchnorm_forward", "xhat = (x - running_mean) / np.sqrt(running_var + eps)",
+     "xhat = (x - running_mean) / (np.sqrt(running_var) + eps)", "batchnorm.test_mode", "eps_outside"),
+    ("layernorm_forward", "ivar = 1 / np.sqrt(var + eps)", "ivar = 1 / np.sqrt(var)", "layernorm.forward",
+     "eps_missing"),
+    ("spatial_groupnorm_forward", "ivar = 1 / np.sqrt(var + eps)", "ivar = 1 / (np.sqrt(var) + eps)",
+     "spatial_groupnorm.forward", "eps_outside"),
+    ("spatial_groupnorm_forward", *GROUPS_SWAPPED, "spatial_groupnorm.forward", "group_axes"),
+    ("batchnorm_forward", "running_var = momentum * running_var + (1 - momentum) * var",
+     "running_var = momentum * running_var + (1 - momentum) * np.sqrt(var)", "batchnorm.running_average",
+     "running_std"),
+]
+
+
+def test_normalisation_forward_mistakes_are_named_from_the_output():
+    for function, old, new, check_id, pattern in NORM_MISTAKES:
+        topic = check_id.split(".")[0]
+        results = run({function: planted(function, old, new)}, only=f"layers.{topic}.")
+        result = results[f"layers.{check_id}"]
+        assert result.status == "fail" and result.diagnosis.pattern == pattern, (new, result.message)
+
+
+def test_spatial_batchnorm_reshaped_without_transpose_is_named():
+    def channels_mixed(x, gamma, beta, bn_param):
+        N, C, H, W = x.shape
+        out, cache = R.batchnorm_forward(x.reshape(-1, C), gamma, beta, bn_param)  # planted: no transpose
+        return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+    result = run({"spatial_batchnorm_forward": channels_mixed}, only="layers.spatial_batchnorm.")[
+        "layers.spatial_batchnorm.forward"]
+    assert result.status == "fail" and result.diagnosis.pattern == "no_transpose", result.message
+
+
+def test_a_backward_judged_against_a_wrong_forward_is_blamed_on_the_forward():
+    results = run({"batchnorm_forward": planted("batchnorm_forward", "sqrtvar = np.sqrt(var + eps)",
+                                                "sqrtvar = np.sqrt(var) + eps")}, only="layers.batchnorm.")
+    assert results["layers.batchnorm.forward"].status == "fail"
+    for check_id in ("layers.batchnorm.gradcheck", "layers.batchnorm.gradcheck_alt"):
+        result = results[check_id]
+        assert result.status == "skip" and result.reason.kind == "blamed", (check_id, result.message)
+        assert result.reason.see == ("layers.batchnorm.forward",)
+        assert result.message.startswith("fails only because batchnorm_forward is wrong")
+
+
+def test_a_backward_with_its_own_bug_still_fails_after_a_wrong_forward():
+    results = run({"batchnorm_forward": planted("batchnorm_forward", "sqrtvar = np.sqrt(var + eps)",
+                                                "sqrtvar = np.sqrt(var) + eps"),
+                   "batchnorm_backward": lambda dout, cache: tuple(2 * g for g in R.batchnorm_backward(dout, cache))},
+                  only="layers.batchnorm.")
+    assert results["layers.batchnorm.gradcheck"].status == "fail"

@@ -166,6 +166,11 @@ VARIANTS: tuple[Variant, ...] = (
             "        mask = ((uniform < p) / p).astype(x.dtype, copy=False)\n",
             "        if \"seed\" in dropout_param:\n            np.random.seed(dropout_param[\"seed\"])\n"
             "        mask = np.random.binomial(1, p, size=x.shape) / p\n"),
+    variant("groupnorm_five_axes", "group norm through x.reshape(N, G, C // G, H, W), statistics over (2, 3, 4)", L,
+            "    grouped = x.reshape(N, G, -1)\n    mu = grouped.mean(axis=2, keepdims=True)\n"
+            "    var = grouped.var(axis=2, keepdims=True)",
+            "    five = x.reshape(N, G, C // G, H, W)\n    mu = five.mean(axis=(2, 3, 4)).reshape(N, G, 1)\n"
+            "    var = five.var(axis=(2, 3, 4)).reshape(N, G, 1)\n    grouped = five.reshape(N, G, -1)"),
     variant("adam_course_style", "Adam updating config in place, t incremented first (the course's solution style)", OPTIM,
             "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n", ADAM_COURSE + "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n"),
 )

@@ -1,0 +1,141 @@
+"""What a wrong forward pass is: the course's layers with one student mistake, to name a failure.
+
+A forward check that finds out differing from the reference asks `explain(topic, inputs, args,
+out)`: each known mistake of that layer is computed on the same inputs, and the first one that
+reproduces the user's out exactly is named (pattern, what the code does, the line to write). A
+mistake is named only when it reproduces the output, never guessed from the size of an error.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+BN_EPS = 1e-5
+Mistake = tuple[str, str, str]  # (pattern, what the code does, the line to write)
+
+
+# ---------------------------------------------------------------- normalisation
+
+def normalised(x: np.ndarray, axes: tuple[int, ...], eps: float, eps_place: str) -> np.ndarray:
+    """(x - mean) / sqrt(var + eps) over `axes`, or with eps left out or added outside the root."""
+    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    root = {"inside": np.sqrt(var + eps), "missing": np.sqrt(var), "outside": np.sqrt(var) + eps}[eps_place]
+    with np.errstate(all="ignore"):
+        return (x - mu) / root
+
+
+EPS_MISTAKES = {
+    "missing": ("eps_missing", "eps is left out: out matches the formula with np.sqrt(var), not np.sqrt(var + eps)"),
+    "outside": ("eps_outside", "eps is added outside the square root: out matches (x - mu) / (np.sqrt(var) + eps)"),
+}
+
+
+def eps_variants(statistics: Callable[[str], np.ndarray], fix: str) -> list[tuple[Mistake, np.ndarray]]:
+    """The outputs with eps left out and with eps outside the root; `statistics(place)` computes one."""
+    return [((pattern, words, fix), statistics(place)) for place, (pattern, words) in EPS_MISTAKES.items()]
+
+
+def _eps_of(param: dict) -> float:
+    return float(param.get("eps", BN_EPS)) if isinstance(param, dict) else BN_EPS
+
+
+def batchnorm_mistakes(inputs: dict, args: tuple, axis: int = 0) -> list[tuple[Mistake, np.ndarray]]:
+    """Train-mode batchnorm (axis 0) or layernorm (axis 1) with eps misplaced."""
+    x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
+    eps = _eps_of(args[0] if args else {})
+    fix = f"xhat = (x - mu) / np.sqrt(var + eps), with mu and var over axis={axis}"
+    return eps_variants(lambda place: gamma * normalised(x, (axis,), eps, place) + beta, fix)
+
+
+def layernorm_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
+    return batchnorm_mistakes(inputs, args, axis=1)
+
+
+def _rows_batchnorm(rows: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    return gamma * normalised(rows, (0,), eps, "inside") + beta
+
+
+def spatial_batchnorm_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
+    """Spatial batchnorm with eps misplaced, or with channels mixed by a reshape without a transpose."""
+    x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
+    N, C, H, W = x.shape
+    eps = _eps_of(args[0] if args else {})
+    g4, b4 = gamma.reshape(1, C, 1, 1), beta.reshape(1, C, 1, 1)
+    fix = ("move the channels last before flattening, and back afterwards: "
+           "rows = x.transpose(0, 2, 3, 1).reshape(-1, C); out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)")
+    rows = {True: x.transpose(0, 2, 3, 1).reshape(-1, C), False: x.reshape(-1, C)}
+    back = {True: lambda r: r.reshape(N, H, W, C).transpose(0, 3, 1, 2), False: lambda r: r.reshape(x.shape)}
+    words = {False: "x was reshaped to (-1, C) without moving the channels last, so each row mixes "
+                    "values of different channels",
+             True: "the output rows were reshaped straight back to (N, C, H, W) without transposing, "
+                   "so the channels are scrambled"}
+    mixed = [(("no_transpose", words[moved_in], fix), back[moved_out](_rows_batchnorm(rows[moved_in], gamma, beta, eps)))
+             for moved_in, moved_out in ((False, True), (False, False), (True, False))]
+    return [
+        *mixed,
+        *eps_variants(lambda place: g4 * normalised(x, (0, 2, 3), eps, place) + b4,
+                      "xhat = (x - mu) / np.sqrt(var + eps), statistics per channel over N, H and W"),
+    ]
+
+
+def spatial_groupnorm_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
+    """Group norm with eps misplaced, the group axes swapped, or each sample normalised whole."""
+    x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
+    G, gn_param = args[0], args[1] if len(args) > 1 else {}
+    N, C, H, W = x.shape
+    eps = _eps_of(gn_param)
+    g4, b4 = gamma.reshape(1, C, 1, 1), beta.reshape(1, C, 1, 1)
+    fix = "grouped = x.reshape(N, G, C // G, H, W); mean and var over axes (2, 3, 4), keepdims=True"
+    grouped = x.reshape(N, G, C // G, H, W)
+    # Channels c, c + G, c + 2G, ... in one group: reshape(N, C // G, G, ...) with statistics over axis 1.
+    interleaved = normalised(x.reshape(N, C // G, G, H, W), (1, 3, 4), eps, "inside").reshape(x.shape)
+    whole = normalised(x, (1, 2, 3), eps, "inside")
+    return [
+        (("group_axes", f"channels c, c + {G}, c + {2 * G}, ... form one group: x was reshaped to "
+          "(N, C // G, G, ...) instead of (N, G, C // G, ...), the group and channel-per-group axes swapped", fix),
+         g4 * interleaved + b4),
+        (("wrong_axis", "each sample is normalised over all its channels at once (layernorm), not per "
+          "group of C // G channels", fix), g4 * whole + b4),
+        *eps_variants(lambda place: g4 * normalised(grouped, (2, 3, 4), eps, place).reshape(x.shape) + b4,
+                      "xhat = (x - mu) / np.sqrt(var + eps), statistics per sample and group"),
+    ]
+
+
+def test_mode_mistakes(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
+                       running_var: np.ndarray, eps: float) -> list[tuple[Mistake, np.ndarray]]:
+    """Test-mode batchnorm with eps left out of (or outside) the root of running_var."""
+    roots = {"missing": np.sqrt(running_var), "outside": np.sqrt(running_var) + eps}
+    fix = "in test mode: out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta"
+    return [((pattern, words.replace("var", "running_var"), fix), gamma * (x - running_mean) / roots[place] + beta)
+            for place, (pattern, words) in EPS_MISTAKES.items()]
+
+
+# ---------------------------------------------------------------- naming
+
+EXPLAINERS: dict[str, Callable[[dict, tuple], list[tuple[Mistake, np.ndarray]]]] = {
+    "batchnorm": batchnorm_mistakes,
+    "layernorm": layernorm_mistakes,
+    "spatial_batchnorm": spatial_batchnorm_mistakes,
+    "spatial_groupnorm": spatial_groupnorm_mistakes,
+}
+
+
+def reproduces(out: np.ndarray, candidate: np.ndarray) -> bool:
+    """Whether `candidate` is `out` up to round-off (far tighter than the forward check's 1e-7)."""
+    return (out.shape == candidate.shape and bool(np.all(np.isfinite(candidate)))
+            and np.allclose(out, candidate, rtol=1e-10, atol=1e-12))
+
+
+def first_match(out: np.ndarray, variants: list[tuple[Mistake, np.ndarray]]) -> Mistake | None:
+    """The mistake whose output is the user's `out`, or None."""
+    return next((mistake for mistake, candidate in variants if reproduces(out, candidate)), None)
+
+
+def explain(topic: str, inputs: dict, args: tuple, out: np.ndarray) -> Mistake | None:
+    """The known mistake of layer `topic` that reproduces the user's `out` on these inputs, or None."""
+    explainer = EXPLAINERS.get(topic)
+    if explainer is None:
+        return None
+    with np.errstate(all="ignore"):
+        return first_match(np.asarray(out, dtype=np.float64), explainer(inputs, args))
