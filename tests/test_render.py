@@ -279,27 +279,29 @@ def test_junit_survives_control_characters_in_a_message():
 
 # ---------------------------------------------------------------- Gradescope
 
-def test_gradescope_default_rubric_one_point_per_check():
+def test_gradescope_uses_the_default_rubric_of_grade():
     data = gradescope_dict(small_report())
-    assert set(data) == {"score", "tests", "output"}
+    assert set(data) == {"score", "tests", "output", "output_format", "test_output_format"}
     tests = {t["name"].split(":")[0]: t for t in data["tests"]}
-    assert len(tests) == 8
-    assert all(t["max_score"] == 1 for name, t in tests.items() if name != "losses.svm.value")
-    assert data["score"] == 2  # the pass and the warn
-    assert tests["layers.affine.forward"] == {
-        "name": "layers.affine.forward: matches the reference", "score": 1, "max_score": 1,
-        "status": "passed"}
+    # A function this submission does not have (course years differ) is left out.
+    assert "losses.svm.value" not in tests and len(tests) == 7
+    # The families that apply keep their whole points (layers 40, losses 10), to the hundredth.
+    assert round(sum(t["max_score"] for t in tests.values()), 2) == 50
+    assert data["score"] == round(sum(t["score"] for t in tests.values()), 2)
+    # A gradient check is worth more than a forward check of the same family.
+    assert tests["layers.affine.gradcheck"]["max_score"] > tests["layers.affine.forward"]["max_score"]
+    forward = tests["layers.affine.forward"]
+    assert (forward["status"], forward["score"], forward["tags"], forward["number"]) == (
+        "passed", forward["max_score"], ["layers"], "1.1")
+    assert tests["losses.softmax.value"]["number"] == "2.1"
     assert tests["layers.relu.gradcheck"]["status"] == "passed"
     assert "4e-6 from the kink" in tests["layers.relu.gradcheck"]["output"]
     assert tests["layers.affine.gradcheck"]["status"] == "failed"
     assert "dw was divided by N again" in tests["layers.affine.gradcheck"]["output"]
     # A stub earns nothing but still counts in the maximum.
     stub = tests["layers.dropout.scaling"]
-    assert (stub["score"], stub["max_score"], stub["status"]) == (0, 1, "failed")
+    assert (stub["score"], stub["status"]) == (0, "failed") and stub["max_score"] > 0
     assert stub["output"] == f"skipped: {DROPOUT_STUB}"
-    # A function this submission does not have (course years differ) does not apply.
-    absent = tests["losses.svm.value"]
-    assert (absent["score"], absent["max_score"], absent["status"]) == (0, 0, "passed")
     assert "1 failed" in data["output"] and "cs231n/optim.py:3" in data["output"]
 
 

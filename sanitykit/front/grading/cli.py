@@ -73,15 +73,18 @@ class Progress:
             self.bar.stop()
 
     def finished(self, result) -> None:
+        from sanitykit.front.render.text import printable  # reasons quote students' exceptions
+
         self.done += 1
         how = "unchanged, kept" if result.reused else f"{result.duration_s:.1f} s"
         line = f"[{self.done}/{self.total}] {result.name}: {result.score:g}/{result.max_score:g} {result.status} ({how})"
         if self.bar:
             self.bar.update(self.task, advance=1, description=result.name)
             if result.status != "graded":
-                self.bar.console.print(line + ": " + "; ".join(result.reasons), markup=False, highlight=False)
+                self.bar.console.print(line + ": " + printable("; ".join(result.reasons)), markup=False,
+                                       highlight=False)
         else:
-            print(line + (": " + "; ".join(result.reasons) if result.status != "graded" else ""),
+            print(line + (": " + printable("; ".join(result.reasons)) if result.status != "graded" else ""),
                   file=sys.stderr, flush=True)
 
 
@@ -91,11 +94,12 @@ def show_class(results, plan, out: Path) -> None:
     from rich.table import Table
 
     from sanitykit.front.grading.outputs import histogram, most_failed
+    from sanitykit.front.render.text import printable
 
     console = Console(file=sys.stdout)
     table = Table("submission", "score", "status", "errors", box=None, pad_edge=False)
     for r in results:
-        table.add_row(r.name, f"{r.score:g}/{r.max_score:g}", r.status, r.error_summary()[:120] or "-")
+        table.add_row(r.name, f"{r.score:g}/{r.max_score:g}", r.status, printable(r.error_summary()[:120]) or "-")
     console.print(table, markup=False, highlight=False)
     console.print("\nscores (% of max)", markup=False, highlight=False)
     top = max((n for _, _, n in histogram(results)), default=0) or 1
@@ -114,7 +118,7 @@ def grade_gradescope(root: Path, plan, out: Optional[Path]) -> int:
     """Grade Gradescope's one submission (<root>/submission) into <root>/results/results.json."""
     import json
 
-    from sanitykit.front.grading.outputs import gradescope_results, write_atomic
+    from sanitykit.front.grading.outputs import gradescope_results, staff_notes, write_atomic
     from sanitykit.front.grading.runner import grade_submission
     from sanitykit.front.grading.submissions import Submission
     from sanitykit.front.grading.supervise import Supervisor
@@ -127,6 +131,8 @@ def grade_gradescope(root: Path, plan, out: Optional[Path]) -> int:
     results_dir = out or root / "results"
     write_atomic(results_dir / "results.json", json.dumps(gradescope_results(result), indent=2))
     write_atomic(results_dir / "report.json", json.dumps(result.report, indent=2))
+    if staff_notes(result):
+        typer.echo(staff_notes(result))
     typer.echo(f"sanitykit: {result.score:g}/{result.max_score:g} ({result.status}); wrote "
                f"{results_dir / 'results.json'}", err=True)
     return 0 if result.status == "graded" else 1

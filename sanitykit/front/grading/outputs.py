@@ -61,29 +61,38 @@ def grading_block(result: SubmissionResult, limits: Limits) -> dict[str, Any]:
 # ---------------------------------------------------------------- Gradescope
 
 def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
-    """Gradescope's results.json for one submission: a test per graded check, with visibility.
+    """Gradescope's results.json for one submission: a test per graded check that applies.
 
     The tests come from the library's renderer (render/gradescope.py) with this rubric's
-    points; the top-level output is ours, so that hidden checks are never summed into an
-    "all passed".
+    points, visibility and feedback; the top-level output is ours, so that hidden checks are
+    never summed into an "all passed", and say the kind of mistake they found.
 
     Args:
         result: the graded submission (its report holds every graded check).
     """
-    from sanitykit.front.render.gradescope import gradescope_dict
+    from sanitykit.front.render.gradescope import hidden_feedback, results_dict
     from sanitykit.front.report import Report
 
-    rubric = {"checks": {s.check.id: {"points": s.points, "visibility": s.check.visibility}
-                         for s in result.scores}}
-    graded = {s.check.id for s in result.scores}
-    report = Report.from_dict({**result.report,
-                               "checks": [c for c in result.report.get("checks", []) if c["id"] in graded]})
-    results = gradescope_dict(report, rubric=rubric, kinds={s.check.id: s.credit for s in result.scores})
-    results["score"] = result.score
-    results["output"] = student_summary(result)
+    report = Report.from_dict(result.report)
+    output = "\n".join([student_summary(result), *hidden_feedback(report, result.scores)])
+    results = results_dict(report, result.scores, output)
     results["stdout_visibility"] = "hidden"
     results["execution_time"] = int(round(result.duration_s))  # whole seconds (Gradescope's optional field)
     return results
+
+
+def staff_notes(result: SubmissionResult) -> str:
+    """The full diagnoses of the checks students get less of (feedback category or none).
+
+    `grade --gradescope` prints them on stdout, which Gradescope shows to the course staff
+    only (stdout_visibility hidden): the staff keep what the students do not see.
+    """
+    lines = []
+    for s in result.missed():
+        if s.check.feedback != "full":
+            lines += [f"{s.check.id} ({s.status}, feedback {s.check.feedback} for students):",
+                      *("    " + line for line in s.message.splitlines())]
+    return "\n".join(lines)
 
 
 def student_summary(result: SubmissionResult) -> str:

@@ -1,71 +1,44 @@
-"""`--format gradescope`: Gradescope's autograder results.json.
+"""`--format gradescope`: Gradescope's autograder results.json, the same for `check` and `grade`.
 
 Format (gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level "tests" list
-of {"name", "score", "max_score", "status": "passed"|"failed", "output"?, "visibility"?},
-plus "score" and "output" for the whole submission. Optional keys appear only when they
-apply. `gradescope_dict` is shared with `sanitykit grade`.
+of {"name", "number", "tags", "score", "max_score", "status": "passed"|"failed", "output"?,
+"visibility"?}, plus "score", "output", "output_format" and "test_output_format" for the
+whole submission. Optional keys appear only when they apply.
 
-Scoring (a rubric maps check-id globs to points; without one every check is worth 1),
-by sanitykit.front.scoring:
-- pass and warn earn the check's points ("passed"; a warning goes in the output);
-- fail and error earn 0 ("failed", the diagnosis is the output);
-- a skip "fails only because of" another check earns the points (the bug is graded once);
-- a stub ("not implemented yet") or a check skipped after a failure earns 0 and counts in
-  max_score, so an unfinished assignment cannot score higher than a finished one;
-- a check that does not apply (the function is absent without a rubric naming it, the
-  model has no such option) is listed with max_score 0;
-- with a rubric, a check matching none of its globs is not graded (left out).
+Points come from a rubric (sanitykit.front.grading.rubric; `check` uses the default
+rubric, as `grade` does, so both give one score to one tree) and are scored by
+sanitykit.front.scoring: pass and warn earn a check's points, fail and error nothing, a
+skip "fails only because of" another check earns them (the bug is graded once), a stub
+earns nothing. A check that does not apply (the function is absent, the model has no such
+option) is left out: it is worth nothing and a student has nothing to do about it.
+
+What a student reads under a test follows the check's `feedback`: "full" (the diagnosis),
+"category" (the kind of mistake, from the diagnosis pattern, and the function; never the
+inputs, indices or numbers), "none" (passed or failed only).
 """
 from __future__ import annotations
 
-import fnmatch
 import json
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from sanitykit.engine.findings import REASON_KINDS
+from sanitykit.engine.patterns import PATTERNS
 from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
-from sanitykit.front.render.text import (describe_loading_item, diagnosis_lines, is_note,
-                                         printed_note, summary_line)
-from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE, ZERO, credit_kinds
+from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, is_note, printed_note, summary_line
+from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE
+
+if TYPE_CHECKING:
+    from sanitykit.front.grading.rubric import CheckScore, Rubric
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+# Gradescope renders "text" as preformatted text: the diagnoses' line breaks and columns stay.
+OUTPUT_FORMAT = "text"
+# A failed check of category feedback, in words: "affine_backward: a gradient with its sign flipped".
+CATEGORY_MESSAGE = "{subject}: {kind}"
+UNKNOWN_KIND = "a result that differs from the expected one"
 
 
-def rubric_rules(rubric: Mapping[str, Any] | None) -> list[tuple[str, float, str | None]]:
-    """(glob, points, visibility) rules in order; the first matching glob wins.
-
-    Args:
-        rubric: None (every check 1 point), {glob: points | {"points": p, "visibility": v}},
-            or {"checks": {glob: ...}, "visibility": v} with a default visibility.
-    """
-    if rubric is None:
-        return [("*", 1, None)]
-    checks = rubric["checks"] if isinstance(rubric.get("checks"), Mapping) else rubric
-    default_visibility = rubric.get("visibility") if checks is not rubric else None
-    rules = []
-    for glob, value in checks.items():
-        spec = value if isinstance(value, Mapping) else {"points": value}
-        unknown = set(spec) - {"points", "visibility"}
-        if unknown:
-            raise ValueError(f"rubric entry {glob!r}: unknown key {sorted(unknown)[0]!r}; "
-                             "expected points, visibility")
-        points = spec.get("points", 1)
-        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
-            raise ValueError(f"rubric entry {glob!r}: points must be a number >= 0, not {points!r}")
-        visibility = spec.get("visibility", default_visibility)
-        if visibility is not None and visibility not in VISIBILITIES:
-            raise ValueError(f"rubric entry {glob!r}: visibility {visibility!r} is not one of "
-                             f"{', '.join(VISIBILITIES)}")
-        rules.append((glob, points, visibility))
-    return rules
-
-
-def rule_for(check_id: str, rules: list[tuple[str, float, str | None]]) -> tuple[float, str | None] | None:
-    """(points, visibility) of the first rule whose glob matches `check_id`, or None."""
-    for glob, points, visibility in rules:
-        if fnmatch.fnmatchcase(check_id, glob):
-            return points, visibility
-    return None
-
+# ---------------------------------------------------------------- what a student reads
 
 def student_output(result: CheckResult, target: str, seed: int) -> str:
     """What the student reads under a test: the diagnosis (without the rerun line)."""
@@ -77,55 +50,157 @@ def student_output(result: CheckResult, target: str, seed: int) -> str:
     return ("warning: " if result.status == WARN else "") + "\n".join(lines)
 
 
-def gradescope_test(result: CheckResult, points: float, visibility: str | None,
-                    target: str, seed: int, kind: str = "") -> dict[str, Any]:
-    """One entry of results.json "tests".
+def mistake_kind(result: CheckResult) -> str:
+    """The kind of mistake in the vocabulary's words: the diagnosis pattern, else the reason's kind."""
+    if result.diagnosis is not None:
+        return PATTERNS[result.diagnosis.pattern]
+    if result.reason is not None and result.reason.kind in REASON_KINDS:
+        return REASON_KINDS[result.reason.kind]
+    return UNKNOWN_KIND
+
+
+def category_output(result: CheckResult) -> str:
+    """Category feedback: the function and the kind of mistake; nothing from the check's inputs."""
+    if result.status == PASS:
+        return ""
+    return CATEGORY_MESSAGE.format(subject=result.subject or result.id.split(".")[1], kind=mistake_kind(result))
+
+
+def test_output(result: CheckResult, feedback: str, target: str, seed: int) -> str:
+    """The text under a test, at the check's feedback level (full, category or none)."""
+    if feedback == "none":
+        return ""
+    if feedback == "category":
+        return category_output(result)
+    return student_output(result, target, seed)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_numbers(scores: Sequence["CheckScore"]) -> dict[str, str]:
+    """"2.5" for the 5th graded check of the 2nd suite: stable whatever applies to a submission."""
+    suites: dict[str, int] = {}
+    numbers = {}
+    for score in scores:
+        suite = score.check.suite
+        suites.setdefault(suite, 0)
+        suites[suite] += 1
+        numbers[score.check.id] = f"{list(suites).index(suite) + 1}.{suites[suite]}"
+    return numbers
+
+
+def gradescope_test(result: CheckResult, score: "CheckScore", number: str, target: str, seed: int) -> dict[str, Any]:
+    """One entry of results.json "tests" for a check that applies.
 
     Args:
-        kind: credit / zero / not_applicable (sanitykit.front.scoring; default from the status).
+        result: the check's result.
+        score: its CheckScore (points, credit, visibility, feedback).
+        number: its test number ("1.3").
     """
-    kind = kind or (CREDIT if result.status in (PASS, WARN) else ZERO)
-    earned = kind == CREDIT
-    worth = 0 if kind == NOT_APPLICABLE else points
+    earned = score.credit == CREDIT
     test: dict[str, Any] = {"name": f"{result.id}: {result.title}" if result.title else result.id,
-                            "score": worth if earned else 0, "max_score": worth,
-                            "status": "passed" if earned or kind == NOT_APPLICABLE else "failed"}
-    output = student_output(result, target, seed)
+                            "number": number, "tags": [result.suite],
+                            "score": score.points if earned else 0, "max_score": score.points,
+                            "status": "passed" if earned else "failed"}
+    output = test_output(result, score.check.feedback, target, seed)
     if output:
         test["output"] = output
-    if visibility:
-        test["visibility"] = visibility
+    test["visibility"] = score.check.visibility
     return test
 
 
+def gradescope_tests(report, scores: Sequence["CheckScore"]) -> list[dict[str, Any]]:
+    """The tests of results.json: one per graded check that applies, in rubric order."""
+    by_id = {r.id: r for r in report.checks}
+    numbers = test_numbers(scores)
+    return [gradescope_test(by_id[s.check.id], s, numbers[s.check.id], report.target, report.seed)
+            for s in scores if s.credit != NOT_APPLICABLE and s.check.id in by_id]
+
+
+def hidden_feedback(report, scores: Sequence["CheckScore"]) -> list[str]:
+    """Summary lines for the checks a student cannot see yet that did not earn their points.
+
+    A hidden check's details never reach the student; the kind of mistake and the function
+    do (feedback full or category), so "hidden" never means "no feedback".
+    """
+    by_id = {r.id: r for r in report.checks}
+    lines = []
+    for s in scores:
+        hidden = s.check.visibility != "visible"
+        if hidden and s.credit not in (CREDIT, NOT_APPLICABLE) and s.check.feedback != "none" and s.check.id in by_id:
+            lines.append("hidden check, " + (category_output(by_id[s.check.id]) or mistake_kind(by_id[s.check.id])))
+    return lines
+
+
+def results_dict(report, scores: Sequence["CheckScore"], output: str) -> dict[str, Any]:
+    """results.json: the tests, their exact sum as the score, the top-level output and formats."""
+    tests = gradescope_tests(report, scores)
+    # Shares are whole hundredths (rubric.split_points): this sum is the rubric's arithmetic.
+    return {"score": round(sum(t["score"] for t in tests), 2), "output": output,
+            "output_format": OUTPUT_FORMAT, "test_output_format": OUTPUT_FORMAT, "tests": tests}
+
+
+# ---------------------------------------------------------------- `check --format gradescope`
+
+def rubric_from_mapping(rubric: Mapping[str, Any]) -> "Rubric":
+    """A Rubric from the older mapping form: {glob: points | {"points", "visibility", "feedback"}}
+    or {"checks": {...}, "visibility": default}; ValueError naming the bad entry."""
+    from sanitykit.front.grading.rubric import FEEDBACKS, Rubric, Rule
+
+    checks = rubric["checks"] if isinstance(rubric.get("checks"), Mapping) else rubric
+    default_visibility = (rubric.get("visibility") if checks is not rubric else None) or "visible"
+    rules = []
+    for i, (glob, value) in enumerate(checks.items(), 1):
+        spec = value if isinstance(value, Mapping) else {"points": value}
+        unknown = set(spec) - {"points", "visibility", "feedback"}
+        if unknown:
+            raise ValueError(f"rubric entry {glob!r}: unknown key {sorted(unknown)[0]!r}; "
+                             "expected points, visibility, feedback")
+        points = spec.get("points", 1)
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+            raise ValueError(f"rubric entry {glob!r}: points must be a number >= 0, not {points!r}")
+        for key, choices in (("visibility", VISIBILITIES), ("feedback", FEEDBACKS)):
+            if spec.get(key) is not None and spec[key] not in choices:
+                raise ValueError(f"rubric entry {glob!r}: {key} {spec[key]!r} is not one of {', '.join(choices)}")
+        rules.append(Rule((glob,), float(points), None, spec.get("visibility"), f"entry {i}", spec.get("feedback")))
+    return Rubric(tuple(rules), "the rubric", strict=False, visibility=default_visibility)
+
+
+def report_scores(report, rubric: "Rubric", absent_counts: bool | None = None) -> list["CheckScore"]:
+    """Score a report's checks with `rubric`, as `sanitykit grade` scores a submission."""
+    from sanitykit.front.grading.rubric import score_checks
+
+    graded = rubric.grade(report.checks)
+    results = {r.id: r.to_dict() for r in report.checks}
+    counts = rubric.absent_counts if absent_counts is None else absent_counts
+    return score_checks(graded, results, "not run", absent_counts=counts)
+
+
 def gradescope_dict(report, rubric: Mapping[str, Any] | None = None, *,
-                    absent_counts: bool | None = None,
-                    kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    absent_counts: bool | None = None) -> dict[str, Any]:
     """Gradescope's results.json as a dict.
 
     Args:
         report: a sanitykit.front.report.Report.
-        rubric: check-id glob -> points (see `rubric_rules`); None: every check 1 point.
+        rubric: None for the default rubric of `sanitykit grade`, or a mapping (see
+            `rubric_from_mapping`), or a sanitykit.front.grading.rubric.Rubric.
         absent_counts: a check of a function the submission lacks earns 0 instead of not
-            applying (default: True with a rubric, False without).
-        kinds: credit kinds already decided by a grader (check id -> credit/zero/not_applicable).
+            applying (default: the rubric's; the default rubric's is False).
     """
-    rules = rubric_rules(rubric)
-    if kinds is None:
-        counts = rubric is not None if absent_counts is None else absent_counts
-        kinds = credit_kinds((r.to_dict() for r in report.checks), absent_counts=counts)
-    tests = []
-    for result in report.checks:
-        rule = rule_for(result.id, rules)
-        if rule is not None:
-            tests.append(gradescope_test(result, *rule, report.target, report.seed,
-                                         kinds.get(result.id, "")))
-    results: dict[str, Any] = {"score": sum(t["score"] for t in tests), "tests": tests}
-    output = submission_output(report)
-    if output:
-        results["output"] = output
+    from sanitykit.front.grading.rubric import Rubric, default_rubric
+
+    if rubric is None:
+        chosen = default_rubric()
+    elif isinstance(rubric, Rubric):
+        chosen = rubric
+    else:
+        chosen = rubric_from_mapping(rubric)
+        absent_counts = True if absent_counts is None else absent_counts
+    scores = report_scores(report, chosen, absent_counts)
+    lines = [submission_output(report), *hidden_feedback(report, scores)]
+    results = results_dict(report, scores, "\n".join(lines))
     for key in ("visibility", "stdout_visibility"):
-        if rubric is not None and isinstance(rubric.get("checks"), Mapping) and rubric.get(key):
+        if isinstance(rubric, Mapping) and isinstance(rubric.get("checks"), Mapping) and rubric.get(key):
             results[key] = rubric[key]
     return results
 
