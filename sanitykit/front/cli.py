@@ -67,8 +67,13 @@ def _stderr_console():
 
 
 def fail(reason: str) -> typer.Exit:
-    """Print the one-line reason on stderr and return the exit to raise (code 2)."""
-    typer.echo(f"sanitykit: {reason}", err=True)
+    """Print the one-line reason on stderr and return the exit to raise (code 2).
+
+    The reason may quote a student's file name or exception: its control characters are spelled out.
+    """
+    from sanitykit.front.render.text import printable
+
+    typer.echo(f"sanitykit: {printable(reason)}", err=True)
     return typer.Exit(2)
 
 

@@ -15,10 +15,11 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
+from sanitykit.front.capture import numpy_snapshot
 from sanitykit.front.layout import shown_path
 from sanitykit.front.shims import ShimLoader, StandInFinder
 
@@ -57,14 +58,65 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_loader(fullname, _AliasLoader(private_name))
 
 
+# The files an exception passed through while modules imported each other, innermost first:
+# the first is the file that failed, the rest the chain of modules importing it.
+IMPORT_CHAIN = "__sanitykit_import_chain__"
+
+
+def import_chain(exc: BaseException) -> list[str]:
+    """The files `exc` was raised through at import, the failing file first ([] when not marked)."""
+    return list(getattr(exc, IMPORT_CHAIN, None) or [])
+
+
+def _mark_chain(exc: BaseException, path: str) -> None:
+    with contextlib.suppress(AttributeError, TypeError):  # an exception class without a __dict__
+        chain = getattr(exc, IMPORT_CHAIN, None)
+        if chain is None:
+            setattr(exc, IMPORT_CHAIN, [path])
+        elif chain[-1] != path:
+            chain.append(path)
+
+
+def _numpy_changed(before: dict[str, dict[str, Any]]) -> list[str]:
+    """The numpy names ("numpy.sum") bound to something else than in `before`."""
+    return [f"{name}.{key}" for name, saved in before.items() for key, value in saved.items()
+            if vars(sys.modules[name]).get(key, value) is not value]
+
+
+class _TrackedLoader(ShimLoader):
+    """ShimLoader that says which file did what at import: a failure carries the import chain
+    (IMPORT_CHAIN), and a numpy function replaced is noted against the module that replaced it,
+    not against the first module of the tree that happened to import it."""
+
+    def __init__(self, *args: Any, numpy_patches: list[tuple[str, str]]):
+        super().__init__(*args)
+        self.numpy_patches = numpy_patches
+
+    def exec_module(self, module):
+        before = numpy_snapshot()
+        noted = len(self.numpy_patches)
+        try:
+            super().exec_module(module)
+        except BaseException as exc:
+            if not isinstance(exc, KeyboardInterrupt):
+                _mark_chain(exc, self.path)
+            raise
+        finally:
+            by_inner = {name for _, name in self.numpy_patches[noted:]}  # modules it imported
+            self.numpy_patches.extend((self.path, name) for name in _numpy_changed(before)
+                                      if name not in by_inner)
+
+
 class _UserModuleFinder(importlib.abc.MetaPathFinder):
     """Finds the modules of the private package and loads them through ShimLoader (Python 2 read as 3)."""
 
-    def __init__(self, private: str, root: Path, shims: list[str], python2_tree: bool):
+    def __init__(self, private: str, root: Path, shims: list[str], python2_tree: bool,
+                 numpy_patches: list[tuple[str, str]]):
         self.private = private
         self.root = root
         self.shims = shims
         self.python2_tree = python2_tree
+        self.numpy_patches = numpy_patches
 
     def record(self, line: str) -> None:
         if line not in self.shims:
@@ -76,8 +128,8 @@ class _UserModuleFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
             return spec
-        spec.loader = ShimLoader(fullname, spec.origin, self.record, self.python2_tree,
-                                 shown_path(spec.origin, self.root))
+        spec.loader = _TrackedLoader(fullname, spec.origin, self.record, self.python2_tree,
+                                     shown_path(spec.origin, self.root), numpy_patches=self.numpy_patches)
         return spec
 
 
@@ -91,6 +143,7 @@ class Hooks:
         root: the folder the private package stands for.
         shims: the record of shims applied, one line each (appended to while importing).
         python2_tree: the tree holds Python-2 code (see shims.tree_is_python2); default False.
+        numpy_patches: (file, "numpy.sum") for each numpy name a module replaced while it imported.
     """
 
     private: str
@@ -98,6 +151,7 @@ class Hooks:
     root: Path
     shims: list[str]
     python2_tree: bool = False
+    numpy_patches: list[tuple[str, str]] = field(default_factory=list)
 
     def installed(self) -> contextlib.AbstractContextManager[None]:
         """The hooks installed for the length of a `with` (see aliases_installed)."""
@@ -125,7 +179,8 @@ def aliases_installed(private: str, aliases: dict[str, str], hooks: Hooks | None
         del sys.modules[key]
     finders = [_AliasFinder(private, aliases)]
     if hooks is not None:
-        finders.append(_UserModuleFinder(private, hooks.root, hooks.shims, hooks.python2_tree))
+        finders.append(_UserModuleFinder(private, hooks.root, hooks.shims, hooks.python2_tree,
+                                         hooks.numpy_patches))
     for finder in reversed(finders):
         sys.meta_path.insert(0, finder)
     if hooks is not None:

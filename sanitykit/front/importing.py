@@ -25,9 +25,10 @@ from typing import Any
 from sanitykit.engine.usercode import CheckTimeout, describe_exception
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
-from sanitykit.front.finders import Hooks, aliases_installed
+from sanitykit.front.finders import Hooks, aliases_installed, import_chain
 from sanitykit.front.layout import CONVENTIONAL_NAMES, Layout, shown_path
 from sanitykit.front.shims import tree_is_python2
+from sanitykit.front.sources import UnreadableSource, lenient_text, read_source
 from sanitykit.front.target import TargetError
 
 _counter = itertools.count(1)
@@ -99,7 +100,7 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> Imported:
                         if fence.output.getvalue():
                             output.append(fence.output.getvalue())
                         imported.output_dropped += fence.output.dropped
-                        imported.numpy_restored.extend((path, name) for name in fence.numpy_restored)
+                        imported.numpy_restored.extend(patched_by(hooks, path, fence.numpy_restored))
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
@@ -110,6 +111,13 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> Imported:
                 imported.problems.append(import_problem(dotted, path, exc, layout.root, layout.aliases))
     imported.output = "".join(output)
     return imported
+
+
+def patched_by(hooks: Hooks, path: Path, restored: list[str]) -> list[tuple[Path, str]]:
+    """(file, name) for each numpy name put back after importing `path`: the file whose code
+    replaced it (finders.py notes that), else `path` itself."""
+    noted = {name: Path(file) for file, name in hooks.numpy_patches}
+    return [(noted.get(name, path), name) for name in restored]
 
 
 def import_installed(module: types.ModuleType,
@@ -135,7 +143,8 @@ def import_installed(module: types.ModuleType,
                 spec = importlib.util.find_spec(info.name)
                 origin = Path(spec.origin) if spec and spec.origin else Path(info.name)
                 file, line, message = describe_import_failure(exc, origin, origin.parent)
-                problems.append(ImportProblem(info.name, file, line, message, defined_names(origin)))
+                problems.append(ImportProblem(info.name, file, line, message, defined_names(origin),
+                                              unreadable=unreadable_of(exc, origin) is not None))
     return modules, problems
 
 
@@ -183,6 +192,9 @@ class ImportProblem:
         names: the functions and classes the module would have defined.
         note: True when this is only a note: a course helper (data_utils.py) needing a package not
             installed here, defining nothing sanitykit checks.
+        imported_by: when `file` is another module's, the files importing it on the way to this
+            one, nearest first ("cs231n/classifiers/fc_net.py"); empty when this module failed itself.
+        unreadable: `file` cannot be decoded as Python source (sources.py): nothing of it was read.
     """
 
     module: str
@@ -191,17 +203,31 @@ class ImportProblem:
     message: str
     names: tuple[str, ...] = ()
     note: bool = False
+    imported_by: tuple[str, ...] = ()
+    unreadable: bool = False
+
+    def where(self) -> str:
+        """`cs231n/layers.py:3 (imported by cs231n/classifiers/fc_net.py)`: the failing file, the chain once."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.imported_by:
+            where += f" (imported by {', imported by '.join(self.imported_by)})"
+        return where
 
     def one_line(self) -> str:
         """The problem in one line: "cs231n.layers could not be imported: cs231n/layers.py:12: ..."."""
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{self.module} could not be imported: {where}: {self.message}"
+        return f"{self.module} could not be imported: {self.where()}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry of the report's `loading.problems` (DESIGN.md); `note` only when it is one."""
-        info = {"module": self.module, "file": self.file, "line": self.line, "message": self.message}
+        """The entry of the report's `loading.problems` (DESIGN.md); `note`, `imported_by` and
+        `unreadable` only when they apply."""
+        info: dict[str, Any] = {"module": self.module, "file": self.file, "line": self.line,
+                                "message": self.message}
         if self.note:
             info["note"] = True
+        if self.imported_by:
+            info["imported_by"] = list(self.imported_by)
+        if self.unreadable:
+            info["unreadable"] = True
         return info
 
 
@@ -211,12 +237,37 @@ NOTE_MISSING_PACKAGE = "{message} (a package not installed here; this file defin
 def import_problem(dotted: str, path: Path, exc: BaseException, root: Path, own_names: Any) -> ImportProblem:
     """An ImportProblem for a module that raised at import; a note when only a package is missing
     and the module defines none of the names sanitykit checks."""
-    file, line, message = describe_import_failure(exc, path, root)
+    origin, importers = failure_origin(exc, path)
+    file, line, message = describe_import_failure(exc, origin, root)
     names = defined_names(path)
     note = missing_package(exc, own_names) is not None and not set(names) & set(CONVENTIONAL_NAMES)
     if note:
         message = NOTE_MISSING_PACKAGE.format(message=message)
-    return ImportProblem(dotted, file, line, message, names, note)
+    return ImportProblem(dotted, file, line, message, names, note,
+                         imported_by=tuple(shown_path(str(p), root) for p in importers),
+                         unreadable=unreadable_of(exc, origin) is not None)
+
+
+def failure_origin(exc: BaseException, module_file: Path) -> tuple[Path, tuple[Path, ...]]:
+    """(the file that failed, the files importing it on the way to `module_file`).
+
+    A `sys.exit` or an undecodable byte in layers.py fails every module importing it; the blame
+    is layers.py's, and the importers are the chain (finders.IMPORT_CHAIN), up to `module_file`
+    itself (or all of it, when `module_file` failed because its package's __init__ did).
+    """
+    chain = [Path(p) for p in import_chain(exc)]
+    if not chain or _same_file(chain[0], module_file):
+        return module_file, ()
+    importers = chain[1:]
+    for i, importer in enumerate(importers):
+        if _same_file(importer, module_file):
+            importers = importers[:i + 1]
+            break
+    return chain[0], tuple(importers)
+
+
+def _same_file(a: Path | str, b: Path | str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def missing_package(exc: BaseException, own_names: Any) -> str | None:
@@ -243,7 +294,9 @@ def defined_names(path: Path) -> tuple[str, ...]:
         path: the module's file.
     """
     try:
-        source = path.read_text(encoding="utf-8", errors="replace")
+        # Read leniently: a UTF-16 or latin-1 file that cannot be imported still names its functions,
+        # so the checks that need them are errors ("could not be read"), not "not found".
+        source = lenient_text(path.read_bytes())
     except OSError:
         return ()
     try:
@@ -263,18 +316,54 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
         module_file: the module being imported (used when no better frame is found).
         base: the folder file names are shown relative to.
     """
+    unreadable = unreadable_of(exc, module_file)
+    if unreadable is not None:
+        return (shown_path(unreadable.path, base), unreadable.line,
+                f"cannot be read as Python source: {unreadable.what}")
+    shown = shown_path(str(module_file), base)
     if isinstance(exc, CheckTimeout):
-        return shown_path(str(module_file), base), None, f"importing it did not finish ({exc})"
-    if isinstance(exc, SyntaxError) and exc.filename:
+        return shown, _line_in(exc, module_file), f"importing it did not finish ({exc})"
+    if isinstance(exc, SyntaxError) and exc.filename and not exc.filename.startswith("<"):
         return shown_path(exc.filename, base), exc.lineno, f"{type(exc).__name__}: {exc.msg}"
     if isinstance(exc, SystemExit):
         what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"  # os._exit, fenced
-        return shown_path(str(module_file), base), None, f"called {what} at import"
-    # The innermost frame inside the user's tree says where it went wrong.
+        return shown, _line_in(exc, module_file), f"called {what} at import"
+    # The innermost frame inside the user's tree says where it went wrong (importlib's own
+    # frames are "<frozen ...>", which abspath would put under the working folder).
     base_text = str(base)
     filename, line = str(module_file), None
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if os.path.abspath(frame.filename).startswith(base_text):
+        if not frame.filename.startswith("<") and os.path.abspath(frame.filename).startswith(base_text):
             filename, line = frame.filename, frame.lineno
             break
     return shown_path(filename, base), line, describe_exception(exc)
+
+
+def _line_in(exc: BaseException, module_file: Path) -> int | None:
+    """The line of `module_file` that was running when `exc` was raised (sys.exit, a hang), or None."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if _same_file(frame.filename, module_file):
+            return frame.lineno
+    return None
+
+
+def unreadable_of(exc: BaseException, module_file: Path) -> UnreadableSource | None:
+    """What could not be decoded, when `exc` is about decoding a source file; else None.
+
+    Our loader raises UnreadableSource itself; an installed module's decoding error comes from
+    importlib (a UnicodeDecodeError, or "invalid or missing encoding declaration"): the file is
+    read again by sources.py to say what is in it.
+    """
+    if isinstance(exc, UnreadableSource):
+        return exc
+    decoding = isinstance(exc, UnicodeDecodeError) or (
+        isinstance(exc, SyntaxError) and "encoding" in str(getattr(exc, "msg", "")))
+    if not decoding:
+        return None
+    try:
+        read_source(module_file)
+    except UnreadableSource as found:
+        return found
+    except OSError:
+        return None
+    return None

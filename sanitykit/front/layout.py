@@ -52,6 +52,8 @@ class Layout:
             ("layers" -> "cs231n.layers" for Python 2 implicit relative imports).
         description: how the target was read, for the report.
         config_dirs: where a pyproject.toml with a name map may be, nearest first (default none).
+        candidates: every course package found, relative to the target ("attempt1/cs231n", ...),
+            when there is more than one; the first is the one loaded (default none).
     """
 
     spec: str
@@ -61,6 +63,7 @@ class Layout:
     aliases: dict[str, str]
     description: str
     config_dirs: tuple[Path, ...] = ()
+    candidates: tuple[str, ...] = ()
 
     @property
     def home(self) -> Path:
@@ -95,19 +98,20 @@ def _package_modules(folder: Path, dotted: str) -> list[tuple[str, Path]]:
     return found
 
 
-def _find_course_package(folder: Path, depth: int = 2) -> Path | None:
-    """A `cs231n/` folder at most `depth` levels below `folder` (zips often add a level)."""
+def _course_packages(folder: Path, depth: int = 2) -> list[Path]:
+    """Every `cs231n/` folder at the shallowest level that has one, at most `depth` below `folder`,
+    by name. `folder/cs231n` alone is what `import cs231n` there means; several one level down
+    (attempt1/cs231n, attempt2/cs231n) are for the user to choose between."""
     direct = folder / "cs231n"
     if direct.is_dir():
-        return direct
+        return [direct]
     if depth <= 1:
-        return None
+        return []
+    found: list[Path] = []
     for entry in sorted(folder.iterdir()):
         if entry.is_dir() and not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_DIRS:
-            found = _find_course_package(entry, depth - 1)
-            if found is not None:
-                return found
-    return None
+            found.extend(_course_packages(entry, depth - 1))
+    return found
 
 
 def _top_level_names(folder: Path) -> list[str]:
@@ -161,6 +165,7 @@ def resolve_layout(spec: str | os.PathLike) -> Layout:
     if not path.is_dir():
         raise TargetError(f"{shown} is not a .py file, a folder or an importable module")
 
+    candidates: tuple[str, ...] = ()
     is_package = path.name.isidentifier() and ((path / "__init__.py").is_file() or path.name == "cs231n")
     if is_package:
         modules = _package_modules(path, path.name)
@@ -168,7 +173,10 @@ def resolve_layout(spec: str | os.PathLike) -> Layout:
         aliases = {path.name: path.name}
         config_dirs = (path, path.parent)
     else:
-        course = _find_course_package(path)
+        packages = _course_packages(path)
+        course = packages[0] if packages else None
+        if len(packages) > 1:
+            candidates = tuple(p.relative_to(path).as_posix() for p in packages)
         if course is not None:
             modules = _package_modules(course, "cs231n")
             kind, root = "assignment", course.parent
@@ -190,7 +198,7 @@ def resolve_layout(spec: str | os.PathLike) -> Layout:
         raise TargetError(f"{shown}: no Python modules found in this folder")
     if kind in ("package", "assignment"):
         aliases = {**implicit_relative_aliases(modules, root), **aliases}
-    return Layout(shown, kind, root, tuple(modules), aliases, description, config_dirs)
+    return Layout(shown, kind, root, tuple(modules), aliases, description, config_dirs, candidates)
 
 
 def implicit_relative_aliases(modules: list[tuple[str, Path]], root: Path) -> dict[str, str]:

@@ -69,14 +69,37 @@ def _tree_target(spec: str | os.PathLike, timeout: float | None) -> LoadedTarget
     imported = import_layout(layout, timeout)
     with imported.hooks.installed():  # the probe runs the course's code, which may import its own
         substitute.replace_broken_fast_layers(imported, layout.root, timeout)
-    return LoadedTarget(layout.spec, imported.modules, imported.problems, dict(file_map),
-                        description=layout.description, root=layout.home,
-                        private=imported.private, aliases=dict(layout.aliases),
-                        import_output=imported.output, import_output_dropped=imported.output_dropped,
-                        map_source=map_source, substitutions=imported.substitutions,
-                        shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks,
-                        numpy_restored=[{"file": shown_path(str(path), layout.root), "name": name}
-                                        for path, name in imported.numpy_restored])
+    target = LoadedTarget(layout.spec, imported.modules, imported.problems, dict(file_map),
+                          description=layout.description, root=layout.home,
+                          private=imported.private, aliases=dict(layout.aliases),
+                          import_output=imported.output, import_output_dropped=imported.output_dropped,
+                          map_source=map_source, substitutions=imported.substitutions,
+                          shims=imported.hooks.shims, absent=imported.absent, _hooks=imported.hooks,
+                          numpy_restored=[{"file": shown_path(str(path), layout.root), "name": name}
+                                          for path, name in imported.numpy_restored],
+                          candidates=list(layout.candidates))
+    unread = nothing_read(target)
+    if unread:
+        target.close()
+        raise TargetError(unread)
+    return target
+
+
+def nothing_read(target: LoadedTarget) -> str:
+    """The one-line reason when no file of the target could be read at all (every one failed to
+    decode, and what did import defines nothing), else ''.
+
+    A tree saved as UTF-16 would otherwise be "0 passed, 0 failed": exit 0 and a grade of 0/0.
+    """
+    if not target.problems or not all(p.unreadable for p in target.problems):
+        return ""
+    if any(getattr(obj, "__module__", None) == module.__name__
+           for module in target.modules.values() for obj in vars(module).values()):
+        return ""
+    first = min(target.problems, key=lambda p: bool(p.imported_by))  # a file's own problem first
+    others = len({p.file for p in target.problems}) - 1
+    more = f" (and {others} more file{'s' * (others > 1)} that cannot be read)" if others else ""
+    return f"{first.file} {first.message}{more}"
 
 
 def _installed_target(module: types.ModuleType, name: str, timeout: float | None) -> LoadedTarget:

@@ -26,6 +26,8 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from sanitykit.front.sources import UnreadableSource, decode_source, read_source
+
 # ---------------------------------------------------------------- stand-in packages
 
 
@@ -304,8 +306,8 @@ def tree_is_python2(paths: list[Path]) -> bool:
     """
     for path in paths:
         try:
-            source = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            source = read_source(path)
+        except (OSError, UnreadableSource):  # reported when the module is imported
             continue
         if not looks_python2(source):
             continue
@@ -343,7 +345,8 @@ class ShimLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname):
         # No bytecode cache: the student's folder stays clean and every shim is seen each load.
-        source = importlib.util.decode_source(self.get_data(self.path))
+        # Python's own rules (coding line, BOM); what they reject is named (sources.py).
+        source = decode_source(self.get_data(self.path), self.path)
         try:
             tree = ast.parse(source, self.path)
         except SyntaxError as original:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class LoadedTarget:
         absent: conventional names whose object is sanitykit's stand-in, not the user's: name -> why.
         numpy_restored: {"file": "cs231n/layers.py", "name": "numpy.sum"} for each numpy function a
             module replaced at import and sanitykit put back.
+        candidates: every course package the target folder holds ("attempt1/cs231n", ...) when
+            there is more than one; the first is the one loaded (default none).
     """
 
     name: str
@@ -66,6 +69,7 @@ class LoadedTarget:
     convention_notes: list[str] = field(default_factory=list)
     absent: dict[str, str] = field(default_factory=dict)
     numpy_restored: list[dict[str, str]] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
     _overrides: dict[str, Any] = field(default_factory=dict, repr=False)
     _hooks: Hooks | None = field(default=None, repr=False)  # None for an installed module
 
@@ -107,6 +111,11 @@ class LoadedTarget:
         for problem in self.problems:
             if user_name in problem.names:
                 return problem.one_line()
+        # A file of which nothing could be read (binary, no def found) may hold it: not "not found".
+        for problem in self.problems:
+            if problem.unreadable and not problem.imported_by and not problem.names:
+                return (f"{user_name} not found, and {problem.where()} may define it but could not be "
+                        f"read: {problem.message}")
         return None
 
     def absent_note(self, name: str) -> str | None:
@@ -176,6 +185,11 @@ class LoadedTarget:
             info["name_map"] = dict(self.name_map)
             if self.map_source:
                 info["name_map_source"] = self.map_source
+        if self.candidates:
+            info["candidates"] = {"chosen": self.candidates[0], "found": list(self.candidates)}
+        printed = printed_at_import(self.import_output, self.import_output_dropped)
+        if printed:
+            info["printed_at_import"] = printed
         return info
 
     def close(self) -> None:
@@ -183,3 +197,26 @@ class LoadedTarget:
         if self.private:
             for key in [k for k in sys.modules if k == self.private or k.startswith(self.private + ".")]:
                 del sys.modules[key]
+
+
+# How much of what the user's code printed at import the report quotes.
+PRINTED_LINES, PRINTED_LINE_CHARS = 3, 100
+_NOT_KEPT = re.compile(r"^\.\.\. \(\d+ more characters not kept\)$")  # capture.BoundedBuffer's tail
+
+
+def printed_at_import(output: str, dropped: int) -> dict[str, Any] | None:
+    """`{"characters": 52428800, "first_lines": [...]}` for the report, or None when nothing was printed.
+
+    A `print` left at the top of layers.py (or a training run at import) is worth a line in the
+    header: the student learns it is there, the TA why the run was slow.
+
+    Args:
+        output: what the fences kept of it.
+        dropped: characters printed beyond what was kept.
+    """
+    if not output and not dropped:
+        return None
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not _NOT_KEPT.match(line)]
+    first = [line if len(line) <= PRINTED_LINE_CHARS else line[:PRINTED_LINE_CHARS - 3] + "..."
+             for line in lines[:PRINTED_LINES]]
+    return {"characters": len(output) + dropped, "first_lines": first}

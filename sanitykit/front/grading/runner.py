@@ -24,11 +24,16 @@ from sanitykit.front.grading.rubric import score_checks
 from sanitykit.front.grading.submissions import Submission, SubmissionError, content_digest, materialize
 from sanitykit.front.grading.supervise import (MEMORY_ERROR_MESSAGE, NOT_RUN_MESSAGE, ChildRun,
                                                Supervisor, end_reason)
-from sanitykit.front.render.text import is_note
+from sanitykit.front.render.text import is_note, problem_groups
 from sanitykit.front.starter import StarterError, StarterLayering, lay_starter
 
 NUMPY_MESSAGE = "replaced {names} at import; sanitykit put numpy back before the checks"
 IMPORT_MESSAGE = "{module} could not be imported: {where}: {message}"
+# Modules that failed only because they import the failing one (its problem is told once).
+IMPORTERS_MESSAGE = " (so neither could {modules}, which import it)"
+# A file that could not be decoded was never read: its checks are not the student's zeros.
+UNREADABLE_MESSAGE = "not gradable: {where} {message}"
+CANDIDATES_MESSAGE = "{count} course packages in the submission ({found}); graded {chosen} only"
 PRINTED_MESSAGE = "printed {size:.1f} MB; report.json keeps its beginning"
 
 
@@ -61,15 +66,31 @@ def printed(run: ChildRun | None) -> str:
     return "\n".join(part for part in (at_import, run.output) if part)
 
 
+def _where(problem: dict[str, Any]) -> str:
+    return f"{problem['file']}:{problem['line']}" if problem.get("line") else problem.get("file", "")
+
+
+def unreadable_reason(run: ChildRun | None) -> str:
+    """Why the submission is not gradable when a file of it could not be decoded, else ''."""
+    problems = ((run.last("loaded") if run else None) or {}).get("loading", {}).get("problems", [])
+    return "; ".join(UNREADABLE_MESSAGE.format(where=_where(head), message=head["message"])
+                     for head, _ in problem_groups(p for p in problems if p.get("unreadable")))
+
+
 def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> list[str]:
     """Submission-level reasons of a child that finished: import problems, numpy patched, memory."""
     found = []
     loaded = run.last("loaded") or {}
-    for problem in loaded.get("loading", {}).get("problems", []):
-        if is_note(problem):
-            continue  # a file defining nothing checked (data_utils needing imageio): not the student's error
-        where = f"{problem['file']}:{problem['line']}" if problem.get("line") else problem.get("file", "")
-        found.append(IMPORT_MESSAGE.format(module=problem["module"], where=where, message=problem["message"]))
+    candidates = loaded.get("loading", {}).get("candidates")
+    if candidates:
+        found.append(CANDIDATES_MESSAGE.format(count=len(candidates["found"]), found=", ".join(candidates["found"]),
+                                               chosen=candidates["chosen"]))
+    # A file defining nothing checked (data_utils needing imageio) is not the student's error, and an
+    # unreadable file is unreadable_reason's.
+    problems = [p for p in loaded.get("loading", {}).get("problems", []) if not is_note(p) and not p.get("unreadable")]
+    for head, importers in problem_groups(problems):
+        found.append(IMPORT_MESSAGE.format(module=head["module"], where=_where(head), message=head["message"])
+                     + (IMPORTERS_MESSAGE.format(modules=", ".join(importers)) if importers else ""))
     restored = loaded.get("numpy_restored", []) + [n for e in run.events if e.get("event") == "numpy_restored"
                                                     for n in e["names"]]
     if restored:
@@ -145,7 +166,7 @@ def grade_submission(submission: Submission, plan: GradingPlan, supervisor: Supe
         else:
             job_file, events = write_job(scratch, target, plan)
             run = supervisor.run(job_file, events, target, plan.limits)
-            reason = end_reason(run, plan.limits)
+            reason = end_reason(run, plan.limits) or unreadable_reason(run)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results = check_results(run) if run else {}

@@ -7,7 +7,9 @@ A renderer never decides a verdict: it only reads the report.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
+import posixpath
 import re
 import shlex
 import textwrap
@@ -38,6 +40,40 @@ PRINTED_EXCERPT = 40
 NAMESPACE_RERUN = {"<globals()>": "globals()", "<namespace>": "namespace"}
 
 
+# ---------------------------------------------------------------- student text made safe
+
+# C0 and C1 control characters (ESC starts every ANSI sequence; CR rewrites the line), DEL, and
+# the bidirectional overrides that reorder what a terminal shows. Tab and newline are layout.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character spelled out (`\\x1b[31m`, `\\r`): a student's exception
+    message or file name can then colour, clear or retitle no one's terminal. Idempotent."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def printable_data(value: Any) -> Any:
+    """`value` (the report's loading block) with every string in it made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(k): printable_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_data(v) for v in value]
+    return value
+
+
+def printable_report(report):
+    """The report as the terminal may show it: the text of every check, its target and loading made
+    printable once, before anything is laid out (widths are measured on what is shown)."""
+    checks = [dataclasses.replace(r, id=printable(r.id), subject=printable(r.subject),
+                                  title=printable(r.title), message=printable(r.message),
+                                  hint=printable(r.hint)) for r in report.checks]
+    return dataclasses.replace(report, target=printable(report.target), checks=checks,
+                               loading=printable_data(report.loading))
+
+
 # ---------------------------------------------------------------- plain helpers
 
 def rerun_command(target: str, check_id: str, seed: int) -> str:
@@ -51,13 +87,13 @@ def rerun_command(target: str, check_id: str, seed: int) -> str:
 
 
 def message_lines(result: CheckResult) -> list[str]:
-    return result.message.splitlines() if result.message else []
+    return printable(result.message).splitlines() if result.message else []
 
 
 def hint_lines(result: CheckResult) -> list[str]:
     """The hint, its first line led by "hint: " and the others indented under it."""
     return [("hint: " if i == 0 else "      ") + line
-            for i, line in enumerate(result.hint.splitlines() if result.hint else [])]
+            for i, line in enumerate(printable(result.hint).splitlines() if result.hint else [])]
 
 
 def diagnosis_lines(result: CheckResult, target: str, seed: int) -> list[str]:
@@ -68,7 +104,8 @@ def diagnosis_lines(result: CheckResult, target: str, seed: int) -> list[str]:
         target: the report's target, for the rerun line.
         seed: the report's seed, for the rerun line.
     """
-    return [*message_lines(result), *hint_lines(result), "rerun: " + rerun_command(target, result.id, seed)]
+    return [*message_lines(result), *hint_lines(result),
+            "rerun: " + printable(rerun_command(target, result.id, seed))]
 
 
 def diagnosis_text(result: CheckResult, target: str, seed: int) -> str:
@@ -106,14 +143,70 @@ def describe_loading_item(item: Any) -> str:
         if "file" in item or "message" in item:
             where = ":".join(str(item[k]) for k in ("file", "line") if item.get(k) not in (None, ""))
             what = str(item.get("message", ""))
-            return f"{where}: {what}" if where and what else where or what
-        return ", ".join(f"{k}={v}" for k, v in item.items())
-    return str(item)
+            return printable(f"{where}: {what}" if where and what else where or what)
+        return printable(", ".join(f"{k}={v}" for k, v in item.items()))
+    return printable(str(item))
 
 
-def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """(label, lines) for each non-empty part of report.loading, in DESIGN.md order."""
+def problem_groups(problems: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], list[str]]]:
+    """Import problems by the file that failed: (its problem, the modules that failed only because
+    they import it). A `sys.exit` in layers.py is one line, not one per module importing it."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for problem in problems:
+        groups.setdefault((problem.get("file"), problem.get("line"), problem.get("message")), []).append(problem)
+    found = []
+    for group in groups.values():
+        head = next((p for p in group if not p.get("imported_by")), group[0])
+        found.append((head, [str(p["module"]) for p in group if p.get("imported_by")]))
+    return found
+
+
+def describe_problem_group(head: dict[str, Any], importers: list[str]) -> str:
+    """`cs231n/layers.py:3: called sys.exit(1) at import; so neither could cs231n.layer_utils, ... (they import it)`."""
+    line = describe_loading_item(head)
+    if importers:
+        line += printable(f"; so neither could {', '.join(importers)}, which import it")
+    return line
+
+
+def describe_candidates(candidates: dict[str, Any], target: str) -> str:
+    """Several course packages in the target folder: which was checked, and how to choose another."""
+    found = [str(c) for c in candidates.get("found", [])]
+    chosen = str(candidates.get("chosen", found[0] if found else ""))
+    listed = ", ".join(f"{c} (checked)" if c == chosen else c for c in found)
+    other = next((c for c in found if c != chosen), "")
+    folder = posixpath.dirname(other) if other else ""
+    how = f"sanitykit check {shlex.quote(posixpath.join(str(target), folder))}" if target and folder else \
+        "sanitykit check path/to/the/one"
+    return printable(f"{len(found)} course packages in this folder: {listed}; to check another, name it: {how}")
+
+
+def amount_printed(characters: int) -> str:
+    """`17 characters`, `12.3 KB`, `50.0 MB` (of text a student's code printed)."""
+    if characters < 1000:
+        return f"{characters} character{'s' * (characters != 1)}"
+    if characters < 2 ** 20:
+        return f"{characters / 2 ** 10:.1f} KB"
+    return f"{characters / 2 ** 20:.1f} MB"
+
+
+def printed_at_import_line(printed: dict[str, Any]) -> str:
+    """`50.0 MB at import; first lines: 'epoch 1', ...` from loading.printed_at_import."""
+    first = [f"'{line}'" for line in printed.get("first_lines", [])]
+    lines = f"; first lines: {', '.join(first)}" if first else ""
+    return printable(f"{amount_printed(int(printed.get('characters', 0)))} at import{lines}")
+
+
+def loading_lines(loading: dict[str, Any], target: str = "") -> list[tuple[str, list[str]]]:
+    """(label, lines) for each non-empty part of report.loading, in DESIGN.md order.
+
+    Args:
+        loading: report.loading.
+        target: the report's target, for the command that chooses between several packages.
+    """
     parts = []
+    if loading.get("candidates"):  # attempt1/cs231n, attempt2/cs231n: say which, before anything else
+        parts.append(("warning", [describe_candidates(loading["candidates"], target)]))
     if loading.get("source"):  # how the target was resolved: "cs231n/ from assignment2/"
         parts.append(("loaded", [str(loading["source"])]))
     if loading.get("name_map"):  # --map or [tool.sanitykit.map]: which of their names is which
@@ -126,15 +219,19 @@ def loading_lines(loading: dict[str, Any]) -> list[tuple[str, list[str]]]:
     elif conventions:
         parts.append(("conventions", [", ".join(f"{k}={v}" for k, v in conventions.items())]))
     problems = loading.get("problems") or []
-    for label, items in (("substituted", loading.get("substitutions") or []),
-                         ("shims", loading.get("shims") or []),
-                         ("put back", loading.get("numpy_restored") or []),
-                         ("could not import", [p for p in problems if not is_note(p)]),
+    failed = [describe_problem_group(*group) for group in problem_groups(p for p in problems if not is_note(p))]
+    described = lambda items: [describe_loading_item(item) for item in items]  # noqa: E731
+    for label, lines in (("substituted", described(loading.get("substitutions") or [])),
+                         ("shims", described(loading.get("shims") or [])),
+                         ("put back", described(loading.get("numpy_restored") or [])),
+                         ("could not import", failed),
                          # A helper file that needs a package missing here (imageio, h5py)
                          # and defines nothing sanitykit checks: said, but not alarming.
-                         ("not checked", [p for p in problems if is_note(p)])):
-        if items:
-            parts.append((label, [describe_loading_item(item) for item in items]))
+                         ("not checked", described(p for p in problems if is_note(p)))):
+        if lines:
+            parts.append((label, lines))
+    if loading.get("printed_at_import"):  # a print left at the top of layers.py
+        parts.append(("printed", [printed_at_import_line(loading["printed_at_import"])]))
     return parts
 
 
@@ -303,6 +400,7 @@ def render_report_rich(report, console: Console, options: ConsoleOptions) -> Ite
         console: the rich console rendering it (for theme styles).
         options: rich's options; max_width and ascii_only are honoured.
     """
+    report = printable_report(report)  # before any width is measured
     styles = Styles(console)
     ascii_only = options.ascii_only
     width = options.max_width
@@ -330,8 +428,8 @@ def header(report, styles: Styles, ascii_only: bool, width: int = 100) -> Iterat
     dot = " - " if ascii_only else " · "
     yield Text(f"sanitykit {__version__}{dot}{report.target}{dot}seed {report.seed}",
                style=styles["sanitykit.header"])
-    for label, lines in loading_lines(report.loading):
-        style = styles["sanitykit.problem"] if label == "could not import" else Style.null()
+    for label, lines in loading_lines(report.loading, report.target):
+        style = styles["sanitykit.problem"] if label in ("could not import", "warning") else Style.null()
         if len(lines) == 1 and label != "could not import":
             yield hanging(f"{label}: ", lines[0], width, styles["sanitykit.header"], style)
         else:
