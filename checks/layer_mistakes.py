@@ -7,7 +7,8 @@ mistake is named only when it reproduces the output, never guessed from the size
 """
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -139,3 +140,86 @@ def explain(topic: str, inputs: dict, args: tuple, out: np.ndarray) -> Mistake |
         return None
     with np.errstate(all="ignore"):
         return first_match(np.asarray(out, dtype=np.float64), explainer(inputs, args))
+
+
+# ---------------------------------------------------------------- convolution: padding and output size
+
+def padded_axes(pad_width, ndim: int) -> tuple[int, ...]:
+    """The axes np.pad(array, pad_width) pads, for an array of `ndim` dimensions (() when unreadable)."""
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=float).reshape(-1, 2)
+                                 if np.ndim(pad_width) == 2 else np.asarray(pad_width, dtype=float), (ndim, 2))
+    except (TypeError, ValueError):
+        try:  # ((0,), (0,), (p,), (p,)) or (p,): one width per axis or for all
+            widths = np.broadcast_to(np.asarray(pad_width, dtype=float).reshape(-1, 1), (ndim, 2))
+        except (TypeError, ValueError):
+            return ()
+    return tuple(int(a) for a in np.nonzero(np.any(widths != 0, axis=1))[0])
+
+
+@contextlib.contextmanager
+def pads_recorded() -> Iterator[list[tuple[tuple[int, ...], tuple[int, ...]]]]:
+    """Record (array shape, padded axes) of every np.pad call in the block; np.pad is put back after."""
+    calls: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    original = np.pad
+
+    def pad(array, pad_width, *args, **kwargs):
+        calls.append((np.shape(array), padded_axes(pad_width, np.ndim(array))))
+        return original(array, pad_width, *args, **kwargs)
+
+    np.pad = pad
+    try:
+        yield calls
+    finally:
+        np.pad = original
+
+
+SIZE_FORMULA = "H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride"
+
+
+def pad_axes_mistake(calls: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> Mistake | None:
+    """np.pad over the batch or channel axis of a 4-d input (np.pad(x, pad) pads all four)."""
+    for shape, axes in calls:
+        if len(shape) == 4 and set(axes) & {0, 1}:
+            return ("pad_axes", f"np.pad padded axes {', '.join(map(str, axes))} of x {shape}: np.pad(x, pad) pads "
+                    "every axis, the batch and the channels too",
+                    "pad only H and W: x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode='constant')")
+    return None
+
+
+def conv_size_mistakes(got: tuple, x: tuple, w: tuple, stride: int, pad: int) -> list[Mistake]:
+    """The output-size formula variants that give `got` (N, F, H_out, W_out) (several at some sizes)."""
+    def size(n: int, f: int, s: int, p: int, one: int = 1, twice: int = 2) -> int:
+        return one + (n + twice * p - f) // s
+
+    variants = [
+        ("padding_once", "the output size counts the padding once, not on both sides: (H + pad - HH)",
+         lambda n, f: size(n, f, stride, pad, twice=1)),
+        ("no_plus_one", "the output size drops the 1 +: (H + 2 * pad - HH) // stride",
+         lambda n, f: size(n, f, stride, pad, one=0)),
+        ("output_size", "padding is ignored in the output size", lambda n, f: size(n, f, stride, 0)),
+        ("output_size", "stride is ignored in the output size", lambda n, f: size(n, f, 1, pad)),
+    ]
+    variants.append(("output_size", "H and W (or HH and WW) are swapped in the output size",
+                     None))
+    if len(got) != 4:
+        return []
+    swapped = (size(x[3], w[3], stride, pad), size(x[2], w[2], stride, pad))
+    return [(pattern, words, SIZE_FORMULA) for pattern, words, formula in variants
+            if tuple(got[2:]) == (swapped if formula is None else (formula(x[2], w[2]), formula(x[3], w[3])))]
+
+
+def pool_size_mistake(got: tuple, x: tuple, ph: int, pw: int, stride: int) -> Mistake | None:
+    """The pooling output-size variant that gives `got`, or None."""
+    formula = "H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride"
+    variants = [
+        ("no_plus_one", "the output size drops the 1 +: (H - pool_height) // stride",
+         ((x[2] - ph) // stride, (x[3] - pw) // stride)),
+        ("output_size", "pool_height and pool_width are swapped",
+         (1 + (x[2] - pw) // stride, 1 + (x[3] - ph) // stride)),
+        ("output_size", "stride is ignored in the output size", (1 + x[2] - ph, 1 + x[3] - pw)),
+    ]
+    for pattern, words, spatial in variants:
+        if len(got) == 4 and tuple(got[2:]) == spatial:
+            return pattern, words, formula
+    return None

@@ -20,13 +20,16 @@ from sanitykit.checks.common import (
 )
 from sanitykit import reference as ref
 from sanitykit.checks.blame import blamed_on, with_blame
-from sanitykit.checks.layer_mistakes import explain, first_match, test_mode_mistakes
+from sanitykit.checks.layer_mistakes import (
+    SIZE_FORMULA, conv_size_mistakes, explain, first_match, pad_axes_mistake, pads_recorded, pool_size_mistake,
+    test_mode_mistakes,
+)
 from sanitykit.checks.registry import CheckContext, check
 from sanitykit.engine import wording
 from sanitykit.engine.findings import Finding, Reason
 from sanitykit.engine.gradcheck import gradcheck
 from sanitykit.engine.results import Outcome, failed, passed
-from sanitykit.engine.usercode import UserCodeError
+from sanitykit.engine.usercode import NotImplementedYet, UserCodeError
 
 BN_EPS = 1e-5
 
@@ -298,8 +301,17 @@ FORWARD = "matches the reference on random inputs"
 GRADCHECK = "gradient of every input matches finite differences"
 
 
+CONV_TOPICS = ("conv", "conv_fast")  # forwards whose raise or wrong shape conv_forward_named explains
+
+
 def interface(layer: Layer, ctx: CheckContext) -> Outcome:
     """Forward returns (out, cache), out of the right shape in float64, inputs untouched, same twice."""
+    if layer.topic in CONV_TOPICS:
+        inputs, args = layer.make(ctx)
+        problem = conv_forward_named(ctx, layer.forward, *snapshot(inputs).values(), *snapshot(args))
+        if problem is not None:
+            return problem
+        ctx.rng = np.random.default_rng(ctx.seed)  # the same inputs for the checks below
     inputs, args = layer.make(ctx)
     expected_shape = layer.out_shape(inputs, args)
     call_args = (*inputs.values(), *args)
@@ -312,7 +324,8 @@ def interface(layer: Layer, ctx: CheckContext) -> Outcome:
 
     problem = inputs_unchanged(call, inputs, subject=subject)
     out = results[0][0]
-    problem = first_problem(shape_problem(out, "out", expected_shape, subject=subject),
+    problem = first_problem(pool_shape_named(layer, inputs, args, out),
+                            shape_problem(out, "out", expected_shape, subject=subject),
                             dtype_problem(out, "out", subject=subject), problem)
     if problem is None and layer.deterministic:
         fresh = snapshot((inputs, args))
@@ -327,6 +340,22 @@ def interface(layer: Layer, ctx: CheckContext) -> Outcome:
         return problem
     return passed(f"{subject} returns (out, cache) with out of shape {out.shape} in float64, "
                   f"leaves its inputs unchanged" + (" and is deterministic" if layer.deterministic else ""))
+
+
+def pool_shape_named(layer: Layer, inputs: dict, args: tuple, out: np.ndarray) -> Outcome | None:
+    """A max pool's wrongly shaped out, named when an output-size variant gives it (else None)."""
+    if layer.topic not in ("max_pool", "max_pool_fast"):
+        return None
+    pool_param = args[0]
+    expected = layer.out_shape(inputs, args)
+    mistake = out.shape != expected and pool_size_mistake(out.shape, inputs["x"].shape, pool_param["pool_height"],
+                                                          pool_param["pool_width"], pool_param["stride"])
+    if not mistake:
+        return None
+    pattern, words, fix = mistake
+    return failed(Finding(pattern, f"{layer.forward} returned out of shape {out.shape} for x {inputs['x'].shape}; "
+                          f"expected {expected}", likely=words, fix=fix, where=("out",)),
+                  got_shape=list(out.shape), expected_shape=list(expected))
 
 
 def _forward_case(layer: Layer, ctx: CheckContext, make: Callable) -> Outcome:
@@ -984,22 +1013,57 @@ POOL_SHAPES = (  # (x shape, pool_height, pool_width, stride)
 )
 
 
-def _conv_shape_hint(got: tuple, x: tuple, w: tuple, stride: int, pad: int) -> str:
-    """The formula variant that gives `got`: padding ignored, stride ignored, H and W swapped."""
-    def size(n: int, f: int, s: int, p: int) -> int:
-        return 1 + (n + 2 * p - f) // s
+def conv_forward_named(ctx: CheckContext, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
+                       conv_param: dict) -> Outcome | None:
+    """A failed Outcome when the conv forward `name` raises or mis-shapes out because of a known
+    mistake (np.pad over the wrong axes, an output-size formula off), else None.
 
-    variants = {
-        "padding is ignored": (size(x[2], w[2], stride, 0), size(x[3], w[3], stride, 0)),
-        "padding is counted once, not on both sides": (size(x[2] - pad, w[2], stride, pad),
-                                                       size(x[3] - pad, w[3], stride, pad)),
-        "stride is ignored": (size(x[2], w[2], 1, pad), size(x[3], w[3], 1, pad)),
-        "H and W (or HH and WW) are swapped": (size(x[3], w[3], stride, pad), size(x[2], w[2], stride, pad)),
-    }
-    for words, spatial in variants.items():
-        if len(got) == 4 and tuple(got[2:]) == spatial:
-            return f"{words}: H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride"
-    return "H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride"
+    Names the mistake from what the code did: the axes np.pad was asked to pad (recorded), or the
+    shape of out against the variants of the output-size formula. Other errors propagate as they are.
+    """
+    expected = _conv_shape({"x": x, "w": w}, (conv_param,))
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    case = f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad}"
+    with pads_recorded() as pads, global_random_preserved():
+        try:
+            out, _ = forward_pair(ctx, name, x, w, b, conv_param)
+        except UserCodeError as exc:
+            mistake = pad_axes_mistake(pads)
+            if mistake is None:
+                raise
+            return _conv_failure(mistake, f"{exc.reason} for {case}", ())
+    if out.shape == expected:
+        return None
+    mistake = pad_axes_mistake(pads) or size_mistake(ctx, name, conv_size_mistakes(out.shape, x.shape, w.shape,
+                                                                                  stride, pad))
+    what = f"{name} returned out of shape {out.shape} for {case}; expected {expected}"
+    return _conv_failure(mistake or ("output_size", "", SIZE_FORMULA), what, out.shape, expected)
+
+
+def size_mistake(ctx: CheckContext, name: str, candidates: list) -> tuple[str, str, str] | None:
+    """The one output-size mistake among `candidates` that every case of CONV_SHAPES agrees with, or None.
+
+    At stride 1 and pad 1 with a 3x3 filter, counting the padding once and dropping the 1 + give
+    the same size: other strides and paddings tell them apart.
+    """
+    rng = np.random.default_rng(ctx.seed)
+    for x_shape, w_shape, stride, pad in CONV_SHAPES:
+        if len(candidates) <= 1:
+            break
+        try:
+            with global_random_preserved():
+                out, _ = forward_pair(ctx, name, randn(rng, *x_shape), randn(rng, *w_shape), randn(rng, w_shape[0]),
+                                      {"stride": stride, "pad": pad})
+        except (UserCodeError, NotImplementedYet):
+            continue
+        candidates = [c for c in candidates if c in conv_size_mistakes(out.shape, x_shape, w_shape, stride, pad)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _conv_failure(mistake: tuple[str, str, str], what: str, got: tuple, expected: tuple = ()) -> Outcome:
+    pattern, words, fix = mistake
+    return failed(Finding(pattern, what, likely=words, fix=fix, where=("out",)),
+                  got_shape=list(got), expected_shape=list(expected))
 
 
 def conv_output_shape(ctx: CheckContext, name: str) -> Outcome:
@@ -1007,13 +1071,9 @@ def conv_output_shape(ctx: CheckContext, name: str) -> Outcome:
     rng = ctx.rng
     for x_shape, w_shape, stride, pad in CONV_SHAPES:
         x, w, b = randn(rng, *x_shape), randn(rng, *w_shape), randn(rng, w_shape[0])
-        out, _ = forward_pair(ctx, name, x, w, b, {"stride": stride, "pad": pad})
-        expected = _conv_shape({"x": x, "w": w}, ({"stride": stride, "pad": pad},))
-        if out.shape != expected:
-            return failed(Finding("output_size", f"{name} returned out of shape {out.shape} for x {x_shape}, "
-                                  f"w {w_shape}, stride {stride}, pad {pad}; expected {expected}",
-                                  fix=_conv_shape_hint(out.shape, x_shape, w_shape, stride, pad), where=("out",)),
-                          got_shape=list(out.shape), expected_shape=list(expected))
+        problem = conv_forward_named(ctx, name, x, w, b, {"stride": stride, "pad": pad})
+        if problem is not None:
+            return problem
     return passed(f"out has shape (N, F, H_out, W_out) for {len(CONV_SHAPES)} stride/pad combinations, "
                   f"non-square inputs and filters included")
 
@@ -1026,12 +1086,12 @@ def pool_output_shape(ctx: CheckContext, name: str) -> Outcome:
         out, _ = forward_pair(ctx, name, x, pool_param)
         expected = _pool_shape(x_shape, pool_param)
         if out.shape != expected:
-            swapped = _pool_shape(x_shape, {"pool_height": pw, "pool_width": ph, "stride": stride})
-            fix = ("pool_height and pool_width are swapped: " if out.shape == swapped and ph != pw else "") + \
-                "H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride"
-            return failed(Finding("output_size", f"{name} returned out of shape {out.shape} for x {x_shape}, "
-                                  f"pool {ph}x{pw}, stride {stride}; expected {expected}", fix=fix, where=("out",)),
-                          got_shape=list(out.shape), expected_shape=list(expected))
+            mistake = pool_size_mistake(out.shape, x_shape, ph, pw, stride)
+            pattern, words, fix = mistake or ("output_size", "", "H_out = 1 + (H - pool_height) // stride, "
+                                              "W_out = 1 + (W - pool_width) // stride")
+            return failed(Finding(pattern, f"{name} returned out of shape {out.shape} for x {x_shape}, "
+                                  f"pool {ph}x{pw}, stride {stride}; expected {expected}", likely=words, fix=fix,
+                                  where=("out",)), got_shape=list(out.shape), expected_shape=list(expected))
     return passed(f"out has shape (N, C, H_out, W_out) for {len(POOL_SHAPES)} pool/stride combinations")
 
 

@@ -629,3 +629,27 @@ def test_a_backward_with_its_own_bug_still_fails_after_a_wrong_forward():
                    "batchnorm_backward": lambda dout, cache: tuple(2 * g for g in R.batchnorm_backward(dout, cache))},
                   only="layers.batchnorm.")
     assert results["layers.batchnorm.gradcheck"].status == "fail"
+
+
+CONV_SIZES = "    H_out = conv_output_size(H, HH, pad, stride)\n    W_out = conv_output_size(W, WW, pad, stride)"
+CONV_MISTAKES = [  # (old, new, pattern)
+    ("x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))", "x_pad = np.pad(x, pad)", "pad_axes"),
+    (CONV_SIZES, "    H_out = 1 + (H + pad - HH) // stride\n    W_out = 1 + (W + pad - WW) // stride", "padding_once"),
+    (CONV_SIZES, "    H_out = (H + 2 * pad - HH) // stride\n    W_out = (W + 2 * pad - WW) // stride", "no_plus_one"),
+]
+
+
+def test_conv_padding_and_output_size_mistakes_are_named_when_the_forward_raises_or_misshapes():
+    for old, new, pattern in CONV_MISTAKES:
+        results = run({"conv_forward_naive": planted("conv_forward_naive", old, new)}, only="layers.conv.")
+        interface = results["layers.conv.interface"]
+        assert interface.status == "fail" and interface.diagnosis.pattern == pattern, (new, interface.message)
+        assert interface.diagnosis.likely and "internal" not in interface.message
+
+
+def test_max_pool_output_size_without_the_one_is_named():
+    sizes = "    H_out = conv_output_size(H, ph, 0, stride)\n    W_out = conv_output_size(W, pw, 0, stride)"
+    result = run({"max_pool_forward_naive": planted(
+        "max_pool_forward_naive", sizes, "    H_out = (H - ph) // stride\n    W_out = (W - pw) // stride")},
+        only="layers.max_pool.")["layers.max_pool.interface"]
+    assert result.status == "fail" and result.diagnosis.pattern == "no_plus_one", result.message

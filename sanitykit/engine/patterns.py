@@ -44,6 +44,9 @@ PATTERNS: dict[str, str] = {
     # ---- layers (checks/layers.py)
     "no_flatten": "affine on N x d1 x d2 ... input without flattening each example first",
     "output_size": "an output-size formula that is wrong (padding or stride ignored, H and W swapped)",
+    "pad_axes": "np.pad applied to every axis (the batch and the channels too), not only H and W",
+    "padding_once": "an output-size formula that counts the padding once, not on both sides",
+    "no_plus_one": "an output-size formula without its 1 + (one window too few along each side)",
     "normalisation": "a normalisation that does not give each feature (or sample) mean 0 and std 1",
     "unbiased_variance": "the variance with ddof=1 where the course uses the biased x.var()",
     "scale_shift_missing": "gamma and beta not applied after normalising",
