@@ -18,11 +18,14 @@ import numpy as np
 from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import CheckResult, Outcome
 
-SUITES = ("layers", "losses", "optim", "models", "training")
+# Assignment 2's suites, then assignment 1's (linear, knn) and 3's (rnn; models holds the
+# captioning RNN too). Checks run in declaration order: checks/captioning.py imports rnn first.
+SUITES = ("layers", "losses", "optim", "models", "training", "linear", "knn", "rnn")
 # The suites whose earlier results a suite's checks read (blame where it belongs: a model check
 # is skipped when it fails only because of a failed layer). A check runs alone after them.
-SUITE_READS = {"layers": ("layers",), "models": ("layers", "losses"),
-               "training": ("layers", "losses", "optim", "models")}
+SUITE_READS = {"layers": ("layers",), "models": ("layers", "losses", "rnn"),
+               "training": ("layers", "losses", "optim", "models"),
+               "linear": ("linear",), "knn": ("knn",), "rnn": ("layers", "rnn")}
 
 
 class SkipCheck(Exception):
