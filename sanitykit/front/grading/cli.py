@@ -169,6 +169,16 @@ def grade_command(
                        help="The course's starter files, laid under every submission: a student's "
                             "files replace them (a flat upload of layers.py, optim.py, fc_net.py "
                             "finds its places).", show_default=False)] = None,
+    make_autograder: Annotated[Optional[Path], typer.Option("--make-autograder", metavar="ZIP",
+                               help="Write Gradescope's autograder zip (setup.sh, run_autograder, the "
+                                    "rubric, the starter, this sanitykit's wheel) and exit.",
+                               show_default=False)] = None,
+    wheel: Annotated[Optional[Path], typer.Option("--wheel", metavar="FILE", help="With --make-autograder: "
+                     "the sanitykit wheel to ship. Default: built from this checkout.",
+                     show_default=False)] = None,
+    wheels: Annotated[Optional[Path], typer.Option("--wheels", metavar="DIR", help="With --make-autograder: "
+                      "dependency wheels to ship too, so setup.sh needs no network.",
+                      show_default=False)] = None,
 ) -> None:
     """Grade a whole class, each submission in its own process with time and memory limits.
 
@@ -187,12 +197,32 @@ def grade_command(
         plan = build_plan(rubric, options, starter)
     except (RubricError, LimitError, StarterError) as exc:
         raise fail(str(exc)) from None
+    if make_autograder is not None:
+        raise typer.Exit(write_autograder(make_autograder, rubric, starter, wheel, wheels))
     if gradescope:
         root = gradescope_root or Path(os.environ.get(GRADESCOPE_ROOT_ENV) or GRADESCOPE_ROOT)
         raise typer.Exit(grade_gradescope(root, plan, out))
     if submissions_dir is None:
         raise fail("give the folder of submissions (or --gradescope, or --print-rubric)")
     raise typer.Exit(grade_folder(submissions_dir, out or Path(DEFAULT_OUT), plan, force))
+
+
+def write_autograder(zip_path: Path, rubric: Optional[Path], starter: Optional[Path], wheel: Optional[Path],
+                     wheels: Optional[Path]) -> int:
+    """Write the Gradescope bundle (grading/autograder.py); 0, or exit 2 with the reason."""
+    from sanitykit.front.grading.autograder import AutograderError, make_autograder
+    from sanitykit.front.grading.rubric import default_rubric_text
+
+    text = rubric.read_text(encoding="utf-8") if rubric else default_rubric_text()
+    try:
+        members = make_autograder(zip_path, text, starter, wheel=wheel, extra_wheels=wheels)
+    except (AutograderError, OSError) as exc:
+        raise fail(str(exc)) from None
+    starter_files = sum(m.startswith("starter/") for m in members)
+    typer.echo(f"wrote {zip_path}: setup.sh, run_autograder, rubric.toml ({rubric or 'the default rubric'}), "
+               f"{starter_files} starter files, {sum(m.startswith('wheels/') for m in members)} wheel(s); "
+               "upload it as the assignment's autograder")
+    return 0
 
 
 def grade_folder(submissions_dir: Path, out: Path, plan, force: bool) -> int:
