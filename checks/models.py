@@ -12,12 +12,13 @@ model is fine and the failure is the layer's: the check is `skip`, so one bug is
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -227,13 +228,31 @@ def weight_names(params: dict[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------- the checks
 
+# Sizes of each model's parameters: how many layers (W1..WL) a model of SMALL's arch has.
+LAYER_COUNT = {"fc_net": len(SMALL["fc_net"].kwargs["hidden_dims"]) + 1, "two_layer_net": 2, "cnn": 3}
+CONV_CALLS = ("conv_relu_pool_forward", "conv_relu_forward", "conv_forward_fast", "conv_forward_naive")
+
+
 def scores_shape(ctx: CheckContext, topic: str) -> Outcome:
-    """loss(X) with y=None returns finite scores of shape (N, C)."""
+    """loss(X) with y=None returns finite scores of shape (N, C), from the model's every layer."""
     name = MODELS[topic]
     arch = SMALL[topic]
     model = build(ctx, topic, arch)
     X, _ = data(ctx, arch)
-    scores = scores_of(model, X, name)
+    problem = params_problem(name, topic, model.params)
+    if problem:
+        return problem
+    with conv_params_recorded(ctx) as convs:
+        try:
+            scores = scores_of(model, X, name)
+        except UserCodeError as exc:
+            problem = shrinking_conv(name, convs, X.shape, exc.reason)
+            if problem:
+                return problem
+            raise
+    problem = shrinking_conv(name, convs, X.shape) or scores_activated(ctx, model, topic)
+    if problem:
+        return problem
     problem = shape_problem(scores, "scores", (arch.batch, arch.num_classes), subject=f"{name}.loss",
                             hint="the last affine layer maps to num_classes: W_last has shape "
                                  "(hidden_dims[-1], num_classes)")
@@ -244,6 +263,81 @@ def scores_shape(ctx: CheckContext, topic: str) -> Outcome:
                               f"{int(np.sum(~np.isfinite(scores)))} NaN/inf values",
                               fix="look for a division by zero or an exp() in the forward pass", where=("scores",)))
     return passed(f"loss(X) returns scores of shape {scores.shape} for X of shape {X.shape}")
+
+
+def params_problem(name: str, topic: str, params: dict[str, Any]) -> Outcome | None:
+    """A failure when the course's W1..WL, b1..bL are not all created (an off-by-one loop over the layers)."""
+    if "W1" not in params:
+        return None  # names of another year or of the student's own: judged by running the model
+    count = LAYER_COUNT[topic]
+    missing = [f"{k}{i}" for i in range(1, count + 1) for k in ("W", "b") if f"{k}{i}" not in params]
+    if not missing:
+        return None
+    kwargs = SMALL[topic].kwargs
+    sizes = f" for hidden_dims={kwargs['hidden_dims']}" if "hidden_dims" in kwargs else ""
+    return failed(Finding(
+        "layer_params_missing", f"{name}: self.params has {', '.join(sorted(params))} but no "
+        f"{', '.join(missing)}{sizes}: a network of {count} layers needs W1..W{count} and b1..b{count}",
+        likely="the loop that creates the parameters stops one layer early (range(1, num_layers) instead of "
+               "range(1, num_layers + 1), or the output layer left out)",
+        fix="create every layer's weights, the output layer's included: for i in range(num_layers): "
+            "self.params[f'W{i + 1}'] = weight_scale * np.random.randn(dims[i], dims[i + 1])",
+        where=tuple(missing)), missing=missing)
+
+
+@contextlib.contextmanager
+def conv_params_recorded(ctx: CheckContext) -> Iterator[list[tuple[tuple, dict]]]:
+    """Record (w shape, conv_param) of every conv layer the model calls, through the target's bindings."""
+    calls: list[tuple[tuple, dict]] = []
+
+    def recorder(fn: Callable) -> Callable:
+        def recorded(x, w, b, conv_param, *args, **kwargs):
+            calls.append((np.shape(w), dict(conv_param) if isinstance(conv_param, dict) else {}))
+            return fn(x, w, b, conv_param, *args, **kwargs)
+        return recorded
+
+    wrappers = {name: recorder(ctx.target.get(name)) for name in CONV_CALLS if callable(ctx.target.get(name))}
+    with ctx.target.swapped(wrappers):
+        yield calls
+
+
+def shrinking_conv(name: str, calls: list[tuple[tuple, dict]], x_shape: tuple, raised: str = "") -> Outcome | None:
+    """A failure when the model's convolution does not keep H x W (stride 1, pad (HH - 1) // 2)."""
+    for w_shape, conv_param in calls[:1]:
+        pad, stride = conv_param.get("pad"), conv_param.get("stride")
+        same = (w_shape[2] - 1) // 2 if len(w_shape) == 4 else None
+        if same is None or (pad, stride) == (same, 1):
+            return None
+        H, W = x_shape[2:]
+        got = (1 + (H + 2 * (pad or 0) - w_shape[2]) // (stride or 1), 1 + (W + 2 * (pad or 0) - w_shape[3]) // (stride or 1))
+        then = f"; then {raised}" if raised else ""
+        return failed(Finding(
+            "no_same_padding", f"{name} convolves with stride {stride}, pad {pad} and {w_shape[2]}x{w_shape[3]} "
+            f"filters: the {H}x{W} image shrinks to {got[0]}x{got[1]}, while the course's ThreeLayerConvNet keeps "
+            f"H and W (pad = (filter_size - 1) // 2 = {same}, stride 1){then}",
+            likely="conv_param does not preserve the input size, so the pooled size W2 was built for is not what "
+                   "the forward pass produces",
+            fix="self.conv_param = {'stride': 1, 'pad': (filter_size - 1) // 2}, and W2 of shape "
+                "(num_filters * H // 2 * W // 2, hidden_dim)", where=("conv_param",)), conv_param=conv_param)
+    return None
+
+
+def scores_activated(ctx: CheckContext, model: Any, topic: str) -> Outcome | None:
+    """A failure when the scores are never negative with exact zeros: a ReLU on the output layer."""
+    arch = SMALL[topic]
+    X = np.random.default_rng(ctx.seed + 1).standard_normal((40, *arch.input_shape))
+    scores = scores_of(model, X, MODELS[topic])
+    # A correct net's scores are negative about half the time; exact zeros come only from a ReLU.
+    if np.any(scores > 0) and np.all(scores >= 0) and np.mean(scores == 0) > 0.05:
+        zeros = float(np.mean(scores == 0))
+        return failed(Finding(
+            "output_activated", f"{MODELS[topic]}.loss(X): no score is negative on 40 random examples and "
+                                f"{zeros:.0%} are exactly 0: the scores pass through a ReLU",
+            likely="the output layer is treated as a hidden layer (the loop over layers applies affine_relu "
+                   "to the last one too)",
+            fix="the last layer is affine only: scores, cache = affine_forward(out, W_last, b_last), and "
+                "affine_backward for it in the backward pass", where=("scores",)), zero_fraction=zeros)
+    return None
 
 
 def initial_loss(ctx: CheckContext, topic: str) -> Outcome:
@@ -304,8 +398,16 @@ def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
             where=("loss",)), rise=rise, expected=penalty)
     for factor in (0.5, 1.0):  # the course's 0.5 * reg * ||W||^2, or reg * ||W||^2 (assignment 1)
         if abs(rise - factor * reg * sum(squares.values())) <= 1e-6 * abs(rise):
+            gradient = reg_gradient_factor(plain, regularised, X, y, name, reg)
+            if factor == 1.0 and gradient == 1.0:
+                return failed(Finding(
+                    "reg_half", f"{name}: the loss rises by {rise:.4g} = reg * sum(W**2) with reg={reg:g}, but the "
+                    "gradient adds reg * W: the loss lacks the 1/2 (the gradient of reg * sum(W**2) is 2 * reg * W)",
+                    likely="the penalty is written reg * np.sum(W * W) while the gradient follows the course's "
+                           "0.5 * reg * sum(W**2)", fix=REG_PENALTY, where=("loss",)),
+                    rise=rise, loss_factor=factor, gradient_factor=gradient)
             return passed(f"loss rises by {rise:.4g} = {factor:g} * reg * sum(W**2) with reg={reg:g}",
-                          rise=rise)
+                          rise=rise, loss_factor=factor, gradient_factor=gradient)
     missing = missing_weights(rise, reg, squares)
     if missing:
         return failed(Finding(
@@ -315,6 +417,19 @@ def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
     return warned(Finding("reg_convention", f"{name}: the loss rises by {rise:.4g} with reg={reg:g}; the course's "
                           f"0.5 * reg * sum(W**2) is {penalty:.4g}", fix=f"the course's penalty is {REG_PENALTY}",
                           where=("loss",)), rise=rise, expected=penalty)
+
+
+def reg_gradient_factor(plain: Any, regularised: Any, X: np.ndarray, y: np.ndarray, name: str,
+                        reg: float) -> float | None:
+    """k such that every weight's gradient grows by k * reg * W with reg (1 or 2), or None when it is neither."""
+    grads0, grads1 = loss_and_grads(plain, X, y, name)[1], loss_and_grads(regularised, X, y, name)[1]
+    for k in (1.0, 2.0):
+        if all(key in grads0 and key in grads1 and np.shape(grads1[key]) == np.shape(plain.params[key])
+               and np.allclose(np.asarray(grads1[key]) - np.asarray(grads0[key]), k * reg * plain.params[key],
+                               rtol=1e-6, atol=1e-10)
+               for key in weight_names(plain.params)):
+            return k
+    return None
 
 
 def missing_weights(rise: float, reg: float, squares: dict[str, float]) -> list[str]:
@@ -341,6 +456,20 @@ def model_gradcheck(ctx: CheckContext, topic: str, normalization: str | None = N
         return gradcheck_model(model, X, y, seed=ctx.seed, subject=f"{MODELS[topic]}.loss").to_outcome()
 
 
+def plain_gradcheck(ctx: CheckContext, topic: str) -> Outcome:
+    """model_gradcheck, blamed on models.<topic>.reg_rises when that check found the loss lacking its 1/2
+    and the gradients are right without regularisation: the loss is what is wrong, not the gradient."""
+    outcome = model_gradcheck(ctx, topic)
+    reg_check = f"models.{topic}.reg_rises"
+    earlier = ctx.results.get(reg_check)
+    if (outcome.status == FAIL and earlier is not None and earlier.diagnosis is not None
+            and earlier.diagnosis.pattern == "reg_half" and model_gradcheck(ctx, topic, reg=0.0).status in (PASS, WARN)):
+        return blamed_on(Reason("blamed", (MODELS[topic],), (reg_check,),
+                                note="the loss lacks the 1/2 of 0.5 * reg * sum(W**2); the gradient has reg * W"),
+                         with_yours=outcome.message)
+    return outcome
+
+
 def variant_gradcheck(ctx: CheckContext, topic: str, **variant: Any) -> Outcome:
     """model_gradcheck with batchnorm, layernorm or dropout; a regularisation bug is graded once.
 
@@ -354,11 +483,15 @@ def variant_gradcheck(ctx: CheckContext, topic: str, **variant: Any) -> Outcome:
     base_status = earlier.status if earlier is not None else None
     if outcome.status == FAIL and base_status in (PASS, WARN):
         return only_with_variant(outcome, variant)
+    if earlier is not None and earlier.status == "skip" and earlier.reason is not None and \
+            earlier.reason.kind == "blamed":
+        base_status = FAIL  # the plain model's gradient failed, for a reason graded elsewhere
     if outcome.status != FAIL or base_status != FAIL:
         return outcome
     if (model_gradcheck(ctx, topic, reg=0.0).status in (PASS, WARN)
             and model_gradcheck(ctx, topic, reg=0.0, **variant).status in (PASS, WARN)):
-        return blamed_on(Reason("blamed", (MODELS[topic],), (base,), note="of the regularisation gradient"),
+        inherited = earlier.reason if earlier is not None and earlier.status == "skip" else None
+        return blamed_on(inherited or Reason("blamed", (MODELS[topic],), (base,), note="of the regularisation gradient"),
                          with_yours=outcome.message)
     return outcome
 
@@ -639,7 +772,7 @@ def fc_net_reg_rises(ctx: CheckContext) -> Outcome:
        depends_on=("models.fc_net.scores_shape",))
 @model_check("fc_net")
 def fc_net_gradcheck(ctx: CheckContext) -> Outcome:
-    return model_gradcheck(ctx, "fc_net")
+    return plain_gradcheck(ctx, "fc_net")
 
 
 @check("models.fc_net.gradcheck_batchnorm", subject="FullyConnectedNet", title="gradients match with batchnorm",
@@ -701,7 +834,7 @@ def two_layer_net_reg_rises(ctx: CheckContext) -> Outcome:
        depends_on=("models.two_layer_net.scores_shape",))
 @model_check("two_layer_net")
 def two_layer_net_gradcheck(ctx: CheckContext) -> Outcome:
-    return model_gradcheck(ctx, "two_layer_net")
+    return plain_gradcheck(ctx, "two_layer_net")
 
 
 @check("models.two_layer_net.init", subject="TwoLayerNet", title=INIT,
@@ -733,7 +866,7 @@ def cnn_reg_rises(ctx: CheckContext) -> Outcome:
 @check("models.cnn.gradcheck", subject="ThreeLayerConvNet", title=GRADCHECK, depends_on=("models.cnn.scores_shape",))
 @model_check("cnn")
 def cnn_gradcheck(ctx: CheckContext) -> Outcome:
-    return model_gradcheck(ctx, "cnn")
+    return plain_gradcheck(ctx, "cnn")
 
 
 @check("models.cnn.init", subject="ThreeLayerConvNet", title=INIT, depends_on=("models.cnn.scores_shape",))

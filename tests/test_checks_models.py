@@ -386,3 +386,92 @@ def test_zero_weights_fail_init_once_and_skip_reg_rises():
     assert rises.message == "fails only because the weights start at zero (see models.fc_net.init)"
     init = run("models.fc_net.init", target=target)
     assert init.status == "fail" and "all zeros" in init.message
+
+
+# ---------------------------------------------------------------- model mistakes named
+
+class LastLayerNeverCreatedNet(FullyConnectedNet):
+    """An off-by-one loop: the output layer's W and b are never created (loss raises KeyError)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        last = self.num_layers
+        del self.params[f"W{last}"], self.params[f"b{last}"]
+
+
+class ReluOnScoresNet(FullyConnectedNet):
+    """The output layer treated as a hidden one: the scores go through a ReLU."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        return np.maximum(0, out) if y is None else out
+
+
+class LossWithoutHalfNet(FullyConnectedNet):
+    """reg * sum(W**2) in the loss, reg * W in the gradient: the loss lacks the 1/2."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        extra = 0.5 * self.reg * sum(np.sum(self.params[k] ** 2) for k in self.params if k.startswith("W"))
+        return out[0] + extra, out[1]
+
+
+def run_in_order(ids, **objects):
+    from sanitykit.front.runner import check_result
+
+    target, results = DictTarget(objects), {}
+    for spec in suite_specs("models"):
+        if spec.id in ids:
+            results[spec.id] = check_result(spec, spec.func(CheckContext(target, seed=0, results=results)), 0.0)
+    return results
+
+
+def test_parameters_never_created_for_the_last_layer_are_named():
+    outcome = run("models.fc_net.scores_shape", FullyConnectedNet=LastLayerNeverCreatedNet)
+    assert outcome.status == "fail" and outcome.finding.pattern == "layer_params_missing", outcome.message
+    assert "W3" in outcome.message and "loop" in outcome.hint
+
+
+def test_a_relu_on_the_scores_is_named():
+    outcome = run("models.fc_net.scores_shape", FullyConnectedNet=ReluOnScoresNet)
+    assert outcome.status == "fail" and outcome.finding.pattern == "output_activated", outcome.message
+
+
+def test_a_loss_without_the_half_is_named_there_and_not_as_a_missing_gradient():
+    ids = ("models.fc_net.reg_rises", "models.fc_net.gradcheck", "models.fc_net.gradcheck_dropout")
+    results = run_in_order(ids, FullyConnectedNet=LossWithoutHalfNet)
+    reg = results["models.fc_net.reg_rises"]
+    assert reg.status == "fail" and reg.diagnosis.pattern == "reg_half" and "lacks the 1/2" in reg.message
+    for check_id in ids[1:]:
+        result = results[check_id]
+        assert result.status == "skip" and result.reason.see == ("models.fc_net.reg_rises",), result.message
+        assert "regularisation gradient" not in result.message
+
+
+def test_the_assignment_one_convention_stays_a_pass():
+    class FullPenaltyNet(LossWithoutHalfNet):  # reg * sum(W**2) with its gradient 2 * reg * W
+        def loss(self, X, y=None):
+            out = super().loss(X, y)
+            if y is None:
+                return out
+            return out[0], {k: g + self.reg * self.params[k] if k.startswith("W") else g for k, g in out[1].items()}
+
+    results = run_in_order(("models.fc_net.reg_rises", "models.fc_net.gradcheck"), FullyConnectedNet=FullPenaltyNet)
+    assert {r.status for r in results.values()} == {"pass"}, {i: r.message for i, r in results.items()}
+
+
+def test_a_convolution_that_shrinks_the_image_is_named(tmp_path):
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from mutants.generator import Edit, materialise
+    from sanitykit.front.loading import load_target
+
+    root = materialise(tmp_path, (Edit("classifiers/cnn.py", 'self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}',
+                                       'self.conv_param = {"stride": 1, "pad": 0}'),))
+    target = load_target(root)
+    with target.imports_active():
+        outcome = run("models.cnn.scores_shape", target=target)
+    assert outcome.status == "fail" and outcome.finding.pattern == "no_same_padding", outcome.message
+    assert "6x6 image shrinks to 4x4" in outcome.message
