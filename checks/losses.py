@@ -13,7 +13,8 @@ import numpy as np
 from sanitykit import reference as ref
 from sanitykit.checks.common import describe_value, expect_array, randn, unpack
 from sanitykit.checks.registry import CheckContext, check
-from sanitykit.engine.findings import Finding
+from sanitykit.checks.blame import blamed_on
+from sanitykit.engine.findings import Finding, Reason
 from sanitykit.engine.gradcheck import gradcheck_loss
 from sanitykit.engine.numeric import rel_error
 from sanitykit.engine.results import Outcome, failed, passed, warned
@@ -163,6 +164,28 @@ def nonfinite(loss: float, dx: np.ndarray) -> str:
     return " and ".join(parts)
 
 
+def stability_check(ctx: CheckContext, kind: str) -> Outcome:
+    """loss_stability, blamed on losses.<kind>.value when the value is wrong and the user's loss is
+    no more wrong at large scores than at their shifted (max-subtracted) copy: a wrong loss, not an overflow."""
+    outcome = loss_stability(ctx, kind)
+    value_check = f"losses.{kind}.value"
+    earlier = ctx.results.get(value_check)
+    if outcome.status not in ("fail", "warn") or earlier is None or earlier.status != "fail":
+        return outcome
+    name = LOSSES[kind]
+    rng = np.random.default_rng(ctx.seed)
+    y = labels(rng, N, C)
+    x = randn(rng, N, C) + rng.uniform(1e3, 1e4, size=(N, 1))
+    loss, _ = quietly(lambda: call_loss(ctx, name, x, y))
+    shifted, _ = quietly(lambda: call_loss(ctx, name, x - x.max(axis=1, keepdims=True), y))
+    overflows = not np.isfinite(loss) and np.isfinite(shifted)
+    if overflows or (np.isfinite(loss) and np.isfinite(shifted) and rel_error(loss, shifted) > 1e-6):
+        return outcome  # the large scores themselves break it: stability is its own bug
+    return blamed_on(Reason("blamed", (name,), (value_check,),
+                            note=f"{name}'s value is wrong at any scale (large scores change nothing)"),
+                     with_yours=outcome.message)
+
+
 def loss_stability(ctx: CheckContext, kind: str) -> Outcome:
     """Finite loss and dx, equal to the reference, at scores of 1e3..1e4."""
     name = LOSSES[kind]
@@ -233,7 +256,7 @@ def softmax_initial(ctx: CheckContext) -> Outcome:
 
 @check("losses.softmax.stability", subject="softmax_loss", title=STABILITY)
 def softmax_stability(ctx: CheckContext) -> Outcome:
-    return loss_stability(ctx, "softmax")
+    return stability_check(ctx, "softmax")
 
 
 @check("losses.svm.value", subject="svm_loss", title=VALUE)
@@ -253,4 +276,4 @@ def svm_initial(ctx: CheckContext) -> Outcome:
 
 @check("losses.svm.stability", subject="svm_loss", title=STABILITY)
 def svm_stability(ctx: CheckContext) -> Outcome:
-    return loss_stability(ctx, "svm")
+    return stability_check(ctx, "svm")

@@ -148,3 +148,40 @@ def test_stub_and_absent_loss_are_not_failures():
         run("losses.softmax.value", softmax_loss=softmax_stub)
     with pytest.raises(SkipCheck):
         run("losses.svm.value")
+
+
+def run_in_order(ids, **objects):
+    from sanitykit.front.runner import check_result
+
+    target, results = DictTarget(objects), {}
+    for spec in suite_specs("losses"):
+        if spec.id in ids:
+            results[spec.id] = check_result(spec, spec.func(CheckContext(target, seed=0, results=results)), 0.0)
+    return results
+
+
+def test_a_wrong_loss_gets_no_overflow_hint_at_large_scores():
+    def softmax_log10(x, y):  # stable, but the log of base 10: wrong at every scale
+        loss, dx = reference.softmax_loss(x, y)
+        return loss / np.log(10), dx / np.log(10)
+
+    results = run_in_order(("losses.softmax.value", "losses.softmax.stability"), softmax_loss=softmax_log10)
+    assert results["losses.softmax.value"].diagnosis.pattern == "natural_log"
+    stability = results["losses.softmax.stability"]
+    assert stability.status == "skip" and stability.reason.see == ("losses.softmax.value",), stability.message
+    assert "max" not in stability.hint and "overflow" not in stability.message
+
+
+def test_an_overflow_is_still_its_own_failure_when_the_value_is_also_wrong():
+    def summed_without_max(x, y):
+        shifted = x  # planted: no max subtraction
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        loss = -np.log(probs[np.arange(len(y)), y]).sum()  # planted: summed, not averaged
+        dx = probs.copy()
+        dx[np.arange(len(y)), y] -= 1
+        return loss, dx
+
+    results = run_in_order(("losses.softmax.value", "losses.softmax.stability"), softmax_loss=summed_without_max)
+    assert results["losses.softmax.value"].status == "fail"
+    assert results["losses.softmax.stability"].status == "fail"
+    assert results["losses.softmax.stability"].diagnosis.pattern == "overflow"
