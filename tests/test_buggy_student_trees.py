@@ -171,3 +171,22 @@ def test_adam_first_step_nan_fails_the_step_check_with_the_t_hint(adam_results):
 
     assert step.status == "fail"
     assert "t" in step.hint and "nan" in (step.message + step.hint).lower()
+
+
+@pytest.mark.parametrize("left_out", [("layer_utils.py",), ("fast_layers.py", "layer_utils.py")])
+def test_a_partial_upload_without_course_files_gets_stand_ins_not_errors(tmp_path, left_out):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mutants.generator import materialise
+
+    root = materialise(tmp_path)
+    for name in left_out:
+        (root / "cs231n" / name).unlink()
+    report = check(root, suites=["models"], seed=0)
+    bad = {r.id: r.message for r in report.checks if r.status in ("fail", "error")}
+    assert not bad, bad
+    assert any(r.status == "pass" for r in report.checks if r.id.startswith("models.cnn."))
+    stood_in = {s["module"] for s in report.to_dict()["loading"]["substitutions"]}
+    assert {f"cs231n.{name[:-3]}" for name in left_out} <= stood_in
+    assert not report.to_dict()["loading"]["problems"]

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sanitykit.engine.usercode import CheckTimeout, describe_exception
+from sanitykit.engine.usercode import CheckTimeout, describe_exception, numpy_change
+from sanitykit.engine.wording import numpy_fix
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
 from sanitykit.front.finders import Hooks, aliases_installed, import_chain
@@ -104,6 +105,10 @@ def import_layout(layout: Layout, timeout: float | None = 30.0) -> Imported:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - anything a student module does at import
+                exc = substitute.import_with_stand_ins(imported, f"{private}.{dotted}", exc, timeout)
+                if exc is None:  # course files left out of the upload, stood in for: imported
+                    imported.modules[dotted] = sys.modules[f"{private}.{dotted}"]
+                    continue
                 if substitute.is_fast_layers(dotted):
                     file, line, message = describe_import_failure(exc, path, layout.root)
                     substitute.stand_in_for_fast_layers(imported, dotted, path, file, line, message)
@@ -336,7 +341,9 @@ def describe_import_failure(exc: BaseException, module_file: Path, base: Path) -
         if not frame.filename.startswith("<") and os.path.abspath(frame.filename).startswith(base_text):
             filename, line = frame.filename, frame.lineno
             break
-    return shown_path(filename, base), line, describe_exception(exc)
+    message = describe_exception(exc)
+    change = numpy_change(exc)  # `DTYPE = np.float` at the top of layers.py, under NumPy 2
+    return shown_path(filename, base), line, f"{message.rstrip('.')}; {numpy_fix(change)}" if change else message
 
 
 def _line_in(exc: BaseException, module_file: Path) -> int | None:

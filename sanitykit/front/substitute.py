@@ -232,3 +232,94 @@ def replace_broken_fast_layers(imported: Imported, root: Path, timeout: float | 
             for name in pair:
                 imported.absent[name] = (f"{name} is the course's (fast_layers.py) and {fault} "
                                          f"({why}); sanitykit's own is used in its place")
+
+
+# ---------------------------------------------------------------- course files missing from the upload
+
+# A course file students often leave out of a partial upload -> sanitykit's module standing in for it.
+MISSING_STAND_INS = {"fast_layers": "sanitykit.reference.fast_layers", "layer_utils": "sanitykit.reference.layer_utils"}
+
+
+def missing_course_module(exc: BaseException, private: str) -> str | None:
+    """The private dotted name of a course helper the user's code imports but the tree lacks, or None."""
+    name = getattr(exc, "name", None) or ""
+    if not isinstance(exc, ModuleNotFoundError) or not name.startswith(private + "."):
+        return None
+    return name if name.rpartition(".")[2] in MISSING_STAND_INS and name not in sys.modules else None
+
+
+def stand_in_for_missing(imported: Imported, private_name: str) -> None:
+    """A course file (fast_layers.py, layer_utils.py) missing from the tree: sanitykit's own stands in for it.
+
+    The stand-in's functions run with the user's own layers: its globals are sanitykit's module's,
+    with the names the user's layers module (a sibling) defines laid over them, so a sandwich
+    helper calls the student's affine_forward, not sanitykit's.
+    """
+    import importlib
+
+    leaf = private_name.rpartition(".")[2]
+    source = importlib.import_module(MISSING_STAND_INS[leaf])
+    parent = private_name.rpartition(".")[0]
+    siblings = None
+    if leaf == "layer_utils":
+        try:  # the user's layers, beside the missing file (imported now if its turn has not come)
+            siblings = importlib.import_module(f"{parent}.layers")
+        except Exception:  # noqa: BLE001 - no layers of theirs, or a broken one: reported on its own
+            siblings = None
+    own = {k: v for k, v in vars(siblings).items() if not k.startswith("_")} if siblings is not None else {}
+    module = types.ModuleType(private_name, f"sanitykit: stand-in for the course's {leaf}.py, absent from the tree")
+    # The module's own dict is its functions' globals, so that blame's swaps (rebinding names in
+    # the target's modules) reach the stand-in too.
+    module.__dict__.update({k: v for k, v in vars(source).items() if not k.startswith("__")}, **own)
+    module.__dict__.update({n: _rebound(getattr(source, n), module.__dict__, source.__name__) for n in source.__all__})
+    module.__sanitykit_substitute__ = True
+    sys.modules[private_name] = module
+    if parent in sys.modules:
+        setattr(sys.modules[parent], leaf, module)
+    dotted = private_name[len(imported.private) + 1:]
+    imported.modules[dotted] = module
+    imported.substitutions.append({
+        "module": dotted, "file": f"{dotted.replace('.', '/')}.py", "names": list(source.__all__),
+        "by": MISSING_STAND_INS[leaf],
+        "message": f"the course's {leaf}.py is not in the tree; sanitykit's own {leaf} stands in for it"
+                   + (" (calling your layers)" if own else "")})
+    for name in source.__all__:
+        imported.absent.setdefault(name, f"{name} is the course's ({leaf}.py), which is not in the tree; "
+                                         "sanitykit's own stands in for it")
+
+
+def _rebound(obj: Any, namespace: dict, owner: str) -> Any:
+    """A function of sanitykit's module `owner` that looks its globals up in `namespace` instead.
+
+    It keeps `owner` as its __module__: the target knows it as sanitykit's, never the user's.
+    """
+    if not isinstance(obj, types.FunctionType):
+        return obj
+    function = types.FunctionType(obj.__code__, namespace, obj.__name__, obj.__defaults__, obj.__closure__)
+    function.__module__, function.__doc__ = owner, obj.__doc__
+    return function
+
+
+def import_with_stand_ins(imported: Imported, private_name: str, exc: BaseException,
+                          timeout: float | None, attempts: int = 3) -> BaseException | None:
+    """Import `private_name` again after standing in for each missing course file its import names.
+
+    Returns None once it imports, else the exception that stops it (the original one when no
+    course file was missing).
+    """
+    import importlib
+
+    for _ in range(attempts):
+        missing = missing_course_module(exc, imported.private)
+        if missing is None:
+            return exc
+        stand_in_for_missing(imported, missing)
+        try:
+            with fenced(timeout):
+                importlib.import_module(private_name)
+            return None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as again:  # noqa: BLE001 - the module's own error, reported by the caller
+            exc = again
+    return exc
