@@ -169,10 +169,35 @@ def _pool_wide_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
     return {"x": distinct_values(ctx.rng, 2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},)
 
 
+def _pool_overlap_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
+    # 3x3 windows at stride 2 on a non-square 7x5 input: neighbouring windows share a row or a
+    # column, so a backward that assigns (=) where it must accumulate (+=) loses a contribution.
+    return {"x": distinct_values(ctx.rng, 2, 2, 7, 5)}, ({"pool_height": 3, "pool_width": 3, "stride": 2},)
+
+
+def _batch_of_one(make: Callable) -> Callable:
+    """`make` with every input of batch length N cut to its first example (N = 1)."""
+    def one(ctx: CheckContext) -> tuple[dict, tuple]:
+        inputs, args = make(ctx)
+        return {**inputs, "x": inputs["x"][:1]}, args
+
+    return one
+
+
+def _one_example(make: Callable) -> tuple:
+    return (("a batch of one example (N = 1)", _batch_of_one(make),
+             "right for N > 1, wrong for N = 1: look for np.squeeze, x.reshape(-1, D) or a sum without "
+             "an axis, which lose or merge the batch axis when it has length 1"),)
+
+
 WIDE_POOL = (("a non-square x (2, 3, 4, 6)", _pool_wide_inputs,
               "right on a 4x4 input, wrong on a 4x6 one: for non-overlapping windows reshape x to "
               "(N, C, H // pool_height, pool_height, W // pool_width, pool_width) and take the max "
-              "over axes (3, 5); the window index comes after its block index"),)
+              "over axes (3, 5); the window index comes after its block index"),
+             ("overlapping 3x3 windows at stride 2 on x (2, 2, 7, 5)", _pool_overlap_inputs,
+              "right for windows that do not overlap, wrong at stride < pool size: windows share elements, so "
+              "the backward must accumulate, dx[..., window] += mask * dout[n, c, i, j], not assign with ="),
+             *_one_example(_pool_inputs))
 
 
 def _spatial_bn_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
@@ -224,7 +249,8 @@ def _conv_relu_pool_inputs(ctx: CheckContext) -> tuple[dict, tuple]:
 
 
 AFFINE = Layer("affine", "affine_forward", "affine_backward", ref.affine_forward, _affine_inputs,
-               lambda i, a: (i["x"].shape[0], i["w"].shape[1]), "out = x.reshape(x.shape[0], -1) @ w + b")
+               lambda i, a: (i["x"].shape[0], i["w"].shape[1]), "out = x.reshape(x.shape[0], -1) @ w + b",
+               more=_one_example(_affine_inputs))
 RELU = Layer("relu", "relu_forward", "relu_backward", ref.relu_forward, _kinked_inputs, _same,
              "out = np.maximum(0, x)")
 LEAKY_RELU = Layer("leaky_relu", "leaky_relu_forward", "leaky_relu_backward", ref.leaky_relu_forward,
@@ -251,7 +277,7 @@ CONV = Layer(
     "conv", "conv_forward_naive", "conv_backward_naive", ref.conv_forward_naive, _conv_inputs, _conv_shape,
     "pad with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), then "
     "out[n, f, i, j] = np.sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
-    more=STRIDE2)
+    more=(*STRIDE2, *_one_example(_conv_inputs)))
 CONV_FAST = Layer("conv_fast", "conv_forward_fast", "conv_backward_fast", ref.conv_forward_fast,
                   _conv_inputs, _conv_shape,
                   "the fast convolution must give the same numbers as conv_forward_naive", more=STRIDE2)

@@ -653,3 +653,33 @@ def test_max_pool_output_size_without_the_one_is_named():
         "max_pool_forward_naive", sizes, "    H_out = (H - ph) // stride\n    W_out = (W - pw) // stride")},
         only="layers.max_pool.")["layers.max_pool.interface"]
     assert result.status == "fail" and result.diagnosis.pattern == "no_plus_one", result.message
+
+
+def test_max_pool_backward_assigning_instead_of_accumulating_fails_on_overlapping_windows():
+    def max_pool_backward_assigning(dout, cache):
+        x, pool_param = cache
+        ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+        dx = np.zeros_like(x)
+        N, C, H_out, W_out = dout.shape
+        for n in range(N):
+            for c in range(C):
+                for i in range(H_out):
+                    for j in range(W_out):
+                        window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                        mask = window == window.max()
+                        dx[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw] = mask * dout[n, c, i, j]
+        return dx
+
+    result = run({"max_pool_backward_naive": max_pool_backward_assigning},
+                 only="layers.max_pool.")["layers.max_pool.gradcheck"]
+    assert result.status == "fail" and result.details["case"].startswith("overlapping"), result.message
+    assert "+=" in result.hint
+
+
+def test_an_affine_forward_that_squeezes_the_batch_fails_on_one_example_saying_so():
+    def affine_forward_squeezed(x, w, b):
+        return np.squeeze(x) @ w + b, (x, w, b)  # planted: N = 1 loses its batch axis
+
+    result = run({"affine_forward": affine_forward_squeezed}, only="layers.affine.")["layers.affine.forward"]
+    assert result.status == "fail" and result.details["case"] == "a batch of one example (N = 1)", result.message
+    assert "N = 1" in result.message and "squeeze" in result.hint
