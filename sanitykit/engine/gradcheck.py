@@ -433,7 +433,7 @@ def _run(problem, setup: _Setup, notes: list[str], *, dout, batch, reg=None) -> 
         return base
     except UserCodeError as exc:
         base.status, base.problem = ERROR, exc.reason
-        base.reason = Reason("raised", (exc.subject or setup.subject,), note=exc.reason)
+        base.reason = Reason("raised", (exc.subject or setup.subject,), note=exc.reason, fix=exc.fix)
         return base
     finally:
         for x, p in zip(problem.inputs, pristine):

@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import linecache
 import os
+import re
 import traceback
 from typing import Any, Callable, Iterator
 
@@ -21,7 +22,7 @@ class UserCodeError(Exception):
     """The user's code raised or returned something unusable; str() is one line."""
 
     def __init__(self, reason: str, *, subject: str = "", where: str = "", source_line: str = "",
-                 error_type: str = "", fix: str = ""):
+                 error_type: str = "", fix: str = "", numpy_change: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.subject = subject
@@ -29,6 +30,7 @@ class UserCodeError(Exception):
         self.source_line = source_line  # the code on that line, stripped, when readable
         self.error_type = error_type  # the exception's class name ("ValueError"), when it raised
         self.fix = fix  # what to change, when the raiser knows better than the exception's class
+        self.numpy_change = numpy_change  # the NumPy-2 break it matches ("np.float"), see numpy_change()
 
 
 class CheckTimeout(BaseException):
@@ -89,6 +91,22 @@ def recording() -> Iterator[list]:
         _RECORDED.reset(token)
 
 
+# Called after every call into the user's code, even one that raised: the runner's fences put
+# back there the numpy and builtins functions the call replaced, before sanitykit computes again.
+_AFTER_CALL: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "sanitykit_after_call", default=None)
+
+
+@contextlib.contextmanager
+def after_each_call(hook: Callable[[], None]) -> Iterator[None]:
+    """Call `hook()` after every `call_user` inside the block (the fences, per check)."""
+    token = _AFTER_CALL.set(hook)
+    try:
+        yield
+    finally:
+        _AFTER_CALL.reset(token)
+
+
 def describe_exception(exc: BaseException) -> str:
     """`ValueError: shapes (4,5) and (6,3) not aligned` — the last line of a traceback."""
     text = str(exc).strip().splitlines()
@@ -119,7 +137,12 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
     """
     name = subject_name(fn, subject)
     try:
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            after = _AFTER_CALL.get()
+            if after is not None:
+                after()
     except NotImplementedError as exc:
         raise NotImplementedYet(name, "raises NotImplementedError") from None
     except (KeyboardInterrupt, CheckTimeout, UserCodeError, NotImplementedYet):
@@ -142,7 +165,17 @@ def call_user(fn: Callable, *args: Any, subject: str | None = None, **kwargs: An
         raise UserCodeError(f"{name} ran out of memory (MemoryError)", subject=name,
                             error_type="MemoryError") from None
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        if passes_through(exc):
+            raise
         raise _raised(name, exc) from None
+
+
+def passes_through(exc: BaseException) -> bool:
+    """True for what must reach the test runner unchanged: Ctrl-C, and pytest's own outcomes
+    raised while a check runs under the plugin (pytest.exit, pytest.skip, and pytest.fail,
+    which is how pytest-timeout stops a test), recognised without importing pytest."""
+    return isinstance(exc, KeyboardInterrupt) or any(
+        cls.__module__ == "_pytest.outcomes" for cls in type(exc).__mro__)
 
 
 def _raised(name: str, exc: BaseException) -> UserCodeError:
@@ -154,9 +187,44 @@ def _raised(name: str, exc: BaseException) -> UserCodeError:
     where = f"{os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
     code = source_line(frame.filename, frame.lineno) if frame else ""
     reason = f"{name} raised {describe_exception(exc)}" + (f" (at {where})" if where else "")
+    change = numpy_change(exc)
     error = UserCodeError(reason, subject=name, where=where, source_line=code,
-                          error_type=type(exc).__name__)
+                          error_type=type(exc).__name__, numpy_change=change,
+                          fix=_numpy_fix(type(exc).__name__, change))
     recorded = _RECORDED.get()
     if recorded is not None:
         recorded.append(error)
     return error
+
+
+# How NumPy names what it no longer has: its AttributeError for a removed name ("module 'numpy'
+# has no attribute 'float'", "`np.NaN` was removed in the NumPy 2.0 release") and the
+# DeprecationWarning of one on its way out ("`row_stack` alias is deprecated"), when warnings
+# are errors.
+_NUMPY_NAME = re.compile(r"module 'numpy' has no attribute '(\w+)'|`np\.(\w+)` was removed|`(\w+)` (?:alias )?is deprecated")
+# int() / float() of an array of one element: deprecated in NumPy 1.25, an error in NumPy 2.
+_SCALAR_CONVERSION = ("only 0-dimensional arrays can be converted", "Conversion of an array with ndim > 0")
+
+
+def numpy_change(exc: BaseException) -> str:
+    """The NumPy-2 break `exc` is (code written for NumPy 1), or '': "np.float" (a removed name),
+    "scalar_conversion" (int() of a one-element array) or "copy_false" (np.array(x, copy=False))."""
+    from sanitykit.engine.wording import NUMPY_REMOVED
+
+    text = str(exc)
+    if isinstance(exc, (AttributeError, DeprecationWarning)):
+        match = _NUMPY_NAME.search(text)
+        name = f"np.{next(g for g in match.groups() if g)}" if match else ""
+        if name in NUMPY_REMOVED:
+            return name
+    if isinstance(exc, (TypeError, DeprecationWarning)) and any(s in text for s in _SCALAR_CONVERSION):
+        return "scalar_conversion"
+    if isinstance(exc, ValueError) and "Unable to avoid copy" in text:
+        return "copy_false"
+    return ""
+
+
+def _numpy_fix(error_type: str, change: str) -> str:
+    from sanitykit.engine.wording import user_error_fix
+
+    return user_error_fix(error_type, change) if change else ""

@@ -154,11 +154,50 @@ RETURN_FIX = ("return exactly what the course's docstring says, e.g. `return out
               "forward and `return dx, dw, db` from a backward, each an ndarray")
 
 
-def user_error_fix(error_type: str) -> str:
-    """The hint for an error in the user's code (`error_type` "" when it returned something unusable)."""
+def user_error_fix(error_type: str, numpy_change: str = "") -> str:
+    """The hint for an error in the user's code (`error_type` "" when it returned something unusable).
+
+    Args:
+        error_type: the exception's class name.
+        numpy_change: the NumPy-2 break it matches (usercode.numpy_change), default none.
+    """
+    if numpy_change:
+        return numpy_fix(numpy_change)
     if error_type:
         return ERROR_FIXES.get(error_type, "read the line quoted above: that is where your code raised")
     return RETURN_FIX
+
+
+# Names code written for NumPy 1 uses that NumPy 1.24 / 2.0 removed -> what to write instead.
+NUMPY_REMOVED = {
+    "np.float": "float", "np.int": "int", "np.bool": "bool", "np.object": "object", "np.str": "str",
+    "np.complex": "complex", "np.long": "int", "np.unicode": "str",
+    "np.float_": "np.float64", "np.complex_": "np.complex128", "np.string_": "np.bytes_",
+    "np.unicode_": "np.str_", "np.NaN": "np.nan", "np.Inf": "np.inf", "np.PINF": "np.inf",
+    "np.infty": "np.inf", "np.Infinity": "np.inf", "np.NINF": "-np.inf", "np.NZERO": "-0.0",
+    "np.PZERO": "0.0", "np.product": "np.prod", "np.cumproduct": "np.cumprod", "np.alltrue": "np.all",
+    "np.sometrue": "np.any", "np.in1d": "np.isin", "np.row_stack": "np.vstack", "np.round_": "np.round",
+    "np.asfarray": "np.asarray(x, dtype=float)", "np.trapz": "np.trapezoid", "np.msort": "np.sort(a, axis=0)",
+    "np.asscalar": "x.item()",
+}
+NUMPY_CHANGES = {
+    "scalar_conversion": ("no longer turns an array into a number with int() or float(); take its "
+                          "element: float(x.item()), or x[0, 0] (an array of several elements needs a "
+                          "sum or an index first)"),
+    "copy_false": ("reads np.array(x, copy=False) as 'never copy' and raises when a copy is needed: "
+                   "write np.asarray(x) instead"),
+}
+
+
+def numpy_fix(change: str) -> str:
+    """The one-line fix of a NumPy-2 break, naming the NumPy installed: "written for NumPy 1: ..."."""
+    here = f"NumPy {np.__version__} is installed here"
+    if change in NUMPY_REMOVED:
+        # np.row_stack is only deprecated in some releases: an error when warnings are errors.
+        has = hasattr(np, change.partition(".")[2])
+        return (f"this line was written for NumPy 1: {here} and {'deprecates' if has else 'has no'} "
+                f"{change}; write {NUMPY_REMOVED[change]} instead of {change}")
+    return f"this line was written for NumPy 1: {here}, which {NUMPY_CHANGES.get(change, change)}"
 
 
 def with_source_line(message: str, source_line: str) -> str:
@@ -244,6 +283,8 @@ def gradcheck_hint(result) -> str:
     if result.status == SKIP:
         return REASON_HINTS["not_implemented"]
     if result.status == ERROR:
+        if result.reason is not None and result.reason.fix:  # a fix known for this error (NumPy 2)
+            return result.reason.fix
         return "fix the error above; the check needs the function to run and return arrays"
     if result.finding:
         return "\n".join(hint_lines(result.finding.likely, result.finding.fix))
