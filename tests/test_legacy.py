@@ -230,3 +230,19 @@ def test_groupnorm_shape_and_optim_signature_are_measured():
     assert groupnorm_shape(flat_gamma)[0] == {"groupnorm_param_shape": "1d"}
     assert optim_signature([adam_2016])[0] == {"optim_signature": "(x, dx, config)"}
     assert optim_signature([sgd_later, adam_2016])[0] == {"optim_signature": "(w, dw, config) / (x, dx, config)"}
+
+
+def test_a_python2_file_is_read_in_the_encoding_its_coding_line_declares(tmp_path):
+    """2016 trees often declare `# -*- coding: latin-1 -*-`; the Python-2 rewriting reads them as
+    Python does, so the é on the print line survives and the shims still apply (issue 19)."""
+    (tmp_path / "solver.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n"
+        b"def report(loss):\n"
+        b"    print 'r\xe9sultat', loss\n"
+        b"    return [i for i in xrange(2)]\n")
+
+    target = load_target(tmp_path)
+
+    assert target.problems == []
+    assert target.get("report")(1.5) == [0, 1]
+    assert "solver.py: 1 Python-2 print statement read as print()" in target.shims

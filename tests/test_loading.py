@@ -1,6 +1,8 @@
 """Target loading: every kind of target, per-module problems, name maps, isolation between targets."""
 from __future__ import annotations
 
+import codecs
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from sanitykit.front.loading import (LoadedTarget, TargetError, defined_names, load_target,
                                      parse_map_items, resolve_layout)
+from sanitykit.front.sources import UnreadableSource, decode_source
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -240,3 +243,55 @@ def test_a_helper_needing_a_missing_package_is_a_note_and_breaks_no_check(tmp_pa
 
     report = check(tmp_path, suites=["optim"])
     assert [c.id for c in report.checks if c.status == "error"] == []
+
+
+# ---------------------------------------------------------------- reading sources (issue 19)
+
+@pytest.mark.parametrize("data, found, line", [
+    (codecs.BOM_UTF16_LE + "x = 1\n".encode("utf-16-le"), "saved as UTF-16", 1),
+    (codecs.BOM_UTF32_LE + "x = 1\n".encode("utf-32-le"), "saved as UTF-32", 1),
+    (b"x = 1\ny = 2\nz = '\x00'\n", "a NUL byte on line 3", 3),
+    (b"x = 1\n# \xe9t\xe9\n", "byte 0xe9 on line 2 is not UTF-8", 2),
+    (b"# -*- coding: ascii -*-\nx = '\xc3\xa9'\n", "byte 0xc3 on line 2 is not valid ascii", 2),
+    (b"# -*- coding: klingon -*-\nx = 1\n", "an encoding Python does not know ('klingon')", None),
+    (codecs.BOM_UTF8 + b"# -*- coding: latin-1 -*-\nx = 1\n", "UTF-8 byte-order mark but its coding line", None),
+])
+def test_a_source_python_cannot_decode_says_what_is_in_it(data, found, line):
+    with pytest.raises(UnreadableSource) as info:
+        decode_source(data, "layers.py")
+
+    assert found in info.value.what
+    assert info.value.line == line
+    with pytest.raises((SyntaxError, ValueError, UnicodeDecodeError)):  # Python agrees it cannot be read
+        compile(importlib.util.decode_source(data), "layers.py", "exec")
+
+
+@pytest.mark.parametrize("data", [
+    b"# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n",
+    codecs.BOM_UTF8 + "name = 'café'\n".encode(),
+    "name = 'café'\r\n".encode(),
+])
+def test_a_source_is_read_as_python_reads_it(data):
+    assert decode_source(data, "layers.py") == importlib.util.decode_source(data)
+
+
+def test_defined_names_reads_a_file_python_cannot_decode(tmp_path):
+    source = "def affine_forward(x, w, b):\n    pass\n\n\nclass FullyConnectedNet:\n    pass\n"
+    for name, data in (("utf16.py", codecs.BOM_UTF16_LE + source.encode("utf-16-le")),
+                       ("bare16.py", source.encode("utf-16-be")),
+                       ("latin.py", ("# caf\xe9\n" + source).encode("latin-1"))):
+        (tmp_path / name).write_bytes(data)
+        assert defined_names(tmp_path / name) == ("affine_forward", "FullyConnectedNet"), name
+
+
+def test_an_import_failure_is_blamed_on_the_failing_file_with_its_chain(tmp_path):
+    (tmp_path / "layers.py").write_text("raise RuntimeError('boom')\ndef relu_forward(x):\n    return x, x\n")
+    (tmp_path / "layer_utils.py").write_text("from layers import *\ndef affine_relu_forward(x, w, b):\n    pass\n")
+
+    problems = {p.module: p for p in load_target(tmp_path).problems}
+
+    assert problems["layers"].where() == "layers.py:1"
+    assert problems["layer_utils"].where() == "layers.py:1 (imported by layer_utils.py)"
+    assert problems["layer_utils"].message == "RuntimeError: boom"
+    assert problems["layer_utils"].to_dict()["imported_by"] == ["layer_utils.py"]
+    assert "imported_by" not in problems["layers"].to_dict()

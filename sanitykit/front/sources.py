@@ -63,8 +63,7 @@ def _nul_problem(data: bytes) -> tuple[str, int] | None:
         return (f"it holds a NUL byte on every other byte, as UTF-16 text without a byte-order mark "
                 f"does: {SAVE_AS_UTF8}"), 1
     line = _line_of(data, at)
-    return (f"it holds binary data (a NUL byte on line {line}, which no Python source may contain): "
-            "is it the file you meant to hand in?"), line
+    return f"it holds binary data (a NUL byte on line {line}; Python source never contains one)", line
 
 
 def _declared_encoding(data: bytes, path: str | Path) -> str:
@@ -78,7 +77,7 @@ def _declared_encoding(data: bytes, path: str | Path) -> str:
             declared = message.partition(":")[2].strip()
             raise UnreadableSource(path, f"its coding line declares an encoding Python does not know "
                                          f"({declared!r}); {SAVE_AS_UTF8} and remove that line") from None
-        if "with BOM" in message:
+        if data.startswith(codecs.BOM_UTF8):  # "encoding problem: utf-8": a BOM and another coding line
             raise UnreadableSource(path, "it starts with a UTF-8 byte-order mark but its coding line "
                                          "declares another encoding; remove the coding line") from None
         # "invalid or missing encoding declaration": the first two lines are not UTF-8 themselves.

@@ -114,8 +114,7 @@ class LoadedTarget:
         # A file of which nothing could be read (binary, no def found) may hold it: not "not found".
         for problem in self.problems:
             if problem.unreadable and not problem.imported_by and not problem.names:
-                return (f"{user_name} not found, and {problem.where()} may define it but could not be "
-                        f"read: {problem.message}")
+                return f"{user_name} not found, but {problem.where()} may define it and {problem.message}"
         return None
 
     def absent_note(self, name: str) -> str | None:
@@ -201,7 +200,7 @@ class LoadedTarget:
 
 # How much of what the user's code printed at import the report quotes.
 PRINTED_LINES, PRINTED_LINE_CHARS = 3, 100
-_NOT_KEPT = re.compile(r"^\.\.\. \(\d+ more characters not kept\)$")  # capture.BoundedBuffer's tail
+_NOT_KEPT = re.compile(r"\n?\.\.\. \(\d+ more characters not kept\)$", re.MULTILINE)  # capture.BoundedBuffer's tail
 
 
 def printed_at_import(output: str, dropped: int) -> dict[str, Any] | None:
@@ -216,7 +215,8 @@ def printed_at_import(output: str, dropped: int) -> dict[str, Any] | None:
     """
     if not output and not dropped:
         return None
-    lines = [line.strip() for line in output.splitlines() if line.strip() and not _NOT_KEPT.match(line)]
+    kept = _NOT_KEPT.sub("", output)
+    lines = [line.strip() for line in kept.splitlines() if line.strip()]
     first = [line if len(line) <= PRINTED_LINE_CHARS else line[:PRINTED_LINE_CHARS - 3] + "..."
              for line in lines[:PRINTED_LINES]]
-    return {"characters": len(output) + dropped, "first_lines": first}
+    return {"characters": len(kept) + dropped, "first_lines": first}

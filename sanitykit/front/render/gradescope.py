@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from sanitykit.engine.findings import REASON_KINDS
 from sanitykit.engine.patterns import PATTERNS
 from sanitykit.engine.results import PASS, SKIP, WARN, CheckResult
-from sanitykit.front.render.text import describe_loading_item, diagnosis_lines, is_note, printed_note, summary_line
+from sanitykit.front.render.text import (describe_candidates, describe_loading_item, describe_problem_group,
+                                         diagnosis_lines, is_note, printed_at_import_line, printed_note,
+                                         problem_groups, summary_line)
 from sanitykit.front.scoring import CREDIT, NOT_APPLICABLE
 
 if TYPE_CHECKING:
@@ -208,10 +210,16 @@ def gradescope_dict(report, rubric: Mapping[str, Any] | None = None, *,
 def submission_output(report) -> str:
     """The text above the tests: the summary, the modules that could not be imported, and
     whether the submission printed while it was checked (a forgotten debugging print)."""
+    loading = report.loading or {}
     lines = [f"sanitykit: {summary_line(report.summary)}"]
-    for problem in (report.loading or {}).get("problems") or []:
-        label = "not checked: " if is_note(problem) else "could not import "
-        lines.append(label + describe_loading_item(problem))
+    if loading.get("candidates"):
+        lines.append("warning: " + describe_candidates(loading["candidates"], report.target))
+    problems = loading.get("problems") or []
+    lines += ["could not import " + describe_problem_group(*group)
+              for group in problem_groups(p for p in problems if not is_note(p))]
+    lines += ["not checked: " + describe_loading_item(p) for p in problems if is_note(p)]
+    if loading.get("printed_at_import"):
+        lines.append("note: your code printed " + printed_at_import_line(loading["printed_at_import"]))
     printed = printed_note(report.checks)
     if printed:
         lines.append("note: " + printed.split("; --format json")[0])
