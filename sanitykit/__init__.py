@@ -1,24 +1,30 @@
 """sanitykit: gradient checks and sanity checks, with diagnoses, for hand-written numpy layers."""
-from __future__ import annotations
-
 from sanitykit._version import __version__
 
-__all__ = ["__version__", "rel_error", "numerical_gradient", "gradcheck", "gradcheck_loss",
-           "gradcheck_model", "GradcheckResult", "assert_gradients_match",
-           "assert_loss_gradient_matches", "assert_model_gradients_match", "h_sweep", "check"]
+# Where each public name lives; imported on first use so that `import sanitykit` stays light
+# (the pytest plugin imports it at start-up).
+_LAZY = {
+    "rel_error": "sanitykit.engine.numeric",
+    "numerical_gradient": "sanitykit.engine.numeric",
+    **dict.fromkeys(("gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult",
+                     "assert_gradients_match", "assert_loss_gradient_matches",
+                     "assert_model_gradients_match", "h_sweep"), "sanitykit.engine.gradcheck"),
+    "check": "sanitykit.front.runner",
+    **dict.fromkeys(("lr_find", "activations", "overfit"), "sanitykit.front.diagnostics"),
+}
+
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    # Lazy: `import sanitykit` stays light (the pytest plugin imports it at start-up).
-    if name in ("rel_error", "numerical_gradient"):
-        from sanitykit.engine import numeric
-        return getattr(numeric, name)
-    if name in ("gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult",
-                "assert_gradients_match", "assert_loss_gradient_matches",
-                "assert_model_gradients_match", "h_sweep"):
-        from sanitykit.engine import gradcheck
-        return getattr(gradcheck, name)
-    if name == "check":
-        from sanitykit.front.runner import check
-        return check
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sanitykit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # Tab completion in a notebook offers the lazy names too: a module's dir() shows only
+    # what is already bound, and `gradcheck` is not until first used.
+    return sorted({*globals(), *__all__})
