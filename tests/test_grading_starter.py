@@ -17,11 +17,11 @@ from sanitykit.front.starter import lay_starter, placements, tree_files
 
 ASSIGNMENT = Path(__file__).parent / "assets" / "assignment"
 EDITED = ("cs231n/layers.py", "cs231n/optim.py", "cs231n/classifiers/fc_net.py")
+# An instructor's rubric: a function the upload lacks (affine_relu_forward, from the course's
+# layer_utils.py) earns 0.
 RUBRIC = """
-[grading]
-absent = "not_applicable"
 [[rule]]
-checks = ["layers.affine.*", "layers.relu.*", "optim.sgd.*", "models.fc_net.*"]
+checks = ["layers.affine.*", "layers.relu.*", "layers.affine_relu.*", "optim.sgd.*"]
 points = 1
 """
 
@@ -93,7 +93,7 @@ def test_a_flat_upload_with_the_starter_grades_like_the_full_tree(tmp_path):
     # The full tree overrides every starter file, so it is graded as itself.
     assert rows["flat"]["score"] == rows["full"]["score"]
     assert rows["flat"]["max_score"] == rows["full"]["max_score"]
-    # Without the starter, fc_net.py cannot import the course's layer_utils: it scores less.
+    # Without the starter, the course's affine_relu_forward is missing: it scores less.
     assert float(rows_alone["flat"]["score"]) < float(rows["flat"]["score"]), alone.output
     report = json.loads((tmp_path / "out" / "flat" / "report.json").read_text())
     assert "cs231n/layer_utils.py" in report["loading"]["starter"]["files"]

@@ -179,6 +179,19 @@ def grade_command(
     wheels: Annotated[Optional[Path], typer.Option("--wheels", metavar="DIR", help="With --make-autograder: "
                       "dependency wheels to ship too, so setup.sh needs no network.",
                       show_default=False)] = None,
+    dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Grade on a running Dask "
+                    "cluster (tcp://host:8786): each submission in a supervised child on a worker. "
+                    "Needs sanitykit[dask].", show_default=False)] = None,
+    dask_local: Annotated[Optional[int], typer.Option("--dask-local", metavar="N", help="Grade on a local Dask "
+                          "cluster of N worker processes.", show_default=False)] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Show, per student, which checks changed since the "
+                    "previous run and why (code, rubric, sanitykit version); without SUBMISSIONS_DIR, "
+                    "only show it for --out.")] = False,
+    roster: Annotated[Optional[Path], typer.Option("--roster", metavar="FILE", help="Canvas gradebook "
+                      "export, to match submissions to students in canvas.csv.", show_default=False)] = None,
+    assignment_name: Annotated[str, typer.Option("--assignment-name", metavar="NAME", help="The assignment "
+                               "column of canvas.csv (Canvas's \"Assignment 2 (5678)\" updates that one).")
+                               ] = "sanitykit",
 ) -> None:
     """Grade a whole class, each submission in its own process with time and memory limits.
 
@@ -202,9 +215,82 @@ def grade_command(
     if gradescope:
         root = gradescope_root or Path(os.environ.get(GRADESCOPE_ROOT_ENV) or GRADESCOPE_ROOT)
         raise typer.Exit(grade_gradescope(root, plan, out))
+    if submissions_dir is None and diff:
+        raise typer.Exit(show_diff(out or Path(DEFAULT_OUT)))
     if submissions_dir is None:
-        raise fail("give the folder of submissions (or --gradescope, or --print-rubric)")
-    raise typer.Exit(grade_folder(submissions_dir, out or Path(DEFAULT_OUT), plan, force))
+        raise fail("give the folder of submissions (or --gradescope, --diff, or --print-rubric)")
+    if dask and dask_local:
+        raise fail("give --dask ADDRESS or --dask-local N, not both")
+    lms = {"roster": read_roster_or_exit(roster), "assignment": assignment_name}
+    raise typer.Exit(grade_folder(submissions_dir, out or Path(DEFAULT_OUT), plan, force,
+                                  dask=(dask, dask_local), lms=lms, diff=diff))
+
+
+def read_roster_or_exit(roster: Optional[Path]):
+    """The Canvas roster's rows, None without --roster; exit 2 when it cannot be read."""
+    from sanitykit.front.grading.lms import RosterError, read_roster
+
+    try:
+        return read_roster(roster) if roster else None
+    except RosterError as exc:
+        raise fail(str(exc)) from None
+
+
+def open_jobs(plan, dask: tuple):
+    """Where the submissions run: None for local jobs, else a DaskJobs (exit 2 when Dask cannot be used)."""
+    address, local_workers = dask
+    if not address and not local_workers:
+        return None
+    from sanitykit.front.grading.dask_backend import DaskError, DaskJobs
+
+    if local_workers is not None and local_workers < 1:
+        raise fail("--dask-local needs 1 worker or more")
+    try:
+        return DaskJobs(plan, address=address, local_workers=local_workers)
+    except DaskError as exc:
+        raise fail(str(exc)) from None
+
+
+def finish_class(out: Path, results, submissions, plan, lms: dict) -> None:
+    """After a run: the history line, summary.json / summary.html, canvas.csv."""
+    from sanitykit.front.grading.analytics import pattern_lines, write_summary
+    from sanitykit.front.grading.history import append_run, run_record
+    from sanitykit.front.grading.lms import write_canvas_csv
+    from sanitykit.front.grading.submissions import content_digest
+
+    digests = {s.name: content_digest(s) for s in submissions if s.path.exists()}
+    append_run(out, run_record(results, plan, digests))
+    summary = write_summary(out, results)
+    unmatched = write_canvas_csv(out, results, lms["roster"], lms["assignment"])
+    if unmatched:
+        typer.echo(f"sanitykit: {len(unmatched)} submission(s) not in the roster, written under their own "
+                   f"name in canvas.csv: {', '.join(unmatched[:5])}", err=True)
+    lines = pattern_lines(summary)
+    if lines:
+        typer.echo("\nmost common mistakes (summary.html has them all)")
+        for line in lines:
+            typer.echo("  " + line)
+
+
+def show_diff(out: Path, required: bool = True) -> int:
+    """Print what changed per student between their last two runs in <out> (history.jsonl).
+
+    Args:
+        out: the results folder.
+        required: fewer than two runs is a command-line error (exit 2), else a note.
+    """
+    from sanitykit.front.grading.history import changes, diff_lines, read_history
+
+    runs = read_history(out)
+    if len(runs) < 2:
+        if required:
+            raise fail(f"{out}: --diff needs two runs in {out / 'history.jsonl'} (found {len(runs)})")
+        typer.echo("\nno previous run to compare with (this was the first)")
+        return 0
+    students = len(runs[-1]["submissions"])
+    typer.echo("\n".join(["", f"changes since the previous run ({runs[-2]['run']} -> {runs[-1]['run']})",
+                           *diff_lines(changes(runs), students)]))
+    return 0
 
 
 def write_autograder(zip_path: Path, rubric: Optional[Path], starter: Optional[Path], wheel: Optional[Path],
@@ -225,8 +311,9 @@ def write_autograder(zip_path: Path, rubric: Optional[Path], starter: Optional[P
     return 0
 
 
-def grade_folder(submissions_dir: Path, out: Path, plan, force: bool) -> int:
-    """Grade every submission of the folder; the exit code (0, 1, 2 or 130)."""
+def grade_folder(submissions_dir: Path, out: Path, plan, force: bool, *, dask: tuple = (None, None),
+                 lms: Optional[dict] = None, diff: bool = False) -> int:
+    """Grade every submission of the folder, then the class files; the exit code (0, 1, 2 or 130)."""
     from sanitykit.front.grading.runner import grade_class
     from sanitykit.front.grading.submissions import discover
 
@@ -237,12 +324,16 @@ def grade_folder(submissions_dir: Path, out: Path, plan, force: bool) -> int:
         raise fail(f"{submissions_dir}: no submissions (subfolders or .zip files) found")
     if not plan.graded:
         raise fail(f"{plan.rubric.source} grades no check")
+    jobs = open_jobs(plan, dask)
     progress = Progress(len(submissions))
     try:
         with progress:
-            results = grade_class(submissions, plan, out, force=force, on_done=progress.finished)
+            results = grade_class(submissions, plan, out, force=force, on_done=progress.finished, jobs=jobs)
     except KeyboardInterrupt:
         typer.echo(INTERRUPTED_MESSAGE.format(done=progress.done, total=len(submissions), out=out), err=True)
         return 130
     show_class(results, plan, out)
+    finish_class(out, results, submissions, plan, lms or {"roster": None, "assignment": "sanitykit"})
+    if diff:
+        show_diff(out, required=False)
     return 1 if any(r.status != "graded" for r in results) else 0

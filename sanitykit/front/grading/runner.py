@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sanitykit._version import __version__
 from sanitykit.engine.results import ERROR, STATUSES
@@ -197,9 +197,46 @@ def reusable(submission: Submission, out: Path, plan: GradingPlan, fingerprint: 
                             fingerprint=fingerprint, reused=True)
 
 
+class LocalJobs:
+    """Grades submissions on this machine, `plan.limits.jobs` at once (threads, each holding one child).
+
+    The interface every place that runs submissions has (dask_backend.DaskJobs too):
+    `results(todo)` yields each SubmissionResult as it finishes, `stop()` kills what runs
+    (Ctrl-C), `close()` waits for the rest.
+
+    Args:
+        plan: rubric, graded checks and limits.
+        on_start: called with a name when its process starts (progress).
+    """
+
+    def __init__(self, plan: GradingPlan, on_start: Callable[[str], None] | None = None):
+        self.plan = plan
+        self.on_start = on_start
+        self.supervisor = Supervisor()
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=plan.limits.jobs, thread_name_prefix="grade")
+
+    def _job(self, submission: Submission, fingerprint: str) -> SubmissionResult:
+        if self.on_start:
+            self.on_start(submission.name)
+        return grade_submission(submission, self.plan, self.supervisor, fingerprint)
+
+    def results(self, todo: Sequence[tuple[Submission, str]]) -> Iterator[SubmissionResult]:
+        futures = [self.pool.submit(self._job, s, f) for s, f in todo]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+
+    def stop(self) -> None:
+        self.supervisor.kill_all()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
 def grade_class(submissions: Sequence[Submission], plan: GradingPlan, out: Path, *, force: bool = False,
                 on_start: Callable[[str], None] | None = None,
-                on_done: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+                on_done: Callable[[SubmissionResult], None] | None = None,
+                jobs: Any = None) -> list[SubmissionResult]:
     """Grade every submission, `plan.limits.jobs` at once; write each result as it finishes.
 
     Unchanged submissions are reused unless `force`. On KeyboardInterrupt the children are
@@ -210,8 +247,9 @@ def grade_class(submissions: Sequence[Submission], plan: GradingPlan, out: Path,
         plan: rubric, graded checks and limits.
         out: the results folder.
         force: regrade even unchanged submissions.
-        on_start: called with a name when its process starts (progress).
+        on_start: called with a name when its process starts (progress; local jobs only).
         on_done: called with each result, after it is written.
+        jobs: where the submissions run (default LocalJobs; dask_backend.DaskJobs for a cluster).
     """
     out.mkdir(parents=True, exist_ok=True)
     finished: list[SubmissionResult] = []
@@ -226,28 +264,18 @@ def grade_class(submissions: Sequence[Submission], plan: GradingPlan, out: Path,
         else:
             todo.append((submission, fingerprint))
 
-    supervisor = Supervisor()
-
-    def job(submission: Submission, fingerprint: str) -> SubmissionResult:
-        if on_start:
-            on_start(submission.name)
-        return grade_submission(submission, plan, supervisor, fingerprint)
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=plan.limits.jobs, thread_name_prefix="grade")
+    jobs = jobs or LocalJobs(plan, on_start)
     try:
-        futures = [pool.submit(job, s, f) for s, f in todo]
-        for future in concurrent.futures.as_completed(futures):
-            result = future.result()
+        for result in jobs.results(todo):
             outputs.write_submission(out, result, plan)
             finished.append(result)
             if on_done:
                 on_done(result)
     except BaseException:
         # Ctrl-C (or a sanitykit bug): stop the children; what is written stays written.
-        supervisor.kill_all()
-        pool.shutdown(wait=True, cancel_futures=True)
+        jobs.stop()
         raise
     finally:
-        pool.shutdown(wait=True)
+        jobs.close()
         outputs.write_class_csv(out, sorted(finished, key=lambda r: r.name), plan)
     return sorted(finished, key=lambda r: r.name)
