@@ -4,6 +4,7 @@ from __future__ import annotations
 from sanitykit import __version__
 
 import fnmatch
+import os
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -98,6 +99,24 @@ def test_correct_and_buggy_layers_give_passed_and_failed_items_with_the_diagnosi
         [("sanitykit.buggy.py", "layers.affine.gradcheck")]
     assert failed[0].find("failure").get("message").startswith("dw is wrong")
     assert "rerun: sanitykit check buggy.py" in failed[0].find("failure").text
+    # pytest's default family, xunit2, has no <properties> in a testcase (its schema forbids them).
+    assert all(c.find("properties") is None for c in ours)
+
+
+def test_failures_are_located_at_the_users_function_with_a_pytest_rerun_line(project):
+    result = project.runpytest_subprocess("--sanitykit", "buggy.py", *ONLY_AFFINE, "--tb=line",
+                                          "-o", "junit_family=xunit1", "--junitxml=out.xml")
+    backward_line = BUGGY_AFFINE.splitlines().index("def affine_backward(dout, cache):") + 1
+    result.stdout.fnmatch_lines([f"buggy.py:{backward_line}: dw is wrong*"])
+    project.runpytest_subprocess("--sanitykit", "buggy.py", *ONLY_AFFINE).stdout.fnmatch_lines([
+        "rerun: sanitykit check buggy.py --only 'layers.affine.gradcheck' --seed 0",
+        "   or: pytest --sanitykit buggy.py --sanitykit-only 'layers.affine.gradcheck' --sanitykit-seed 0",
+    ])
+    case = next(c for c in ET.parse(project.path / "out.xml").getroot().iter("testcase")
+                if c.get("name") == "layers.affine.gradcheck")
+    # JUnit's line is pytest's 0-based one, as for every other test.
+    assert (case.get("file"), case.get("line")) == ("buggy.py", str(backward_line - 1))
+    assert case.find("properties") is not None
 
 
 def test_keyword_selection_works_on_check_ids_and_targets(project):
@@ -121,59 +140,99 @@ def test_ini_keys_ask_for_the_suite_without_command_line_options(project):
     result.stdout.fnmatch_lines(["*rerun: sanitykit check buggy.py --only 'layers.affine.gradcheck' --seed 3"])
 
 
-# A stand-in runner: every status once, and a count of the runs, to test the mechanics
-# (skip, warn, error, one run per target) independently of the catalogue's verdicts.
-FAKE_RUNNER_CONFTEST = """
-import sanitykit.front.runner as runner
-from sanitykit.engine.results import CheckResult
-from sanitykit.front.report import Report
+# A stand-in for running a check: every status once, and a line per run, to test the
+# mechanics (skip, warn, error, each check run once per target and process, only what the
+# selection needs) independently of the catalogue's verdicts. SLEEP_S makes each run take time.
+FAKE_SESSION_CONFTEST = """
+import os
+import time
+
+from sanitykit.engine.findings import Finding, Reason
+from sanitykit.engine.results import CheckResult, failed, errored, passed, skipped, warned
+from sanitykit.front.session import CheckSession
 
 STATUS = {"interface": "pass", "forward": "warn", "gradcheck": "error"}
+SLEEP_S = float(os.environ.get("FAKE_SLEEP_S", "0"))
 
 
-def fake_check(target, suites=None, only=None, seed=0, timeout=30.0, name_map=None, progress=None):
+def outcome(aspect):
+    status = STATUS.get(aspect, "skip")
+    if status == "warn":
+        return warned(Finding("kink", "x[2, 0] is 4e-6 from the ReLU kink at 0"))
+    if status == "error":
+        return errored(Reason("raised", ("affine_backward",),
+                              note="affine_backward raised ValueError: shapes do not align (layers.py:9)"))
+    if status == "skip":
+        return skipped(Reason("not_implemented", ("affine_forward",)))
+    return passed()
+
+
+def fake_execute(self, spec):
     with open("runs.txt", "a") as runs:
-        runs.write(target + " " + ",".join(only or ["*"]) + "\\n")
-    results = []
-    for spec in runner.select(runner.catalogue(suites), only):
-        status = STATUS.get(spec.id.split(".")[2], "skip")
-        message = {"warn": "x[2, 0] is 4e-6 from the ReLU kink at 0",
-                   "error": "affine_backward raised ValueError: shapes do not align (layers.py:9)",
-                   "skip": "affine_forward is not implemented yet"}.get(status, "")
-        results.append(CheckResult(spec.id, spec.suite, spec.subject, status, spec.title, message))
-    return Report(target, seed, results)
+        runs.write(f"{os.getpid()} {self.target.name} {spec.id}\\n")
+    time.sleep(SLEEP_S)
+    o = outcome(spec.id.split(".")[2])
+    return CheckResult(spec.id, spec.suite, spec.subject, o.status, spec.title, o.message, o.hint,
+                       diagnosis=o.finding, reason=o.reason, duration_s=SLEEP_S)
 
 
-runner.check = fake_check
+CheckSession.execute = fake_execute
 """
 
 
-def test_skip_warn_and_error_statuses_and_one_run_per_target(project):
-    project.makeconftest(FAKE_RUNNER_CONFTEST)
+def runs(project) -> list[tuple[str, str, str]]:
+    """(process, target, check id) of every check the stand-in ran, in order."""
+    path = project.path / "runs.txt"
+    return [tuple(line.split()) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_skip_warn_and_error_statuses_and_each_check_run_once_per_target(project):
+    project.makeconftest(FAKE_SESSION_CONFTEST)
     n = N_AFFINE
     result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit", "buggy.py",
                                           *ONLY_AFFINE, "-rA")
     skips = n - 3
     result.assert_outcomes(passed=1 + 2 * 2, failed=2, skipped=2 * skips, warnings=2)
+    forward_line = AFFINE.splitlines().index("def affine_forward(x, w, b):") + 1
     result.stdout.fnmatch_lines([
-        "*good.py:0: SanitykitWarning: layers.affine.forward*: x*is 4e-6 from the ReLU kink at 0",
+        f"*good.py:{forward_line}: SanitykitWarning: layers.affine.forward*: x*is 4e-6 from the ReLU kink at 0",
     ])
     result.stdout.fnmatch_lines([
         "FAILED sanitykit::good.py::layers.affine.gradcheck - error: affine_backward raised ValueError*",
     ])
-    if skips:
-        result.stdout.fnmatch_lines(["SKIPPED [[]1[]] good.py:1: affine_forward is not implemented yet"])
-    runs = (project.path / "runs.txt").read_text().splitlines()
-    assert [run.split()[0] for run in runs] == ["good.py", "buggy.py"]
+    done = [(target, check_id) for _, target, check_id in runs(project)]
+    assert len(done) == len(set(done))
+    assert {target for target, _ in done} == {"good.py", "buggy.py"}
 
 
-def test_keyword_selection_runs_only_the_selected_checks_and_their_dependencies(project):
-    project.makeconftest(FAKE_RUNNER_CONFTEST)
+def test_keyword_selection_runs_only_the_selected_checks_and_what_they_read(project):
+    from sanitykit.front.session import prerequisites
+
+    project.makeconftest(FAKE_SESSION_CONFTEST)
     result = project.runpytest_subprocess("--sanitykit", "good.py", "-k", "layers.affine.gradcheck")
     result.assert_outcomes(failed=1, deselected=N_ALL + 1 - 1)
-    target, only = (project.path / "runs.txt").read_text().split()
-    wanted = {"layers.affine.gradcheck"} | set(REGISTRY["layers.affine.gradcheck"].depends_on)
-    assert (target, set(only.split(","))) == ("good.py", wanted)
+    spec = REGISTRY["layers.affine.gradcheck"]
+    wanted = [s.id for s in prerequisites(spec, catalogue())] + [spec.id]
+    assert [check_id for _, _, check_id in runs(project)] == wanted
+
+
+def test_stopping_at_the_first_failure_runs_no_later_check(project):
+    project.makeconftest(FAKE_SESSION_CONFTEST)
+    result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit", "buggy.py",
+                                          *ONLY_AFFINE, "-x")
+    result.assert_outcomes(failed=1, passed=1 + 2, skipped=N_AFFINE - 3)
+    assert "buggy.py" not in {target for _, target, _ in runs(project)}
+
+
+def test_durations_show_the_work_of_each_item(project, monkeypatch):
+    project.makeconftest(FAKE_SESSION_CONFTEST)
+    monkeypatch.setenv("FAKE_SLEEP_S", "0.05")
+    result = project.runpytest_subprocess("--sanitykit", "good.py", *ONLY_AFFINE, "--durations=0", "-vv")
+    timed = [line for line in result.stdout.lines
+             if fnmatch.fnmatch(line, "*s call *sanitykit::good.py::layers.affine.*")
+             and float(line.split("s", 1)[0]) >= 0.05]
+    # Each item did its own check: not the whole suite in the first item and nothing in the rest.
+    assert len(timed) == N_AFFINE, result.stdout.str()
 
 
 def test_unknown_suite_is_a_usage_error(project):
@@ -236,17 +295,60 @@ def test_items_are_the_same_on_every_xdist_worker(project):
     result.assert_outcomes(passed=1 + 2 * N_AFFINE - 1, failed=1)
 
 
-def test_a_target_that_cannot_be_loaded_fails_once_and_skips_its_other_items(project):
+def test_a_target_that_cannot_be_loaded_is_one_collection_error(project):
     result = project.runpytest_subprocess("--sanitykit", "missing_dir", *ONLY_AFFINE, "-rA")
-    # One failure line for the target, whatever the number of its checks.
-    result.assert_outcomes(passed=1, failed=1, skipped=N_AFFINE - 1)
-    result.stdout.fnmatch_lines(["FAILED sanitykit::missing_dir::layers.affine.* - "
-                                 "sanitykit could not load the target: missing_dir*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*sanitykit could not load the target missing_dir: missing_dir*",
+                                 "*Interrupted: 1 error during collection*"])
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
+def test_named_test_files_get_no_items_from_the_ini_key_unless_asked(project, monkeypatch):
+    project.makepyprojecttoml("""
+        [tool.pytest.ini_options]
+        sanitykit_targets = ["buggy.py"]
+        sanitykit_only = ["layers.affine.gradcheck"]
+    """)
+    project.runpytest_subprocess("test_plain.py").assert_outcomes(passed=1)
+    project.runpytest_subprocess("test_plain.py", "--sanitykit", "good.py").assert_outcomes(passed=2)
+    monkeypatch.setenv("SANITYKIT_TARGET", "buggy.py")
+    project.runpytest_subprocess("test_plain.py").assert_outcomes(passed=1, failed=1)
+
+
+def test_the_environment_variable_names_the_target(project, monkeypatch):
+    monkeypatch.setenv("SANITYKIT_TARGET", os.pathsep.join(["good.py", "buggy.py"]))
+    result = project.runpytest_subprocess(*ONLY_AFFINE)
+    result.assert_outcomes(passed=1 + 2 * N_AFFINE - 1, failed=1)
+
+
+STOPPING_AFFINE = AFFINE.replace("    out = x.reshape", "    import pytest\n    {call}\n    out = x.reshape")
+
+
+def test_pytest_exit_and_skip_from_the_users_code_are_let_through(project):
+    project.makepyfile(stops=STOPPING_AFFINE.format(call="pytest.exit('stopped by the student', returncode=3)"),
+                       skips=STOPPING_AFFINE.format(call="pytest.skip('not today')"))
+    result = project.runpytest_subprocess("--sanitykit", "stops.py", "--sanitykit-only", "layers.affine.interface")
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*stopped by the student*"])
+    result = project.runpytest_subprocess("--sanitykit", "skips.py", "--sanitykit-only",
+                                          "layers.affine.interface", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*not today*"])
+
+
+def test_a_pytest_timeout_stops_the_check_as_pytest_timeout_reports_it(project):
+    pytest.importorskip("pytest_timeout")
+    project.makepyfile(slow=STOPPING_AFFINE.format(call="import time; time.sleep(30)"))
+    result = project.runpytest_subprocess("--sanitykit", "slow.py", "--sanitykit-only",
+                                          "layers.affine.interface", "--timeout", "1")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Timeout*1*"])
+    result.stdout.no_fnmatch_line("*stopped after 30 s*")
+
+
 def test_warnings_turned_into_errors_fail_with_the_diagnosis_not_a_traceback(project):
-    project.makeconftest(FAKE_RUNNER_CONFTEST)
+    project.makeconftest(FAKE_SESSION_CONFTEST)
     result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit-only",
                                           "layers.affine.forward", "-W", "error", "-rA")
     result.assert_outcomes(passed=1, failed=1)

@@ -3,17 +3,22 @@
 `pytest --sanitykit cs231n` adds one item per check of the catalogue, named
 `sanitykit::cs231n::layers.affine.gradcheck`: skip -> skipped with the reason, warn ->
 passed with a SanitykitWarning, fail/error -> failed with the diagnosis as the failure
-text. The whole suite runs once per target, when its first item runs. Items come from
-the catalogue, not from results, so every pytest-xdist worker collects the same list.
+text, located at the user's function (its file and line). Each item runs its own check,
+after what that check reads (sanitykit.front.session), once per target and process; so
+`--durations`, JUnit times, `-x`, `--lf` and pytest-xdist's `-n` see the work where it is
+done. Items come from the catalogue, not from results, so every xdist worker collects the
+same list. A target that cannot be loaded is one collection error.
 
-Installed but not asked for, the plugin adds no items and no output; it imports nothing
-heavy until a hook needs it.
+Targets come from `--sanitykit`, else the SANITYKIT_TARGET environment variable, else the
+`sanitykit_targets` ini key; the ini key adds no items when test files are named on the
+command line (`pytest tests/test_mine.py` runs just those). Installed but not asked for, the
+plugin adds no items and no output; it imports nothing heavy until a hook needs it.
 """
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import os
-import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +28,10 @@ import pytest
 
 # ---------------------------------------------------------------- options
 
+TARGET_ENV = "SANITYKIT_TARGET"  # one target, or several separated by os.pathsep
 TARGETS_HELP = ("run sanitykit's checks against TARGET (a .py file, a folder or a dotted "
-                "module) as test items; repeatable")
+                f"module) as test items; repeatable. Default: ${TARGET_ENV}, else the "
+                "sanitykit_targets ini key (which adds nothing when test files are named)")
 SUITES_HELP = "only these suites (layers, losses, optim, models, training); repeatable or comma-separated"
 ONLY_HELP = "only checks whose id matches this glob, e.g. 'layers.affine.*'; repeatable"
 SEED_HELP = "seed of every check's random inputs (default 0)"
@@ -85,9 +92,9 @@ class Settings:
 
 
 SETTINGS = pytest.StashKey[Settings]()
-REPORTS = pytest.StashKey[dict]()
-WANTED = pytest.StashKey[dict]()  # target location -> ids to run (selected items + dependencies)
-FIRST = pytest.StashKey[dict]()  # target location -> node id of its first selected item
+SESSIONS = pytest.StashKey[dict]()  # target location -> its CheckSession, in this process
+# Set by the controller for its pytest-xdist workers, whose own command line always names paths.
+EXPLICIT_KEY = "sanitykit_explicit_paths"
 
 
 def split_words(values: list[str]) -> tuple[str, ...]:
@@ -117,21 +124,42 @@ def located(target: str, base: Any) -> str:
     return os.path.relpath(candidate)
 
 
+def named_test_paths(config: pytest.Config) -> bool:
+    """True when test files or folders were named on the command line (`pytest tests/test_x.py`)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get(EXPLICIT_KEY))
+    return config.args_source == pytest.Config.ArgsSource.ARGS
+
+
+def asked_targets(config: pytest.Config) -> tuple[list[str], Any]:
+    """(targets, the folder they are relative to): --sanitykit, else $SANITYKIT_TARGET, else the
+    ini key unless test paths were named."""
+    if config.getoption("sanitykit_targets"):
+        return config.getoption("sanitykit_targets"), config.invocation_params.dir
+    from_env = [t for t in os.environ.get(TARGET_ENV, "").split(os.pathsep) if t.strip()]
+    if from_env:
+        return from_env, config.invocation_params.dir
+    if named_test_paths(config):
+        return [], None
+    return config.getini("sanitykit_targets"), config.inipath.parent if config.inipath else config.rootpath
+
+
 def resolve_settings(config: pytest.Config) -> Settings | None:
-    """Settings when sanitykit was asked for (--sanitykit or sanitykit_targets), else None."""
-    cli_targets = config.getoption("sanitykit_targets")
-    if cli_targets:
-        base = config.invocation_params.dir
-        targets = {t: located(t, base) for t in cli_targets}
-    else:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        targets = {t: located(t, base) for t in config.getini("sanitykit_targets")}
+    """Settings when sanitykit was asked for (see asked_targets), else None."""
+    names, base = asked_targets(config)
+    targets = {t: located(t, base) for t in names}
     if not targets:
         return None
     suites = split_words(config.getoption("sanitykit_suites") or config.getini("sanitykit_suites"))
     only = split_words(config.getoption("sanitykit_only") or config.getini("sanitykit_only"))
     return Settings(targets, suites, only, number_setting(config, "sanitykit_seed", int, DEFAULT_SEED),
                     number_setting(config, "sanitykit_timeout", float, DEFAULT_TIMEOUT))
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, on the controller
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput[EXPLICIT_KEY] = named_test_paths(node.config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -146,7 +174,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--sanitykit-suite: unknown suite {unknown[0]!r}; "
                                 f"choose from {', '.join(SUITES)}")
     config.stash[SETTINGS] = settings
-    config.stash[REPORTS] = {}
+    config.stash[SESSIONS] = {}
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -218,16 +246,39 @@ class SanitykitRoot(pytest.Collector):
                 for name, location in settings.targets.items()]
 
 
+def open_check_session(location: str, settings: Settings):
+    """The CheckSession of one target in this process (TargetError when it cannot be loaded)."""
+    from sanitykit.front.runner import as_target
+    from sanitykit.front.session import CheckSession
+
+    # The seam: sanitykit.front.session.open_session (a supervised worker) takes over from here.
+    return CheckSession(as_target(location, timeout=settings.timeout), seed=settings.seed,
+                        timeout=settings.timeout)
+
+
 class TargetNode(pytest.Collector):
-    """`sanitykit::<target>`: one item per selected check."""
+    """`sanitykit::<target>`: loads the target (once per process) and has one item per selected check."""
 
     def __init__(self, *, load_from: str, specs: list, **kwargs):
         super().__init__(**kwargs)
         self.load_from, self.specs = load_from, specs
 
     def collect(self):
+        from sanitykit.front.target import TargetError
+
+        sessions = self.config.stash[SESSIONS]
+        if self.load_from not in sessions:
+            try:
+                sessions[self.load_from] = open_check_session(self.load_from, self.config.stash[SETTINGS])
+            except TargetError as exc:
+                # One collection error for the target (pytest's exit code 2), not one per check.
+                raise self.CollectError(f"sanitykit could not load the target {self.name}: {exc}") from None
         return [CheckItem.from_parent(self, name=spec.id, load_from=self.load_from, spec=spec)
                 for spec in self.specs]
+
+    @property
+    def check_session(self):
+        return self.config.stash[SESSIONS][self.load_from]
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselection and other plugins' reordering
@@ -247,33 +298,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.extend(session.genitems(root))
 
 
-def with_dependencies(ids: set[str]) -> set[str]:
-    """`ids` and, transitively, the checks they depend on (so a skip still says why)."""
-    from sanitykit.checks.registry import REGISTRY
-
-    wanted, todo = set(), list(ids)
-    while todo:
-        check_id = todo.pop()
-        if check_id not in wanted:
-            wanted.add(check_id)
-            spec = REGISTRY.get(check_id)
-            todo.extend(spec.depends_on if spec else ())
-    return wanted
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # After -k / -m / --lf: run only what is left of each target (and its dependencies).
-    if session.config.stash.get(SETTINGS, None) is None:
-        return
-    selected: dict[str, set[str]] = {}
-    first: dict[str, str] = {}
-    for item in session.items:
-        if isinstance(item, CheckItem):
-            selected.setdefault(item.load_from, set()).add(item.check_id)
-            first.setdefault(item.load_from, item.nodeid)
-    # The same on every pytest-xdist worker: each collects every item, in the same order.
-    session.config.stash[FIRST] = first
-    session.config.stash[WANTED] = {loc: with_dependencies(ids) for loc, ids in selected.items()}
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for check_session in session.config.stash.get(SESSIONS, {}).values():
+        check_session.close()
 
 
 # ---------------------------------------------------------------- running and reporting
@@ -286,34 +313,17 @@ class CheckFailed(Exception):
         self.result, self.target, self.seed = result, target, seed
 
 
-class TargetUnusable(Exception):
-    """sanitykit could not check the target at all; str() is the one-line reason."""
-
-
-def run_target(config: pytest.Config, location: str):
-    """The Report of `location` (or TargetUnusable), computed once per session (or per xdist worker)."""
-    reports = config.stash[REPORTS]
-    if location not in reports:
-        settings = config.stash[SETTINGS]
-        from sanitykit.front.loading import TargetError
-        from sanitykit.front.runner import check
-
-        wanted = config.stash.get(WANTED, {}).get(location)
-        try:
-            reports[location] = check(location, suites=settings.suites or None,
-                                      only=sorted(wanted) if wanted else settings.only or None,
-                                      seed=settings.seed, timeout=settings.timeout)
-        except TargetError as exc:
-            reports[location] = TargetUnusable(f"sanitykit could not load the target: {exc}")
-        except Exception as exc:  # noqa: BLE001 - shown once per item, with where it came from
-            reports[location] = TargetUnusable(
-                f"internal error in sanitykit while checking {location}: {exc!r}\n"
-                + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    return reports[location]
+def defined_at(obj: Any) -> tuple[str, int] | None:
+    """(file, 1-based line) where the user's function or class is defined, or None."""
+    try:
+        obj = inspect.unwrap(obj)
+        return inspect.getsourcefile(obj), inspect.getsourcelines(obj)[1]
+    except Exception:  # noqa: BLE001 - a builtin, a lambda in a REPL, a broken object: no place
+        return None
 
 
 class CheckItem(pytest.Item):
-    """One check of the catalogue against one target."""
+    """One check of the catalogue against one target, located at the function it checks."""
 
     def __init__(self, *, load_from: str, spec, **kwargs):
         super().__init__(**kwargs)
@@ -321,37 +331,34 @@ class CheckItem(pytest.Item):
         self.check_id = spec.id
         self.subject = spec.subject
         self.add_marker("sanitykit")  # `-m sanitykit` / `-m "not sanitykit"`
-        self.user_properties.append(("subject", spec.subject))
+        target = getattr(self.parent.check_session, "target", None)
+        place = defined_at(target.get(spec.subject)) if target is not None else None
+        target_path = Path(load_from)
+        # pytest's lines are 0-based; a target with no such function is placed at the target.
+        self.place = (Path(place[0]), place[1] - 1) if place and place[0] else \
+            ((target_path if target_path.exists() else self.path), 0)
+        if junit_family(self.config) == "xunit1":  # xunit2's schema has no <properties> in a testcase
+            self.user_properties.append(("subject", spec.subject))
 
     def runtest(self) -> None:
         from sanitykit.engine.results import ERROR, FAIL, SKIP, WARN
 
-        report = run_target(self.config, self.load_from)
-        if isinstance(report, TargetUnusable):
-            # One failure per target, not one per check: the target's first selected item.
-            first = self.config.stash.get(FIRST, {}).get(self.load_from, self.nodeid)
-            if first == self.nodeid:
-                raise report
-            raise pytest.skip.Exception(f"not checked: {str(report).splitlines()[0]} (see {first})",
-                                        _use_item_location=True)
-        try:
-            result = report.by_id(self.check_id)
-        except KeyError:
-            pytest.skip(f"{self.check_id} was not run for {report.target}")
-        self.user_properties.append(("status", result.status))
+        check_session = self.parent.check_session
+        result = check_session.run(self.check_id)
+        if junit_family(self.config) == "xunit1":
+            self.user_properties.append(("status", result.status))
         if result.status == SKIP:
-            # Reported at the item (the target), not at this line of the plugin.
+            # Reported at the item (the user's function), not at this line of the plugin.
             raise pytest.skip.Exception(result.message or "skipped", _use_item_location=True)
+        target, seed = self.name_of_target, check_session.seed
         if result.status == WARN:
             from sanitykit.front.render.text import diagnosis_text
 
-            # Located at the target, not at this line of the plugin.
             warnings.warn_explicit(SanitykitWarning(
-                f"{self.check_id} [{self.name_of_target}]: "
-                + diagnosis_text(result, report.target, report.seed)),
-                SanitykitWarning, filename=self.load_from, lineno=0)
+                f"{self.check_id} [{self.name_of_target}]: " + diagnosis_text(result, target, seed)),
+                SanitykitWarning, filename=str(self.place[0]), lineno=self.place[1] + 1)
         if result.status in (FAIL, ERROR):
-            raise CheckFailed(result, report.target, report.seed)
+            raise CheckFailed(result, target, seed)
 
     @property
     def name_of_target(self) -> str:
@@ -359,36 +366,46 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
-            return failure_repr(excinfo.value, self.load_from)
+            return failure_repr(excinfo.value, self.place, self.load_from)
         if isinstance(excinfo.value, SanitykitWarning):  # -W error / filterwarnings = error
             text = str(excinfo.value)
             return text_repr("warning: " + text.split(": ", 1)[-1].splitlines()[0],
-                             "WARN " + text, self.load_from)
-        if isinstance(excinfo.value, TargetUnusable):
-            text = str(excinfo.value)
-            return text_repr(text.splitlines()[0], text, self.load_from)
+                             "WARN " + text, self.place)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
-        # Line 0: pytest needs a number to place skips; the target is the place, not a line.
-        target = Path(self.load_from)
-        return (target if target.exists() else self.path), 0, f"{self.check_id} [{self.name_of_target}]"
+        return self.place[0], self.place[1], f"{self.check_id} [{self.name_of_target}]"
 
 
-def failure_repr(failure: CheckFailed, location: str):
+def junit_family(config: pytest.Config) -> str:
+    try:
+        return config.getini("junit_family")
+    except ValueError:  # -p no:junitxml
+        return ""
+
+
+def rerun_in_pytest(location: str, check_id: str, seed: int) -> str:
+    """The pytest command that reruns one check item."""
+    import shlex
+
+    return f"pytest --sanitykit {shlex.quote(location)} --sanitykit-only '{check_id}' --sanitykit-seed {seed}"
+
+
+def failure_repr(failure: CheckFailed, place: tuple[Path, int], location: str):
     """The diagnosis as pytest's failure text; its first line is the short-summary message."""
     from sanitykit.front.render.text import diagnosis_text
 
     result = failure.result
     word = "FAIL" if result.status == "fail" else "ERROR"
     text = (f"{word} {result.id} ({result.subject}): {result.title}\n"
-            + diagnosis_text(result, failure.target, failure.seed))
+            + diagnosis_text(result, failure.target, failure.seed)
+            + "\n   or: " + rerun_in_pytest(location, result.id, failure.seed))
     headline = (result.message.strip().splitlines() or [result.title])[0]
-    return text_repr(headline if result.status == "fail" else f"error: {headline}", text, location)
+    return text_repr(headline if result.status == "fail" else f"error: {headline}", text, place)
 
 
-def text_repr(headline: str, text: str, location: str):
-    """A failure representation made of plain lines.
+def text_repr(headline: str, text: str, place: tuple[Path, int]):
+    """A failure representation made of plain lines, ending at the user's file and line.
 
     Built from pytest's own exception-repr classes (not a bare string) so that the
     headline shows in the short summary (`-rA`) and in JUnit's message attribute, and
@@ -398,8 +415,9 @@ def text_repr(headline: str, text: str, location: str):
                                     ReprTraceback)
 
     lines = [line + "\n" for line in text.splitlines()]
+    path = os.path.relpath(place[0]) if os.path.isabs(place[0]) else str(place[0])
     return ReprExceptionInfo(reprtraceback=ReprTraceback([ReprEntryNative(lines)], None, "native"),
-                             reprcrash=ReprFileLocation(location, 0, headline))
+                             reprcrash=ReprFileLocation(path, place[1] + 1, headline))
 
 
 # ---------------------------------------------------------------- helpers for hand-written tests
