@@ -1,7 +1,8 @@
 """Fences around student code: captured output, a time limit, numpy state put back.
 
 Each is a small context manager; the loader wraps every module import in them and
-the runner wraps every check. None of them prints or decides a status.
+the runner wraps every check. None of them prints or decides a status. In the check
+worker they keep one check from disturbing the next; the worker's parent holds the clock.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from sanitykit.engine.usercode import CheckTimeout
+from sanitykit.engine.usercode import CheckTimeout, after_each_call
+from sanitykit.front import patches
 
 # Enough to show a student what their code printed, small enough that a print in a
 # training loop cannot fill memory.
@@ -67,9 +69,49 @@ def captured_output(limit: int = OUTPUT_LIMIT) -> Iterator[BoundedBuffer]:
         limit: characters kept (default OUTPUT_LIMIT).
     """
     buffer = BoundedBuffer(limit)
+    if threading.current_thread() is not threading.main_thread():
+        with this_threads_output(buffer):
+            yield buffer
+        return
     with descriptors_captured(buffer), contextlib.redirect_stdout(buffer), \
             contextlib.redirect_stderr(buffer):
         yield buffer
+
+
+class ThreadRouted:
+    """sys.stdout / sys.stderr while a check runs off the main thread: the writes of that
+    thread go to the check's buffer, every other thread's to the stream as before.
+
+    Args:
+        stream: the stream replaced.
+        buffer: where the checking thread's writes go.
+    """
+
+    def __init__(self, stream: Any, buffer: BoundedBuffer):
+        self.stream, self.buffer, self.owner = stream, buffer, threading.get_ident()
+
+    def write(self, text: str) -> int:
+        return (self.buffer if threading.get_ident() == self.owner else self.stream).write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)  # flush, encoding, isatty, fileno of the real stream
+
+
+@contextlib.contextmanager
+def this_threads_output(buffer: BoundedBuffer) -> Iterator[None]:
+    """Capture only what this thread prints (sk.check in a notebook's or a server's thread):
+    the file descriptors belong to the whole process and are left alone."""
+    routed = ThreadRouted(sys.stdout, buffer), ThreadRouted(sys.stderr, buffer)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = routed
+    try:
+        yield
+    finally:
+        # Put back only what is still ours: another thread's check may have stacked its own.
+        if sys.stdout is routed[0]:
+            sys.stdout = saved[0]
+        if sys.stderr is routed[1]:
+            sys.stderr = saved[1]
 
 
 @contextlib.contextmanager
@@ -147,17 +189,22 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def on_alarm(signum, frame):
+        if outer_first and callable(previous):
+            outer_fired.append(True)
+            previous(signum, frame)  # the enclosing limit came first: its own handler (pytest-timeout's)
         raise CheckTimeout(f"stopped after {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
+    outer_first, outer_fired = 0 < outer_delay < seconds, []
+    signal.setitimer(signal.ITIMER_REAL, outer_delay if outer_first else seconds)
     started = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        if outer_delay > 0:
+        if outer_delay > 0 and not outer_fired:
             # An enclosing limit (a grader's, a pytest-timeout's) keeps running: re-arm what is left of it.
             left = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
@@ -202,14 +249,17 @@ def summarize_warnings(caught: list[warnings.WarningMessage], limit: int = 5) ->
     return lines[:limit]
 
 
-# numpy namespaces a student's module could patch for the whole process (np.sum = ...).
+# numpy namespaces a student's module could patch for the whole process (np.sum = ...), and
+# the builtins sanitykit computes with (abs, max, float). Replacements made with setattr are
+# put back after every call (patches.py); these snapshots also catch writes into the dicts.
 GUARDED_NUMPY = ("numpy", "numpy.random", "numpy.linalg")
+GUARDED_MODULES = GUARDED_NUMPY + ("builtins", "math")
 _MISSING = object()
 
 
 def numpy_snapshot() -> dict[str, dict[str, Any]]:
-    """The public attributes of numpy's main namespaces, to put back after student code."""
-    return {name: dict(vars(importlib.import_module(name))) for name in GUARDED_NUMPY}
+    """The public attributes of numpy's main namespaces and builtins, to put back after student code."""
+    return {name: dict(vars(importlib.import_module(name))) for name in GUARDED_MODULES}
 
 
 def restore_numpy(snapshot: dict[str, dict[str, Any]]) -> list[str]:
@@ -244,17 +294,58 @@ def _refuse_os_exit(code: Any = 0) -> None:
 
 @contextlib.contextmanager
 def process_kept() -> Iterator[None]:
-    """os._exit raises instead of ending the process, and stdin reads as empty (input() -> EOFError).
+    """os._exit raises instead of ending the process, stdin reads as empty (input() -> EOFError),
+    the working directory is put back, and no `__pycache__` is written.
 
-    `sanitykit check` runs student code in its own process; a stray os._exit or input()
-    must cost one check, not the whole report or a terminal waiting for a keystroke.
+    A stray os._exit or input() must cost one check, not the whole report or a terminal
+    waiting for a keystroke; an `os.chdir` at import must not move a relative `--output`
+    (in-process); the user's tree gets no bytecode files from sanitykit's imports of it.
     """
-    real_exit, real_stdin = os._exit, sys.stdin
-    os._exit, sys.stdin = _refuse_os_exit, io.StringIO("")
+    real_exit, real_stdin, bytecode = os._exit, sys.stdin, sys.dont_write_bytecode
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:  # the folder we run in was deleted
+        cwd = None
+    os._exit, sys.stdin, sys.dont_write_bytecode = _refuse_os_exit, io.StringIO(""), True
     try:
         yield
     finally:
-        os._exit, sys.stdin = real_exit, real_stdin
+        os._exit, sys.stdin, sys.dont_write_bytecode = real_exit, real_stdin, bytecode
+        if cwd is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
+
+
+class Interrupts:
+    """Whether the user pressed Ctrl-C while the block ran (`pressed`)."""
+
+    pressed = False
+
+
+@contextlib.contextmanager
+def interrupts_recorded() -> Iterator[Interrupts]:
+    """Tell the user's Ctrl-C from a KeyboardInterrupt the student's code raises itself.
+
+    On the main thread the SIGINT handler is wrapped to note the key press and then do what
+    it did (raise KeyboardInterrupt); a KeyboardInterrupt without the note is the student's.
+    Off the main thread no SIGINT arrives, so every KeyboardInterrupt there is the student's.
+    """
+    seen = Interrupts()
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if on_main else None
+    if not callable(previous):  # another thread, or Ctrl-C ignored / left to the default
+        yield seen
+        return
+
+    def on_sigint(signum, frame):
+        seen.pressed = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)  # also over a handler the student's code set
 
 
 @dataclass
@@ -264,6 +355,10 @@ class Fence:
     output: BoundedBuffer
     warnings: list
     numpy_restored: list[str] = field(default_factory=list)
+
+    def restored(self, names: list[str]) -> None:
+        """Note names put back, once each (a layer may patch on every call)."""
+        self.numpy_restored.extend(n for n in dict.fromkeys(names) if n not in self.numpy_restored)
 
 
 @contextlib.contextmanager
@@ -277,12 +372,17 @@ def fenced(timeout: float | None, limit: int = OUTPUT_LIMIT) -> Iterator[Fence]:
     """
     snapshot = numpy_snapshot()
     with numpy_state_kept(), process_kept(), captured_output(limit) as buffer, \
-            recorded_warnings() as caught:
+            recorded_warnings() as caught, patches.watched():
         fence = Fence(buffer, caught)
+
+        def put_back() -> None:
+            # A student's `np.sum = ...` inside a layer must not bend the comparison that
+            # follows the call (usercode.call_user calls this after every call).
+            fence.restored(patches.put_back())
+
         try:
-            with time_limit(timeout):
+            with after_each_call(put_back), time_limit(timeout):
                 yield fence
         finally:
-            # A student's `np.sum = ...` (at import or while a check runs) must not bend
-            # sanitykit's own arithmetic in the next check.
-            fence.numpy_restored.extend(restore_numpy(snapshot))
+            # ... nor, made at import or by a write into the module's dict, the next check.
+            fence.restored(patches.put_back() + restore_numpy(snapshot))

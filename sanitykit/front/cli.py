@@ -23,6 +23,7 @@ from typing import Annotated, Optional
 import typer
 
 from sanitykit._version import __version__
+from sanitykit.front.grading.limits import DEFAULT_CHECK_MEMORY_MB, MIN_MEMORY_MB
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo" / "assignment2"
 # (module, function) of each --format; each renders a Report to a string.
@@ -179,13 +180,14 @@ def run_with_progress(target, **options):
         return check(target, progress=progress, **options)
 
 
-def run_check(target, *, suites, only, seed, timeout, name_map):
+def run_check(target, *, suites, only, seed, timeout, name_map, isolation="worker", memory_mb=None):
     """Load and check `target`; a target that cannot be loaded ends the command with exit 2."""
     from sanitykit.front.loading import TargetError
 
     try:
         return run_with_progress(target, suites=suites or None, only=only or None, seed=seed,
-                                 timeout=timeout, name_map=name_map or None)
+                                 timeout=timeout, name_map=name_map or None, isolation=isolation,
+                                 memory_mb=memory_mb)
     except TargetError as exc:
         raise fail(str(exc)) from None
 
@@ -234,17 +236,31 @@ def check_command(
     starter: Annotated[Optional[Path], typer.Option("--starter", metavar="DIR",
                        help="The course's starter files, laid first; your files go on top "
                             "(for an upload of only the files you edited).")] = None,
+    memory: Annotated[int, typer.Option("--memory", metavar="MB",
+                      help="Memory limit of the process running your code, in MB.")] = DEFAULT_CHECK_MEMORY_MB,
+    in_process: Annotated[bool, typer.Option("--in-process",
+                          help="Run your code in this process, not in a supervised worker: for "
+                               "debugging with pdb or breakpoint(); no memory limit, and a hang or "
+                               "a crash of your code can stop the whole run.")] = False,
 ) -> None:
     """Run the diagnostic suite against your code and report each check with a diagnosis.
 
-    Exit code 0 when no check failed or errored, 1 when some did, 2 when the target
-    cannot be loaded or the command line is wrong.
+    Your code runs in a separate, limited process, against a private copy of your files:
+    a check that hangs or crashes costs that check only. Exit code 0 when no check failed
+    or errored, 1 when some did, 2 when the target cannot be loaded or the command line is
+    wrong, 130 when interrupted (Ctrl-C; the partial report is still written).
     """
     name_map = parse_name_map(map)
     check_suites(suite)
     if timeout <= 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
-    options = dict(suites=suite, only=only, seed=seed, timeout=timeout, name_map=name_map)
+    if memory < MIN_MEMORY_MB:
+        raise typer.BadParameter(f"at least {MIN_MEMORY_MB} MB are needed to start Python and numpy",
+                                 param_hint="--memory")
+    # Resolved before any student code runs: an os.chdir in it must not move the report.
+    output = output.absolute() if output is not None else None
+    options = dict(suites=suite, only=only, seed=seed, timeout=timeout, name_map=name_map,
+                   isolation="in-process" if in_process else "worker", memory_mb=memory)
     report = run_check(target, **options) if starter is None else run_on_starter(starter, target, **options)
     emit(report, format.value, output)
     raise typer.Exit(report.exit_code)

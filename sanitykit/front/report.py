@@ -26,12 +26,14 @@ class Report:
         seed: the seed every check's generator started from.
         checks: results in run order.
         loading: conventions detected, substitutions, shims, import problems (DESIGN.md).
+        interrupted: Ctrl-C ended the run; the checks not finished are `skip` (reason interrupted).
     """
 
     target: str
     seed: int = 0
     checks: list[CheckResult] = field(default_factory=list)
     loading: dict[str, Any] = field(default_factory=empty_loading)
+    interrupted: bool = False
 
     @property
     def summary(self) -> dict[str, int]:
@@ -47,6 +49,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """0 no check failed or errored, 1 some did, 130 interrupted (DESIGN.md)."""
+        if self.interrupted:
+            return 130
         return 0 if self.ok else 1
 
     def by_id(self, check_id: str) -> CheckResult:
@@ -63,6 +68,7 @@ class Report:
             "summary": self.summary,
             "loading": to_jsonable({**empty_loading(), **self.loading}),
             "checks": [r.to_dict() for r in self.checks],
+            **({"interrupted": True} if self.interrupted else {}),
         }
 
     @classmethod
@@ -70,7 +76,8 @@ class Report:
         """Rebuild a Report from `to_dict()` output (grading reads the child's JSON back)."""
         checks = [CheckResult.from_dict(c) for c in data.get("checks", [])]
         return cls(target=data.get("target", ""), seed=data.get("seed", 0), checks=checks,
-                   loading={**empty_loading(), **data.get("loading", {})})
+                   loading={**empty_loading(), **data.get("loading", {})},
+                   interrupted=bool(data.get("interrupted", False)))
 
     def __rich_console__(self, console, options):
         from sanitykit.front.render.text import render_report_rich

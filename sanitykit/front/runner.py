@@ -22,9 +22,10 @@ from sanitykit.engine import wording
 from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import ERROR, FAIL, CheckResult, Outcome, errored, skipped
 from sanitykit.engine.usercode import (CheckTimeout, NotImplementedYet, UserCodeError,
-                                       describe_exception, recording, source_line, user_error_reason)
+                                       describe_exception, passes_through, recording, source_line,
+                                       user_error_reason)
 from sanitykit.engine.wording import DEPENDENCY_WORDS
-from sanitykit.front.capture import fenced, summarize_warnings
+from sanitykit.front.capture import fenced, interrupts_recorded, summarize_warnings
 from sanitykit.front.report import Report, empty_loading
 
 # How much of what the user's code printed during a check is kept in its details.
@@ -124,8 +125,15 @@ def error_details(error: UserCodeError) -> dict[str, Any]:
     return {key: value for key, value in (("where", error.where), ("error_type", error.error_type)) if value}
 
 
+class HungFunction(UserCodeError):
+    """Raised by the worker's stand-in for a function stopped earlier for running past the time
+    limit: a model calling a hung layer by its global name costs no second timeout."""
+
+
 def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, timeout: float | None) -> Outcome:
     """Map what a check raised to its outcome (the table in ARCHITECTURE.md)."""
+    if isinstance(exc, HungFunction):
+        return errored(Reason("hung", (exc.subject,), note=exc.reason))
     if isinstance(exc, SkipCheck):
         return skipped(exc.reason)
     if isinstance(exc, NotImplementedYet):
@@ -137,12 +145,14 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, ti
                               note=f"stopped after {timeout:g} s (per-check limit, --timeout)"),
                        timeout_s=timeout)
     # A check that called the user's code without call_user: the traceback still shows
-    # whose code raised, and a student's bug must not be reported as ours.
+    # whose code raised, and a student's bug must not be reported as ours. A KeyboardInterrupt
+    # that reaches here is the student's own (run_one lets the user's Ctrl-C through).
     where, code = _user_frame(exc, target)
-    if where:
+    if where or isinstance(exc, KeyboardInterrupt):
         if isinstance(exc, NotImplementedError):
             return skipped(Reason("not_implemented", (spec.subject,), note="raises NotImplementedError"))
-        error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)} (at {where})",
+        at = f" (at {where})" if where else ""
+        error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)}{at}",
                               subject=spec.subject, where=where, source_line=code,
                               error_type=type(exc).__name__)
         return with_source_line(errored(user_error_reason(error, spec.subject), **error_details(error)), [error])
@@ -150,15 +160,20 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, ti
 
 
 def run_one(spec: CheckSpec, target: Target, seed: int, timeout: float | None,
-            results: dict[str, CheckResult]) -> Outcome:
-    """Run one check inside the fences and return its outcome; never raises (but KeyboardInterrupt)."""
+            results: dict[str, CheckResult], *, in_worker: bool = False) -> Outcome:
+    """Run one check inside the fences and return its outcome; never raises (but what passes_through).
+
+    Args:
+        in_worker: in the supervised worker: the parent holds the clock (no alarm here), and
+            every KeyboardInterrupt is the student's (the terminal's Ctrl-C reaches the parent only).
+    """
     ctx = CheckContext(target=target, seed=seed, options={"timeout": timeout}, results=dict(results))
     extra: dict[str, Any] = {}
     fence = None
-    with recording() as raised:
+    with recording() as raised, interrupts_recorded() as interrupts:
         try:
             try:
-                with target.imports_active(), fenced(timeout) as fence:
+                with target.imports_active(), fenced(None if in_worker else timeout) as fence:
                     outcome = spec.func(ctx)
             finally:
                 # Read once the fence has closed: what reached the file descriptors and the
@@ -167,9 +182,10 @@ def run_one(spec: CheckSpec, target: Target, seed: int, timeout: float | None,
                     extra = _fence_details(fence.output.getvalue(), summarize_warnings(fence.warnings))
                     if fence.numpy_restored:
                         extra["numpy_restored"] = list(fence.numpy_restored)
-        except KeyboardInterrupt:
-            raise
         except BaseException as exc:  # noqa: BLE001 - this is the boundary
+            students = isinstance(exc, KeyboardInterrupt) and (in_worker or not interrupts.pressed)
+            if passes_through(exc) and not students:  # Ctrl-C; pytest.exit, a pytest-timeout under the plugin
+                raise
             outcome = outcome_of_exception(exc, spec, target, timeout)
         else:
             if not isinstance(outcome, Outcome):
@@ -248,8 +264,12 @@ def target_label(target: Any) -> str:
 
 def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] | None = None,
           seed: int = 0, timeout: float | None = 30.0, name_map: dict[str, str] | None = None,
-          progress: Progress | None = None) -> Report:
+          progress: Progress | None = None, *, isolation: str = "worker",
+          memory_mb: int | None = None) -> Report:
     """Run the diagnostic suite against the user's code and return the Report.
+
+    Ctrl-C ends the run early: the report then holds what finished, the rest `skip` (reason
+    `interrupted`), and `report.interrupted` is set (the command exits 130).
 
     Args:
         target: a .py file, a folder, a dotted module name, a module, a namespace (a dict such
@@ -261,14 +281,39 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
         timeout: seconds per check (default 30).
         name_map: conventional name -> the user's name (`{"affine_forward": "my_affine"}`).
         progress: called as progress(done, total, result) after each check.
+        isolation: "worker" (default: a path or a module name runs in a supervised worker
+            process; other targets live in this process and run here) or "in-process" (pdb).
+        memory_mb: the worker's address-space limit in MB (default 2048).
     """
+    from sanitykit.front.session import interrupted_result, open_session
+
     # A lone string is one suite or one glob, not a sequence of letters.
     suites = [suites] if isinstance(suites, str) else suites
     only = [only] if isinstance(only, str) else only
-    loaded = as_target(target, name_map, timeout)
     specs = select(catalogue(tuple(suites) if suites else None), only)
-    results = run_checks(loaded, specs, seed, timeout, progress, known=catalogue())
-    # Read after the run: checks record the conventions they measured on the target.
-    loading = {**empty_loading(), **loaded.loading_info()}
-    label = target_label(target if is_target(target) or isinstance(target, (str, os.PathLike)) else loaded)
-    return Report(target=label, seed=seed, checks=results, loading=loading)
+    label = target_label(target)
+    try:
+        session = open_session(target, seed=seed, timeout=timeout, isolation=isolation, memory_mb=memory_mb,
+                               name_map=name_map, specs=catalogue())
+    except KeyboardInterrupt:  # Ctrl-C while the target loads: nothing ran, say so
+        return Report(target=label, seed=seed, checks=[interrupted_result(s) for s in specs], interrupted=True)
+    with session:
+        results = session.run_all(specs, progress)
+        try:  # read after the run: checks record the conventions they measured on the target
+            loading = {**empty_loading(), **session.loading_info()}
+        except KeyboardInterrupt:
+            session.interrupted, loading = True, empty_loading()
+        if not (is_target(target) or isinstance(target, (str, os.PathLike))):
+            label = target_label(session.target)  # a namespace names itself once read
+    loading = with_patches_reported(loading, results)
+    return Report(target=label, seed=seed, checks=results, loading=loading, interrupted=session.interrupted)
+
+
+def with_patches_reported(loading: dict[str, Any], results: list[CheckResult]) -> dict[str, Any]:
+    """The loading block with a line for each check whose code replaced numpy or builtins functions
+    (put back after each call: the verdicts are sanitykit's own), beside those replaced at import."""
+    lines = [f"{r.subject or r.id} replaced {', '.join(r.details['numpy_restored'])} during {r.id}; "
+             "sanitykit put them back after each call" for r in results if r.details.get("numpy_restored")]
+    if not lines:
+        return loading
+    return {**loading, "numpy_restored": [*loading.get("numpy_restored", []), *lines]}

@@ -24,18 +24,34 @@ from typing import Any, Callable, TextIO
 
 
 
-def set_limits(memory_mb: int, cpu_seconds: int) -> None:
+def set_limits(memory_mb: int, cpu_seconds: int | None) -> None:
     """Limit this process's address space and CPU time (the parent owns the wall clock).
 
     Args:
         memory_mb: RLIMIT_AS in MB; a bigger allocation raises MemoryError.
         cpu_seconds: RLIMIT_CPU soft limit (SIGXCPU); the hard limit is a little later (SIGKILL).
+            None leaves the CPU time to `limit_cpu_from_now` (the check worker, per check).
     """
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    if cpu_seconds is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     # A core dump of a 768 MB process per segfault would fill the grader's disk.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def limit_cpu_from_now(seconds: float) -> None:
+    """Let this process use `seconds` more CPU time, then SIGXCPU (a persistent worker, per check).
+
+    Args:
+        seconds: CPU seconds from now; the hard limit stays where it was.
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 class Events:

@@ -16,6 +16,9 @@ from typing import Any, Mapping
 DEFAULT_CHECK_TIMEOUT = 30.0
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
 DEFAULT_MEMORY_MB = 768
+# `check`'s worker has no container to fit: far above what the suite needs on any correct
+# tree, far below what would make a laptop swap when a student's code allocates without end.
+DEFAULT_CHECK_MEMORY_MB = 2048
 # Python, numpy and the reference need about 150 MB of address space before any check runs.
 MIN_MEMORY_MB = 256
 # Characters of a child's own stdout/stderr kept (what escaped the runner's capture).

@@ -1,7 +1,8 @@
 """Process control: start a submission's child, hold its clock, kill it, read what it left.
 
-The one module that spawns and kills. The child runs in its own session (so a kill
-reaches anything it started, and the terminal's Ctrl-C reaches only the parent), with
+The one module that spawns and kills (`spawn`, `kill_group`, `OutputTrap`; the check
+worker of sanitykit.front.worker uses them too). The child runs in its own session (so a
+kill reaches anything it started, and the terminal's Ctrl-C reaches only the parent), with
 stdin from /dev/null and stdout+stderr through a pipe of which only a bounded head
 and tail are kept. The parent is never the one killed.
 """
@@ -44,6 +45,33 @@ SIGNAL_WORDS = {
 CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
              "NUMEXPR_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
              "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
+
+
+# How a child starts: its sys.path is the parent's, given on the command line, never derived
+# from the folder it runs in, so a student's numpy.py or random.py there shadows nothing of ours.
+CHILD_BOOT = ("import json, runpy, sys; sys.path[:] = json.loads(sys.argv[1]); del sys.argv[:2]; "
+              "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
+
+
+def spawn(module: str, args: list[str], *, cwd: Path, pass_fds: tuple[int, ...] = (),
+          sys_path: list[str] | None = None) -> subprocess.Popen:
+    """Start `python -m module args` as a child in its own session, stdout+stderr piped, stdin empty.
+
+    Its own session: a kill of its process group reaches whatever it started, and the
+    terminal's Ctrl-C reaches only the parent.
+
+    Args:
+        module: the child's module, run as __main__.
+        args: its command-line arguments.
+        cwd: its working directory.
+        pass_fds: file descriptors it inherits (the worker's pipes).
+        sys_path: its sys.path (default: this process's, with "" made absolute).
+    """
+    path = [entry or os.getcwd() for entry in (sys.path if sys_path is None else sys_path)]
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD_BOOT, json.dumps(path), module, *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+        env={**os.environ, **CHILD_ENV}, start_new_session=True, close_fds=True, pass_fds=pass_fds)
 
 
 @dataclass
@@ -152,10 +180,7 @@ class Supervisor:
         start = time.monotonic()
         if self.stopping:
             raise KeyboardInterrupt
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sanitykit.front.grading.child", str(job_file)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=workdir, env={**os.environ, **CHILD_ENV}, start_new_session=True, close_fds=True)
+        proc = spawn("sanitykit.front.grading.child", [str(job_file)], cwd=workdir)
         with self._lock:
             self._live[proc.pid] = proc
         trap = OutputTrap(proc.stdout)
