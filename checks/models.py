@@ -873,3 +873,6 @@ def cnn_gradcheck(ctx: CheckContext) -> Outcome:
 @with_blame(owner="the model", calls="ThreeLayerConvNet")
 def cnn_init(ctx: CheckContext) -> Outcome:
     return init_check(ctx, "cnn")
+
+
+from sanitykit.checks import captioning  # noqa: E402,F401 - models.captioning_rnn.* (assignment 3)

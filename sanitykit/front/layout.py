@@ -29,6 +29,14 @@ CONVENTIONAL_NAMES = (
     "affine_relu_forward", "affine_relu_backward",
     "sgd", "sgd_momentum", "rmsprop", "adam",
     "TwoLayerNet", "FullyConnectedNet", "ThreeLayerConvNet", "Solver",
+    # assignment 1
+    "svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
+    "LinearClassifier", "LinearSVM", "Softmax", "KNearestNeighbor",
+    # assignment 3
+    "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "word_embedding_forward", "word_embedding_backward",
+    "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss",
+    "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "CaptioningRNN",
 )
 
 
@@ -112,6 +120,24 @@ def _course_packages(folder: Path, depth: int = 2) -> list[Path]:
         if entry.is_dir() and not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_DIRS:
             found.extend(_course_packages(entry, depth - 1))
     return found
+
+
+def assignment_roots(spec: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(number, folder) of each assignment of a tree holding several of the course's: the folders
+    assignment1/, assignment2/, assignment3/ (any case, `_` or `-` allowed) with a cs231n/ each.
+
+    Two or more distinct assignments are one course, loaded together, not attempts to choose
+    between; anything else gives [] (one tree, or a choice the user must make).
+    """
+    path = Path(spec).expanduser()
+    if not path.is_dir() or (path / "cs231n").is_dir():
+        return []
+    found: dict[int, Path] = {}
+    for package in _course_packages(path.resolve()):
+        digits = package.parent.name.lower().replace("_", "").replace("-", "").removeprefix("assignment")
+        if digits in ("1", "2", "3") and package.parent.name.lower().startswith("assignment"):
+            found.setdefault(int(digits), package.parent)
+    return sorted(found.items()) if len(found) >= 2 else []
 
 
 def _top_level_names(folder: Path) -> list[str]:

@@ -19,11 +19,12 @@ from pathlib import Path
 from sanitykit.front import conventions as measured
 from sanitykit.front import substitute
 from sanitykit.front.capture import fenced
+from sanitykit.front.course import load_course
 from sanitykit.front.importing import (NOTE_MISSING_PACKAGE, ImportProblem, defined_names,
                                        describe_import_failure, import_dotted, import_installed,
                                        import_layout, import_problem, looks_dotted, missing_package)
 from sanitykit.front.layout import (CONVENTIONAL_NAMES, SKIPPED_DIRS, SKIPPED_FILES, Layout,
-                                    implicit_relative_aliases, resolve_layout, shown_path)
+                                    assignment_roots, implicit_relative_aliases, resolve_layout, shown_path)
 from sanitykit.front.name_map import parse_map_items, read_name_map
 from sanitykit.front.shims import tree_is_python2
 from sanitykit.front.target import LoadedTarget, TargetError
@@ -53,6 +54,8 @@ def load_target(spec: str | os.PathLike | types.ModuleType, name_map: dict[str, 
         target = _installed_target(spec, spec.__name__, timeout)
     elif not Path(spec).expanduser().exists() and isinstance(spec, str) and looks_dotted(spec):
         target = _installed_target(import_dotted(spec, timeout), spec, timeout)
+    elif assignment_roots(spec):  # assignment1/, assignment2/, ... of one course: loaded together
+        target = load_course(str(spec), assignment_roots(spec), lambda root: _tree_target(root, timeout))
     else:
         target = _tree_target(spec, timeout)
     if name_map:
@@ -69,6 +72,7 @@ def _tree_target(spec: str | os.PathLike, timeout: float | None) -> LoadedTarget
     imported = import_layout(layout, timeout)
     with imported.hooks.installed():  # the probe runs the course's code, which may import its own
         substitute.replace_broken_fast_layers(imported, layout.root, timeout)
+    substitute.fill_missing_helpers(imported)
     target = LoadedTarget(layout.spec, imported.modules, imported.problems, dict(file_map),
                           description=layout.description, root=layout.home,
                           private=imported.private, aliases=dict(layout.aliases),

@@ -171,7 +171,10 @@ class StandInFinder(importlib.abc.MetaPathFinder):
 # ---------------------------------------------------------------- Python 2 source
 
 # `print x, y` / `print "..." % v` / `print >>f, x` / bare `print` at the start of a statement.
-_PRINT = re.compile(r"^(?P<indent>\s*)print(?P<rest>(\s+[^\s=(.\[].*|\s*>>.*)?)$")
+_PRINT = re.compile(r"^(?P<indent>\s*(?:(?:if|elif|while|for)\s[^:'\"#]*:\s*|(?:else|try|finally):\s*)?)"
+                    r"print(?P<rest>(\s+[^\s=(.\[].*|\s*>>.*)?)$")
+# ^ also after a one-line header: the course's own `if verbose: print 'dx_flat: ', dx_flat.shape`
+# (assignment 3's rnn_layers.py, 2016).
 
 
 def _print_call(rest: str) -> str:

@@ -10,6 +10,7 @@ every replacement is listed in the report; the student's functions are never tou
 """
 from __future__ import annotations
 
+import builtins
 import re
 import sys
 import types
@@ -238,6 +239,13 @@ def replace_broken_fast_layers(imported: Imported, root: Path, timeout: float | 
 
 # A course file students often leave out of a partial upload -> sanitykit's module standing in for it.
 MISSING_STAND_INS = {"fast_layers": "sanitykit.reference.fast_layers", "layer_utils": "sanitykit.reference.layer_utils"}
+# Assignments 1 and 3: the helper files the course ships beside the student's, and assignment 3's
+# layers.py / rnn_layers.py, which classifiers/rnn.py imports (a partial upload may hold rnn.py alone).
+MISSING_STAND_INS.update({
+    "data_utils": "sanitykit.front.stand_ins.data_utils", "gradient_check": "sanitykit.front.stand_ins.gradient_check",
+    "image_utils": "sanitykit.front.stand_ins.image_utils", "coco_utils": "sanitykit.front.stand_ins.coco_utils",
+    "layers": "sanitykit.reference.layers", "rnn_layers": "sanitykit.reference.rnn_layers",
+})
 
 
 def missing_course_module(exc: BaseException, private: str) -> str | None:
@@ -268,6 +276,7 @@ def stand_in_for_missing(imported: Imported, private_name: str) -> None:
             siblings = None
     own = {k: v for k, v in vars(siblings).items() if not k.startswith("_")} if siblings is not None else {}
     module = types.ModuleType(private_name, f"sanitykit: stand-in for the course's {leaf}.py, absent from the tree")
+    module.__dict__["__builtins__"] = builtins.__dict__  # its rebound functions call range, float, ...
     # The module's own dict is its functions' globals, so that blame's swaps (rebinding names in
     # the target's modules) reach the stand-in too.
     module.__dict__.update({k: v for k, v in vars(source).items() if not k.startswith("__")}, **own)
@@ -323,3 +332,38 @@ def import_with_stand_ins(imported: Imported, private_name: str, exc: BaseExcept
         except BaseException as again:  # noqa: BLE001 - the module's own error, reported by the caller
             exc = again
     return exc
+
+
+# ---------------------------------------------------------------- course helpers missing from a file
+
+# Helpers the course ships inside assignment 3's rnn_layers.py (affine_* there from 2021), which a
+# student's copy may lack: classifiers/rnn.py takes them with `from ..rnn_layers import *`.
+RNN_HELPERS = ("sigmoid", "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss",
+               "affine_forward", "affine_backward")
+
+
+def fill_missing_helpers(imported: Imported) -> None:
+    """Bind sanitykit's rnn_layers helpers in the user's modules that use them but have none.
+
+    Only a module that imports rnn_layers (or is it) and names the helper gets it; the tree's
+    own definition always wins, and each name filled is listed in the report.
+    """
+    import sanitykit.reference as reference
+
+    defined = {n for m in imported.modules.values() for n in RNN_HELPERS
+               if getattr(vars(m).get(n), "__module__", "").startswith(imported.private)}
+    for dotted, module in imported.modules.items():
+        if getattr(module, "__sanitykit_substitute__", False) or not names_used_in(module, ("rnn_layers",)):
+            continue
+        names = [n for n in RNN_HELPERS if n not in vars(module) and n not in defined and names_used_in(module, (n,))]
+        if not names:
+            continue
+        for name in names:
+            vars(module)[name] = getattr(reference.rnn_layers, name, None) or getattr(reference, name)
+            imported.absent.setdefault(name, f"{name} is the course's (rnn_layers.py), which this tree lacks; "
+                                             "sanitykit's own stands in for it")
+        imported.substitutions.append({
+            "module": dotted, "file": f"{dotted.replace('.', '/')}.py", "names": names,
+            "by": "sanitykit.reference.rnn_layers",
+            "message": f"the course's {', '.join(names)} (shipped in rnn_layers.py) are not in the tree; "
+                       f"sanitykit's own are used in {dotted}"})
