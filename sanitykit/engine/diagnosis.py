@@ -589,3 +589,70 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
         f"a term of {c.grad} is wrong or missing",
         f"derive {c.grad} again on paper for a tiny case (N=2) and compare term by term "
         "with your code at the worst elements")
+
+
+# ------------------------------------------------------------- verdicts that are not mistakes
+
+def _interval(d_plus: float, d_minus: float) -> tuple[float, float]:
+    return min(d_plus, d_minus), max(d_plus, d_minus)
+
+
+def element_kink(grad: str, count: int, where: str, analytic: float, d_plus: float,
+                 d_minus: float) -> Finding:
+    """A localised kink: the one-sided differences at `where` bound the subgradient interval."""
+    lo, hi = _interval(d_plus, d_minus)
+    return Finding(
+        "kink", f"{count} coordinate(s) of {grad} straddle a ReLU/max kink",
+        "nothing: central differences straddle the kink of ReLU / max at "
+        f"{count} coordinate(s); the analytic value matches one side of it",
+        evidence=(f"at {where}: the one-sided differences give the subgradient interval "
+                  f"[d-, d+] = [{lo:.4g}, {hi:.4g}], and the analytic {analytic:.4g} lies in it",))
+
+
+def fast_kink(fname: str, analytic: float, d_plus: float, d_minus: float) -> Finding:
+    """A random direction whose step crossed a kink: its one-sided differences, and where <g, v> lies."""
+    lo, hi = _interval(d_plus, d_minus)
+    inside = lo - 0.01 * (hi - lo) <= analytic <= hi + 0.01 * (hi - lo)
+    where = "lies in it" if inside else "lies outside it, which kinks crossed along the step explain"
+    return Finding(
+        "kink", f"a random direction crossed a kink of {fname} (ReLU or max), where central "
+        f"differences are unreliable: the one-sided differences along it give [d-, d+] = "
+        f"[{lo:.4g}, {hi:.4g}], and the analytic directional derivative {analytic:.4g} {where}",
+        "nothing yet: a step across a kink says nothing about the gradient on either side",
+        "rerun with mode='auto' to check element by element")
+
+
+def float32_roundoff(grad: str, error: float, h: float, thresholds) -> Finding:
+    """A suspicious error that float32 arithmetic in the user's code explains."""
+    return Finding(
+        "float32_roundoff", f"{grad} agrees to a relative error of {error:.2g}, within float32 "
+        f"round-off: your code computes in float32, so the check used h={h:g} and the float32 "
+        f"thresholds {thresholds.good:g} / {thresholds.suspicious:g}",
+        "nothing in the formula: float32 keeps about 7 digits, and a difference quotient with "
+        f"h={h:g} loses about 3 of them", "compute in float64 (drop the .astype(np.float32)) to "
+        "check the gradient to the usual 1e-7")
+
+
+# ------------------------------------------------------------- right values, harmful habits
+
+def writes_dout(bname: str, changed: int, size: int, zeroed: bool) -> Finding:
+    """A backward that modifies dout in place: right here, wrong in a network that reuses dout."""
+    how = " (set to 0, as dout[x <= 0] = 0 does)" if zeroed else ""
+    return Finding(
+        "mutates_dout", f"{bname} modified dout in place: {changed} of {size} elements of the "
+        f"upstream gradient it was given changed{how}; the gradients it returned are right",
+        "the upstream gradient belongs to the caller: where it is used twice (a residual "
+        "connection out = x + f(x), a gradient sent to two branches) the other use reads the "
+        "damaged values", "work on a copy: dx = dout * (x > 0), or dx = dout.copy() before "
+        "writing into it")
+
+
+def writes_input(bname: str, name: str) -> Finding:
+    """A backward that writes into an input array (through its cache), with right gradients."""
+    return Finding(
+        "mutates_input", f"{bname} modified {name} in place (an array of its cache that is the "
+        f"caller's {name}); the gradients it returned are right",
+        f"the caller still owns {name}: a network that uses {name} again (a residual connection, "
+        "the next layer's cache, the next iteration's forward) reads the modified values",
+        f"compute new arrays instead of writing into {name}: x_pos = np.maximum(x, 0), "
+        "not x[x <= 0] = 0")

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from sanitykit.engine import diagnosis as dg
-from sanitykit.engine import wording
+from sanitykit.engine import structure, wording
 from sanitykit.engine.findings import Finding, Reason
 from sanitykit.engine.notebook import NotebookDisplay
 from sanitykit.engine.numeric import (directional_differences, directional_quotients,
-                                      one_sided_differences)
+                                      joint_quotients, one_sided_differences)
 from sanitykit.engine.problems import LayerProblem, LossProblem, ModelProblem, default_names
+from sanitykit.engine.shapes import read_shape
 from sanitykit.engine.results import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, subject_name
 
@@ -64,6 +65,7 @@ class Thresholds:
 
 
 FLOAT32_THRESHOLDS = Thresholds(good=1e-4, suspicious=1e-2)
+FLOAT32_ROUNDOFF = 1e-3  # a float32 warning up to this error is round-off (eps32 / h ~ 1e-4)
 
 
 @dataclass
@@ -448,27 +450,21 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     _check_output(problem, out0, result)
     u = _upstream(problem, out0, dout, rng)
     _restore_after(problem, pristine, result, "forward")
-    _check_forward_deterministic(problem, out0, result)
     grads = [g.copy() for g in problem.gradients(u, fresh=False)]
     mutated = _restore_after(problem, pristine, result, "backward", strict=False)
-    _check_shapes(problem, grads, result)
-    precision = _precision(problem, out0, grads, setup, result)
-    _check_backward_deterministic(problem, u, grads, pristine, result)
-    if mutated:
-        _stop_mutated(problem, mutated, "backward", result)
-    _check_nan(problem, grads, result)
-    zero_grads = None
-    if problem.kind == "layer":
-        zero_grads = _check_linearity(problem, u, grads, pristine, result)
-    h, thr, eps = precision
+    h, thr, eps = _precision(problem, out0, grads, setup, result)
     result.h, result.thresholds = h, thr
-    atol = _roundoff(out0, u, h, eps)
-    ctx = _Context(problem, out0, u, grads, h, thr, atol, rng, batch, reg, zero_grads)
+    ctx = _Context(problem, out0, u, grads, h, thr, _roundoff(out0, u, h, eps), rng, batch, reg,
+                   seed=setup.seed, pristine=pristine, result=result)
+    soft = _check_shapes(ctx, result)
+    _stop_on(structure.backward_noise(problem, u, ctx.grads, ctx.restore), result)
+    _check_nan(problem, ctx.grads, result)
     per_input = [InputResult(n, x.shape) for n, x in zip(problem.names, problem.inputs)]
     passes = []
     if setup.mode in ("fast", "auto"):
         passes.append("fast")
         _fast_pass(ctx, per_input)
+        _explain_structure(ctx, per_input, mutated)
     to_localise = [i for i, r in enumerate(per_input)
                    if setup.mode == "full" or (setup.mode == "auto" and r.status != PASS)]
     sampled = False
@@ -480,9 +476,36 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
         _localise(ctx, i, indices, per_input[i])
     if to_localise:
         passes.append("sampled" if sampled else "full")
+    if setup.mode == "full":
+        _explain_structure(ctx, per_input, mutated)
     result.mode, result.sampled, result.per_input = "+".join(passes), sampled, per_input
     _diagnose(ctx, per_input, result)
+    _soft_faults(ctx, per_input, result, soft, mutated)
     return _finish(result)
+
+
+def _failing(per_input) -> bool:
+    """A gradient failed, or is suspicious for a reason other than a kink."""
+    return any(r.status == FAIL or (r.status == WARN and r.pattern != "kink") for r in per_input)
+
+
+def _explain_structure(ctx: "_Context", per_input, mutated: str | None) -> None:
+    """Once a gradient disagrees, the structural tests that can explain it (they call the user's
+    code again, so a correct layer never pays for them): a noisy forward, an input the backward
+    wrote into, terms that do not go through dout."""
+    if ctx.explained or all(r.status == PASS for r in per_input):
+        return
+    problem, result = ctx.problem, ctx.result
+    # A noisy forward looks like a kink to a directional step: tested on any doubt.
+    _stop_on(structure.forward_noise(problem, ctx.out0), result)
+    if not _failing(per_input):
+        return
+    ctx.explained = True
+    if mutated:
+        _stop_mutated(problem, mutated, "backward", result)
+    if problem.kind == "layer":
+        notes, ctx.zero_grads = structure.linearity(problem, ctx.u, ctx.grads, ctx.restore)
+        result.notes.extend(notes)
 
 
 @dataclass
@@ -497,8 +520,25 @@ class _Context:
     rng: Any
     batch: int | None
     reg: float | None
+    seed: int = 0
+    pristine: list = field(default_factory=list)  # the inputs as given, to put back after a call
+    result: Any = None
     zero_grads: list | None = None             # backward(dout=0) per input (layers only)
     fast: dict = field(default_factory=dict)   # input index -> [(v, d_plus, d_minus)]
+    explained: bool = False                    # the structural tests of _explain_structure ran
+
+    @property
+    def low_precision(self) -> bool:
+        """The user's code computes in float32 (the thresholds were widened for it)."""
+        return self.thr.good >= FLOAT32_THRESHOLDS.good
+
+    def restore(self) -> None:
+        """Put the inputs back after a call of the user's code (stop if the forward wrote into them)."""
+        _restore_after(self.problem, self.pristine, self.result, "backward", strict=False)
+
+    def stream(self, k: int):
+        """A generator of its own for step k, so that what the failure path draws stays the same."""
+        return np.random.default_rng([self.seed, GRADCHECK_STREAM, k])
 
 
 def _upstream(problem, out0, dout, rng):
@@ -517,6 +557,13 @@ def _stop(result: GradcheckResult, status: str, pattern: str, what: str, likely:
           fix: str = "") -> None:
     result.status, result.finding = status, Finding(pattern, what, likely, fix)
     raise _Stop(result)
+
+
+def _stop_on(finding: Finding | None, result: GradcheckResult) -> None:
+    """A structural finding ends the run as a failure."""
+    if finding is not None:
+        result.status, result.finding = FAIL, finding
+        raise _Stop(result)
 
 
 def _check_output(problem, out0, result) -> None:
@@ -546,24 +593,19 @@ def _stop_mutated(problem, name: str, which: str, result) -> None:
           "work on a copy: write x = x - mean, not x -= mean")
 
 
-def _check_forward_deterministic(problem, out0, result) -> None:
-    again = problem.evaluate()
-    if not np.array_equal(again, out0):
-        diff = float(np.max(np.abs(again - out0))) if again.shape == out0.shape else float("nan")
-        _stop(result, FAIL, "nondeterministic_forward",
-              f"{problem.fname} gave a different output for the same input twice "
-              f"(max difference {diff:.3g})",
-              "the forward pass draws random numbers without using the seed it was given "
-              "(dropout ignoring dropout_param['seed'])",
-              "call np.random.seed(dropout_param['seed']) when a seed is given, before drawing "
-              "the mask, so repeated calls give the same mask")
+def _check_shapes(ctx: "_Context", result) -> dict:
+    """Stop on a gradient of the wrong shape, with the mistake read from the shape itself.
 
-
-def _check_shapes(problem, grads, result) -> None:
+    The repair that mechanism implies (a transpose, a sum, a crop) is measured along a random
+    direction, so the finding says whether the values are right. A gradient that differs only by
+    axes of length 1 ((1, D) for (D,)) and is right once reshaped is checked on: the returned
+    {input index: Finding} are warnings to give when its values pass.
+    """
+    problem, grads = ctx.problem, ctx.grads
     shapes = [x.shape for x in problem.inputs]
     got = [g.shape for g in grads]
     if got == shapes:
-        return
+        return {}
     names = problem.names
     if sorted(map(str, got)) == sorted(map(str, shapes)):
         order = [names[shapes.index(s)] for s in got]
@@ -572,12 +614,54 @@ def _check_shapes(problem, grads, result) -> None:
               f"in place of ({', '.join('d' + n for n in names)})",
               "the gradients are returned in the wrong order",
               f"return them in the order of the inputs: return {', '.join('d' + n for n in names)}")
-    k = next(i for i, (a, b) in enumerate(zip(got, shapes)) if a != b)
-    _stop(result, FAIL, "shape",
-          f"d{names[k]} has shape {got[k]}, expected {shapes[k]} (the shape of {names[k]})",
-          f"d{names[k]} is computed in the wrong shape (a missing reshape back to "
-          f"{names[k]}.shape, a sum over the wrong axis, or a transposed product)",
-          f"end with d{names[k]} = d{names[k]}.reshape({names[k]}.shape) or fix the axis of the sum")
+    soft = {}
+    for k, (g, shape) in enumerate(zip(grads, shapes)):
+        if g.shape == shape:
+            continue
+        reading = read_shape(names[k], g.shape, shape, batch_shape=_batch_shape(problem),
+                             dout_shape=ctx.out0.shape if problem.kind == "layer" else None,
+                             pad=_conv_pad(problem))
+        repaired = _repaired(reading, g, shape)
+        right = None if repaired is None else _agrees_along_random(ctx, k, repaired)
+        if reading.soft and right:
+            ctx.grads[k], soft[k] = repaired, reading.finding
+            continue
+        result.status, result.finding = FAIL, reading.measured(right)
+        raise _Stop(result)
+    return soft
+
+
+def _repaired(reading, g: np.ndarray, shape: tuple) -> np.ndarray | None:
+    if reading.repair is None:
+        return None
+    try:
+        fixed = np.asarray(reading.repair(g), dtype=np.float64)
+    except ValueError:
+        return None
+    return fixed if fixed.shape == shape else None
+
+
+def _agrees_along_random(ctx: "_Context", k: int, g: np.ndarray) -> bool:
+    """g (for input k) matches the numerical directional derivative along one random direction."""
+    x = ctx.problem.inputs[k]
+    v = ctx.stream(2).standard_normal(x.shape)
+    v /= max(np.linalg.norm(v), 1e-300)
+    dp, dm, _ = directional_quotients(ctx.problem.evaluate, x, v, ctx.out0, ctx.u, ctx.h)
+    return _directional_error(float(np.vdot(g, v)), dp, dm, g, ctx.atol) <= ctx.thr.suspicious
+
+
+def _batch_shape(problem) -> tuple | None:
+    """The shape whose first axis is the batch: the layer's (loss's) first input, the model's X."""
+    if problem.kind == "model":
+        return tuple(np.shape(problem.X))
+    return problem.inputs[0].shape if problem.inputs[0].ndim >= 2 else None
+
+
+def _conv_pad(problem) -> int | None:
+    for arg in getattr(problem, "args", ()):
+        if isinstance(arg, dict) and isinstance(arg.get("pad"), (int, np.integer)):
+            return int(arg["pad"])
+    return None
 
 
 def _precision(problem, out0, grads, setup, result) -> tuple[float, Thresholds, float]:
@@ -597,19 +681,6 @@ def _precision(problem, out0, grads, setup, result) -> tuple[float, Thresholds, 
     return h, thr, float(np.finfo(np.float32).eps)
 
 
-def _check_backward_deterministic(problem, u, grads, pristine, result) -> None:
-    again = problem.gradients(u, fresh=False)  # the same cache, as a training loop never does
-    _restore_after(problem, pristine, result, "backward", strict=False)
-    for name, a, b in zip(problem.names, grads, again):
-        if not np.array_equal(a, b, equal_nan=True):
-            what = "the same cache" if problem.kind == "layer" else "the same parameters"
-            _stop(result, FAIL, "nondeterministic_backward",
-                  f"{problem.bname} returned a different d{name} when called twice with {what}",
-                  "the backward pass modifies its cache in place (dout *= mask, x -= mean on a "
-                  "cached array), so a second call starts from damaged values",
-                  "never write into arrays of the cache: use dx = dout * mask, not dout *= mask")
-
-
 def _check_nan(problem, grads, result) -> None:
     for name, g in zip(problem.names, grads):
         if not np.all(np.isfinite(g)):
@@ -622,37 +693,6 @@ def _check_nan(problem, grads, result) -> None:
                   "(1/x of a zero, np.log(0), an exp of large scores)",
                   "print the intermediate arrays and find the first with np.isnan(...).any(); "
                   "add the eps of the forward pass where you divide")
-
-
-def _close(a, b) -> bool:
-    scale = max(float(np.max(np.abs(a), initial=0)), float(np.max(np.abs(b), initial=0)), 1e-300)
-    return float(np.max(np.abs(a - b), initial=0)) <= 1e-7 * scale + 1e-12
-
-
-def _check_linearity(problem, u, grads, pristine, result) -> list:
-    """backward(2u) = 2·backward(u) and backward(0) = 0: a backward pass is linear in dout.
-
-    Returns backward(0) per input: where it is nonzero, a term does not go through dout,
-    and auto mode probes exactly those elements.
-    """
-    doubled = problem.gradients(2 * u)
-    _restore_after(problem, pristine, result, "backward")
-    zero = problem.gradients(np.zeros_like(u))
-    _restore_after(problem, pristine, result, "backward")
-    for name, g, g2, g0 in zip(problem.names, grads, doubled, zero):
-        if _close(g2, 2 * g) and _close(g0, 0 * g):
-            continue
-        if np.any(g != 0) and _close(g2, g) and _close(g0, g):
-            # Not a stop: the numerical passes still measure how wrong d{name} is, and
-            # _diagnose names the pattern ("ignores_dout") with that evidence.
-            result.notes.append(f"d{name} does not change when dout changes (backward(2·dout) = "
-                                f"backward(dout) = backward(0)): the backward pass ignores dout")
-        elif not _close(g0, 0 * g):
-            result.notes.append(f"backward(dout=0) gives a nonzero d{name}: some term of "
-                                f"d{name} does not go through dout (a backward pass is linear in dout)")
-        else:
-            result.notes.append(f"d{name} is not linear in dout: backward(2·dout) ≠ 2·backward(dout)")
-    return [np.array(g0, dtype=np.float64) for g0 in zero]
 
 
 def _roundoff(out0, u, h, eps) -> float:
@@ -703,6 +743,37 @@ def _element_errors(analytic, numeric, atol):
 
 
 def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
+    """One random direction through every input at once; per input only when it disagrees.
+
+    A correct layer costs two forward passes, whatever its number of inputs (torch's fast mode
+    pays two per input). When the joint derivative disagrees, or its step crossed a kink, each
+    input gets its own directions, so the verdict and the diagnosis are per input as before.
+    """
+    if len(ctx.problem.inputs) > 1 and _joint_agrees(ctx, per_input):
+        return
+    _per_input_pass(ctx, per_input)
+
+
+def _joint_agrees(ctx: _Context, per_input: list[InputResult]) -> bool:
+    """The directional derivative along (v_x, v_w, v_b), each block of norm 1/sqrt(k), agrees."""
+    rng, k = ctx.stream(1), len(ctx.problem.inputs)
+    vs = []
+    for x in ctx.problem.inputs:
+        v = rng.standard_normal(x.shape)
+        vs.append(v / (max(np.linalg.norm(v), 1e-300) * np.sqrt(k)))
+    dp, dm, _ = joint_quotients(ctx.problem.evaluate, ctx.problem.inputs, vs, ctx.out0, ctx.u, ctx.h)
+    analytic = float(sum(np.vdot(g, v) for g, v in zip(ctx.grads, vs)))
+    # The expected size of <g_i, v_i> is ||g_i|| / sqrt(n_i k): their root sum of squares.
+    typical = float(np.sqrt(sum(np.vdot(g, g) / (max(g.size, 1) * k) for g in ctx.grads)))
+    err = _directional_error(analytic, dp, dm, None, ctx.atol, typical=typical)
+    if err > ctx.thr.good:
+        return False
+    for r in per_input:
+        r.fast_error = r.rel_error = err
+    return True
+
+
+def _per_input_pass(ctx: _Context, per_input: list[InputResult]) -> None:
     """Random directional derivatives per input: (f(x+hv) - f(x-hv))/2h against <grad, v>.
 
     A direction whose step crosses a kink (ReLU, max: see directional_quotients) can make
@@ -710,7 +781,7 @@ def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
     is a `kink` warning, not a failure (auto mode then checks element by element).
     """
     for i, (x, g, r) in enumerate(zip(ctx.problem.inputs, ctx.grads, per_input)):
-        worst, kink = 0.0, False
+        worst, kink = 0.0, None
         ctx.fast[i] = []
         for _ in range(N_DIRECTIONS):
             v = ctx.rng.standard_normal(x.shape)
@@ -722,17 +793,14 @@ def _fast_pass(ctx: _Context, per_input: list[InputResult]) -> None:
             err = _directional_error(analytic, dp, dm, g, ctx.atol)
             if err > ctx.thr.good and (_kink_like(analytic, dp, dm, ctx.atol)
                                        or abs(0.5 * (dp + dm) - analytic) <= bound + ctx.atol):
-                kink = True
+                kink = kink or (analytic, dp, dm)
                 continue
             worst = max(worst, err)
         r.fast_error = r.rel_error = worst
         r.status = ctx.thr.verdict(worst)
         if kink and r.status == PASS:
             r.status, r.kinks = WARN, 1
-            r.finding = Finding(
-                "kink", f"a random direction crossed a kink of {ctx.problem.fname} (ReLU or max), "
-                "where central differences are unreliable", fix="rerun with mode='auto' to check "
-                "element by element")
+            r.finding = dg.fast_kink(ctx.problem.fname, *kink)
 
 
 def _fast_ratio(ctx: _Context, i: int) -> float | None:
@@ -749,15 +817,18 @@ def _fast_ratio(ctx: _Context, i: int) -> float | None:
     return float(np.mean(ratios))
 
 
-def _directional_error(analytic: float, d_plus: float, d_minus: float, g, atol) -> float:
+def _directional_error(analytic: float, d_plus: float, d_minus: float, g, atol,
+                       typical: float | None = None) -> float:
     """|numeric - analytic| relative to the directional derivative and the gradient's size.
 
-    The expected size of <g, v> for a random unit v is ||g||/sqrt(n); adding it keeps a
-    direction that happens to be nearly orthogonal to g from inflating the error.
+    The expected size of <g, v> for a random unit v is ||g||/sqrt(n) (`typical`, computed from g
+    unless given); adding it keeps a direction that happens to be nearly orthogonal to g from
+    inflating the error.
     """
     numeric = 0.5 * (d_plus + d_minus)
     diff = abs(numeric - analytic)
-    typical = np.linalg.norm(g) / np.sqrt(max(g.size, 1))
+    if typical is None:
+        typical = np.linalg.norm(g) / np.sqrt(max(g.size, 1))
     err = float(diff / max(abs(numeric) + abs(analytic) + typical, 1e-8))
     # Within round-off: agreement, whatever the ratio says (a gradient that is truly 0).
     return min(err, AGREE_CAP) if diff <= atol else err
@@ -834,9 +905,10 @@ def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> Non
         r.worst_index = r.worst[0][0]
     if r.status == PASS and r.kinks:
         r.status = WARN
-        r.finding = Finding("kink", f"{r.kinks} coordinate(s) of {r.grad} straddle a ReLU/max kink")
         ki = int(np.flatnonzero(kink)[0])
         r.worst_index = tuple(int(k) for k in np.unravel_index(indices[ki], x.shape))
+        r.finding = dg.element_kink(r.grad, r.kinks, r.where, float(analytic[ki]),
+                                    float(d_plus[ki]), float(d_minus[ki]))
         r.rel_error = float(err[ki]) if r.rel_error <= ctx.thr.good else r.rel_error
     r._wrong_mask = wrong  # for the diagnosis
     r._indices = indices
@@ -846,12 +918,10 @@ def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> Non
 
 def _diagnose(ctx: _Context, per_input: list[InputResult], result: GradcheckResult) -> None:
     for i, r in enumerate(per_input):
-        if r.status == WARN and r.pattern == "kink":
-            r.finding = replace(r.finding, likely=(
-                "nothing: central differences straddle the kink of ReLU / max at "
-                f"{r.kinks} coordinate(s); the analytic value matches one side of it"))
+        if r.status == PASS or (r.status == WARN and r.pattern == "kink"):
             continue
-        if r.status == PASS:
+        if r.status == WARN and ctx.low_precision and r.rel_error <= FLOAT32_ROUNDOFF:
+            r.finding = dg.float32_roundoff(r.grad, r.rel_error, ctx.h, ctx.thr)
             continue
         if r.status == WARN and r.numeric is None:
             # A suspicious fast-mode error: named only when the directions agree on a ratio.
@@ -1118,10 +1188,36 @@ def _ignores_dout(ctx: _Context, i: int) -> dg.Finding | None:
         f"use dout itself by the chain rule, e.g. dx = dout @ w.T and dw = x.T @ dout")
 
 
+def _soft_faults(ctx: _Context, per_input: list[InputResult], result: GradcheckResult,
+                 soft: dict, mutated: str | None) -> None:
+    """Right values, harmful habits: a warning where the values pass, a note where they do not."""
+    for k, finding in soft.items():
+        r = per_input[k]
+        if r.status == PASS:
+            r.status, r.finding, r.rel_error = WARN, finding, max(r.rel_error, 0.0)
+        else:
+            result.notes.append(finding.what)
+    problem = ctx.problem
+    habit = None
+    if getattr(problem, "dout_changed", 0):
+        habit = dg.writes_dout(problem.bname, problem.dout_changed, int(np.size(ctx.u)),
+                               problem.dout_zeroed)
+    elif mutated:
+        habit = dg.writes_input(problem.bname, mutated)
+    if habit is None:
+        return
+    if _failing(per_input):
+        result.notes.append(habit.what)
+    else:
+        result.finding = habit
+
+
 def _finish(result: GradcheckResult) -> GradcheckResult:
     from sanitykit.engine.results import SEVERITY
     statuses = [r.status for r in result.per_input] or [PASS]
     result.status = max(statuses, key=lambda s: SEVERITY[s])
+    if result.finding is not None and result.status == PASS:
+        result.status = WARN  # a habit found with right values (_soft_faults)
     for r in result.per_input:
         if hasattr(r, "_wrong_mask"):
             del r._wrong_mask, r._indices

@@ -41,6 +41,17 @@ PATTERNS: dict[str, str] = {
     "mutates_input": "a function that modifies an input array in place",
     "nondeterministic_forward": "a forward pass that gives different outputs for the same input",
     "nondeterministic_backward": "a backward pass that gives different gradients for the same cache",
+    "reversed_shape": "a gradient shaped like its input's transpose: a matrix product with its factors swapped",
+    "reduced_wrong_axis": "a gradient summed over the wrong axis: the batch length where the feature length belongs",
+    "not_reduced": "a parameter's gradient never summed over the batch (the shape of dout, or of x)",
+    "positions_not_summed": "a conv bias gradient shaped (F, H', W'): summed over the batch, not the positions",
+    "padded_gradient": "a gradient shaped like the padded input (H + 2·pad): the padding never cropped",
+    "broadcast_shape": "a gradient shaped (1, D) for a parameter shaped (D,): an update would broadcast",
+    "mutates_dout": "a backward pass that modifies dout in place (wrong where dout is used twice)",
+    "mask_wrong_array": "a mask taken from the wrong array (dout > 0 where the forward's x > 0 belongs)",
+    "mean_term": "a normalisation's gradient missing the path through the mean: off by a constant per column",
+    "mixes_examples": "a backward pass that sums over the batch where the forward works per example",
+    "overwritten": "'=' where '+=' belongs: only the last window's contribution kept where windows overlap",
     # ---- layers (checks/layers.py)
     "no_flatten": "affine on N x d1 x d2 ... input without flattening each example first",
     "output_size": "an output-size formula that is wrong (padding or stride ignored, H and W swapped)",
@@ -144,6 +155,7 @@ PATTERNS: dict[str, str] = {
     "sample_feedback": "sampling that does not feed each chosen word back as the next input",
     "sample_start": "sampling that does not start from <START> and the projected image features",
     "kink": "not a mistake: central differences straddle a ReLU / max kink there",
+    "float32_roundoff": "not a mistake: an error within float32 round-off, the code computes in float32",
     "unknown": "wrong, without a simple pattern: the places are listed",
 }
 

@@ -84,6 +84,8 @@ class LayerProblem:
         self.cache = None
         self.extra_grads = 0
         self.no_cache = False   # forward returned a bare array: backward gets the inputs
+        self.dout_changed = 0   # elements of dout the first backward call wrote into
+        self.dout_zeroed = False  # ... and they were all set to 0 (dout[x <= 0] = 0)
 
     def _call_forward(self):
         value = call_user(self.forward, *self.inputs, *self.args, subject=self.fname)
@@ -110,8 +112,11 @@ class LayerProblem:
         """backward(dout, cache) as one array per input; `fresh` re-runs forward for a new cache."""
         if fresh or self.cache is None:
             self.prepare()
+        # backward gets a copy: one that writes into dout (dout[x <= 0] = 0) must not change
+        # the upstream gradient of the calls after it; what it changed is measured instead.
+        given = np.array(dout, dtype=np.float64) if isinstance(dout, np.ndarray) else dout
         try:
-            value = call_user(self.backward, dout, self.cache, subject=self.bname)
+            value = call_user(self.backward, given, self.cache, subject=self.bname)
         except UserCodeError as exc:
             if not self.no_cache:
                 raise
@@ -121,6 +126,10 @@ class LayerProblem:
                                 f"as its cache and failed: {exc.reason}; return (out, cache) "
                                 f"from {self.fname}", subject=self.bname, where=exc.where,
                                 source_line=exc.source_line) from exc
+        if given is not dout and not self.dout_changed and given.shape == np.shape(dout):
+            changed = given != dout
+            self.dout_changed = int(changed.sum())
+            self.dout_zeroed = bool(self.dout_changed and np.all(given[changed] == 0))
         if isinstance(value, tuple):
             grads = value
         elif isinstance(value, list) and len(self.inputs) > 1:

@@ -259,7 +259,7 @@ def gradcheck_message(result) -> str:
     if result.status in (ERROR, SKIP) and result.problem:
         return result.problem
     if result.finding:
-        return result.finding.what
+        return finding_message(result.finding)
     lines = []
     for r in (r for r in result.per_input if r.status != PASS):
         lines.append(input_headline(r))
