@@ -39,6 +39,8 @@ class Comparison:
         subject: the function whose gradient this is ("max_pool_backward_naive"), so a hint
             can speak of that layer.
         others: the layer's other inputs by name ({"gamma": ...}), when known.
+        upstream: the upstream gradient dout the analytic values were computed for (a layer).
+        args: the layer's arguments that are not differentiated (conv_param, pool_param, ...).
     """
 
     name: str
@@ -57,6 +59,8 @@ class Comparison:
     stride: int | None = None
     subject: str = ""
     others: dict | None = None
+    upstream: np.ndarray | None = None
+    args: tuple = ()
 
     @property
     def grad(self) -> str:
@@ -462,9 +466,16 @@ def find_max_route(c: Comparison) -> Finding | None:
     The numerical gradient of a max pool is nonzero at one element per window (its maximum);
     an analytic gradient with the same nonzero values elsewhere routes dout to the wrong element.
     """
-    if not c.full or not c.out_size or c.out_size >= c.analytic.size or not c.wrong.any():
+    if not c.out_size or c.out_size >= c.analytic.size or not c.wrong.any():
         return None
-    na, nn = c.analytic[c.analytic != 0], c.numeric[np.abs(c.numeric) > 1e-7 * np.abs(c.numeric).max()]
+    if c.full:
+        na, nn = c.analytic[c.analytic != 0], c.numeric[np.abs(c.numeric) > 1e-7 * np.abs(c.numeric).max()]
+    elif c.analytic_all is not None and np.size(c.upstream) == c.out_size:
+        # On a sample: each window's dout value goes to one element, so the analytic nonzeros
+        # must be dout's values, wherever they were routed.
+        na, nn = c.analytic_all[c.analytic_all != 0], np.asarray(c.upstream).reshape(-1)
+    else:
+        return None
     if nn.size == 0 or nn.size > c.out_size or na.size != nn.size:
         return None
     if not _fits(np.sort(na), np.sort(nn), 1e-5):
@@ -561,6 +572,80 @@ def find_regularisation(c: Comparison, weights: np.ndarray | None, reg: float | 
     return None
 
 
+def find_mask_wrong_array(c: Comparison) -> Finding | None:
+    """A mask computed from the wrong array: dx = dout * (dout > 0) where dout * (x > 0) belongs.
+
+    Both gradients are dout passed through a mask; only the masks differ. The analytic mask is
+    read off against the arrays the backward has (dout's sign), the numerical one against x's.
+    """
+    if c.upstream is None or np.shape(c.upstream) != c.shape or not c.wrong.any():
+        return None
+    u = np.asarray(c.upstream, dtype=np.float64).reshape(-1)[c.flat_indices]
+    tiny = 1e-10 * max(1.0, float(np.abs(c.numeric).max(initial=0.0)))
+    passed = np.abs(c.numeric) > tiny
+    if not passed.any() or _ratio(c.numeric, u * passed) is None:
+        return None  # the numerical gradient is not dout through a mask
+    for taken, words in ((u > 0, "dout > 0"), (u < 0, "dout < 0")):
+        if np.array_equal(taken, passed) or _ratio(c.analytic, u * taken) is None:
+            continue
+        x = None if c.values_all is None or c.values_all.shape != c.shape else \
+            c.values_all.reshape(-1)[c.flat_indices]
+        right = "x > 0" if x is not None and np.array_equal(passed, x > 0) else "the forward let x through"
+        return Finding(
+            "mask_wrong_array", f"{c.grad} passes dout exactly where {words}, but the numerical "
+            f"gradient passes it where {right}: the mask is taken from dout instead of x "
+            f"({int(c.wrong.sum())} elements differ)",
+            "the backward pass builds its mask from the array it is given (dout) instead of the "
+            "forward's input from the cache: the mask must say where the forward let x through",
+            f"take the mask from the cache: {c.grad} = dout * (x > 0), with x = cache")
+    return None
+
+
+def find_mean_term(c: Comparison) -> Finding | None:
+    """analytic - numerical is one constant per column (per feature): the path through the mean."""
+    if len(c.shape) != 2 or not c.wrong.any():
+        return None
+    diff = c.analytic - c.numeric
+    rows, cols = c.coords()
+    scale = float(np.linalg.norm(diff))
+    for group, word, axis, count in ((cols, "column", 0, "N"), (rows, "row", 1, "D")):
+        if np.bincount(group).max(initial=0) < 2 or c.shape[axis] < 2:
+            continue
+        means = np.bincount(group, weights=diff) / np.maximum(np.bincount(group), 1)
+        if scale > 0 and np.linalg.norm(diff - means[group]) <= 1e-4 * scale:
+            what = "feature" if word == "column" else "example"
+            return Finding(
+                "mean_term", f"{c.grad} - numerical is one constant in every {word} (the same for "
+                f"every element of a {what}): the term of {c.grad} through the mean is missing",
+                f"the path through the mean mu = x.mean(axis={axis}) is missing (or wrong) in "
+                f"{c.grad}: every element of a {what} needs the same -sum / {count} correction",
+                f"add the mean's path: dmu = -dxmu.sum(axis={axis}, keepdims=True) (plus dvar's "
+                f"term), then {c.grad} = dxmu + dmu / {count}")
+    return None
+
+
+def find_overwritten(c: Comparison) -> Finding | None:
+    """A conv / max-pool backward that writes each window with `=` where `+=` belongs."""
+    from sanitykit.engine.windows import overwritten
+
+    if c.analytic_all is None or c.upstream is None or not c.wrong.any() or c.kind != "layer":
+        return None
+    inputs = dict(c.others or {})
+    if c.values_all is not None:
+        inputs[c.name] = c.values_all
+    for how, candidate, layer in overwritten(c.name, inputs, c.upstream, c.args):
+        if candidate.shape != c.shape or not _fits(c.analytic_all.reshape(-1), candidate.reshape(-1), 1e-6):
+            continue
+        target = f"{c.grad}_pad[window]" if c.name == "x" and layer == "conv" else f"{c.grad}[...]"
+        return Finding(
+            "overwritten", f"{c.grad} equals what {how} alone contributes, everywhere: each "
+            "contribution replaced the ones before it where they overlap",
+            "the backward pass assigns (=) where it must accumulate (+=): an element shared by "
+            "several windows (or filters, examples) gets the sum of their contributions",
+            f"accumulate every contribution: {target} += ...")
+    return None
+
+
 def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | None = None) -> Finding:
     """Name the pattern of a wrong gradient; falls back to "unknown" with the localisation.
 
@@ -570,8 +655,9 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
                  find_factor, find_factor_near_one, find_feature_factor, find_transposed, find_correct_class,
-                 find_max_route, find_side_factor, find_mask, find_shifted, find_flipped,
-                 find_border, find_stride, find_variance_term, find_rows, find_channels):
+                 find_max_route, find_side_factor, find_mask_wrong_array, find_mask, find_shifted,
+                 find_flipped, find_overwritten, find_border, find_stride, find_mean_term,
+                 find_variance_term, find_rows, find_channels):
         found = find(c)
         if found is not None:
             return found
@@ -585,7 +671,7 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
             f"check which elements of {c.grad} your loops reach")
     return Finding(
         "unknown", f"{int(c.wrong.sum())} of {c.wrong.size} probed elements of {c.grad} are wrong "
-        f"({100 * frac:.0f}%), without a simple pattern (no constant factor, sign, transpose or mask)",
+        f"({100 * frac:.0f}%), in a way none of sanitykit's patterns describes",
         f"a term of {c.grad} is wrong or missing",
         f"derive {c.grad} again on paper for a tiny case (N=2) and compare term by term "
         "with your code at the worst elements")

@@ -40,6 +40,7 @@ __all__ = ["gradcheck", "gradcheck_loss", "gradcheck_model", "GradcheckResult", 
 
 MODES = ("auto", "fast", "full")
 DEFAULT_BUDGET = 200    # coordinates per input probed by auto's localisation when sampling
+FAST_PROBE = 32         # coordinates fast mode probes in a failing input its directions cannot name
 N_DIRECTIONS = 2        # random directions per input in the fast pass
 MAX_SHOWN = 5           # places named in a message, then a count
 AGREE_CAP = 1e-8        # the error reported for a difference below the round-off estimate
@@ -403,7 +404,8 @@ def _float64_copies(inputs, names) -> tuple[list[np.ndarray], list[str]]:
             raise ValueError(f"input {name} is {arr.dtype}, not a number array")
         if arr.dtype != np.float64 or not isinstance(x, np.ndarray):
             what = arr.dtype if isinstance(x, np.ndarray) else type(x).__name__
-            notes.append(f"{name} was {what}; checked on a float64 copy")
+            notes.append(f"{name} was {what}; checked on a float64 copy (central differences "
+                         "need float64's digits to see errors below 1e-4)")
         copies.append(np.array(arr, dtype=np.float64, order="C", copy=True))
     return copies, notes
 
@@ -455,9 +457,9 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     h, thr, eps = _precision(problem, out0, grads, setup, result)
     result.h, result.thresholds = h, thr
     ctx = _Context(problem, out0, u, grads, h, thr, _roundoff(out0, u, h, eps), rng, batch, reg,
-                   seed=setup.seed, pristine=pristine, result=result)
+                   seed=setup.seed, eps=eps, pristine=pristine, result=result)
+    _stop_on(structure.backward_noise(problem, u, grads, ctx.restore), result)
     soft = _check_shapes(ctx, result)
-    _stop_on(structure.backward_noise(problem, u, ctx.grads, ctx.restore), result)
     _check_nan(problem, ctx.grads, result)
     per_input = [InputResult(n, x.shape) for n, x in zip(problem.names, problem.inputs)]
     passes = []
@@ -478,10 +480,49 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
         passes.append("sampled" if sampled else "full")
     if setup.mode == "full":
         _explain_structure(ctx, per_input, mutated)
+    if setup.mode == "fast" and _probe_fast(ctx, per_input):
+        passes.append("probed")
     result.mode, result.sampled, result.per_input = "+".join(passes), sampled, per_input
     _diagnose(ctx, per_input, result)
     _soft_faults(ctx, per_input, result, soft, mutated)
     return _finish(result)
+
+
+def _probe_fast(ctx: "_Context", per_input) -> bool:
+    """Fast mode: a failing input that no hypothesis on its random directions names (a constant
+    ratio, a transpose, all zeros) gets FAST_PROBE one-hot directions laid out by structure
+    (every row, every channel, the border pixels), enough for the element-wise patterns.
+
+    Returns whether any input was probed.
+    """
+    probed = False
+    for i, r in enumerate(per_input):
+        if r.status == PASS or r.pattern == "kink" or _named_by_directions(ctx, i):
+            continue
+        indices, _ = _coordinates(ctx.problem.inputs[i].shape, FAST_PROBE, ctx.rng,
+                                  targets=_targets(ctx, i, FAST_PROBE))
+        _localise(ctx, i, indices, r)
+        probed = True
+    return probed
+
+
+def _named_by_directions(ctx: "_Context", i: int) -> bool:
+    return (not np.any(ctx.grads[i]) or _fast_ratio(ctx, i) is not None
+            or _transposed_along(ctx, i) is not None)
+
+
+def _transposed_along(ctx: "_Context", i: int) -> dg.Finding | None:
+    """d{i} is the transpose of a gradient that every random direction of input i confirms."""
+    g = ctx.grads[i]
+    if g.ndim != 2 or 1 in g.shape or not ctx.fast.get(i):
+        return None
+    candidate = g.reshape(g.shape[::-1]).T  # the true gradient, if g is its transpose reshaped
+    if any(_directional_error(float(np.vdot(candidate, v)), dp, dm, candidate, ctx.atol)
+           > ctx.thr.suspicious for v, dp, dm in ctx.fast[i]):
+        return None
+    c = dg.Comparison(ctx.problem.names[i], g.shape, np.arange(g.size), g.reshape(-1),
+                      candidate.reshape(-1), np.ones(g.size, bool), True)
+    return dg.find_transposed(c)
 
 
 def _failing(per_input) -> bool:
@@ -521,6 +562,7 @@ class _Context:
     batch: int | None
     reg: float | None
     seed: int = 0
+    eps: float = float(np.finfo(np.float64).eps)  # the machine epsilon the user's code computes in
     pristine: list = field(default_factory=list)  # the inputs as given, to put back after a call
     result: Any = None
     zero_grads: list | None = None             # backward(dout=0) per input (layers only)
@@ -529,8 +571,8 @@ class _Context:
 
     @property
     def low_precision(self) -> bool:
-        """The user's code computes in float32 (the thresholds were widened for it)."""
-        return self.thr.good >= FLOAT32_THRESHOLDS.good
+        """The user's code computes in float32 (h and the round-off estimate grew for it)."""
+        return self.eps > np.finfo(np.float64).eps
 
     def restore(self) -> None:
         """Put the inputs back after a call of the user's code (stop if the forward wrote into them)."""
@@ -601,7 +643,7 @@ def _check_shapes(ctx: "_Context", result) -> dict:
     axes of length 1 ((1, D) for (D,)) and is right once reshaped is checked on: the returned
     {input index: Finding} are warnings to give when its values pass.
     """
-    problem, grads = ctx.problem, ctx.grads
+    problem, grads = ctx.problem, list(ctx.grads)
     shapes = [x.shape for x in problem.inputs]
     got = [g.shape for g in grads]
     if got == shapes:
@@ -677,7 +719,8 @@ def _precision(problem, out0, grads, setup, result) -> tuple[float, Thresholds, 
     thr = setup.thresholds if setup.thresholds != Thresholds() else FLOAT32_THRESHOLDS
     result.notes.append(f"{', '.join(lowp)} came back in float32 although the inputs were "
                         f"float64: your code casts, so the check used h={h:g} and thresholds "
-                        f"{thr.good:g} / {thr.suspicious:g}")
+                        f"{thr.good:g} / {thr.suspicious:g} (float32 keeps about 7 digits, so a "
+                        f"difference quotient with h={h:g} is good to about 1e-4 at best)")
     return h, thr, float(np.finfo(np.float32).eps)
 
 
@@ -949,7 +992,8 @@ def _same_cause(per_input: list[InputResult]) -> None:
 def _name_pattern(ctx: _Context, i: int, r: InputResult, per_input) -> dg.Finding:
     """The most specific finding for input i, from the most to the least specific test."""
     finding = (_swapped(ctx, i, per_input) or _wrong_axis(ctx, i, r)
-               or _channels_not_last(ctx, i, r) or _uses_w_not_wT(ctx, i, r))
+               or _channels_not_last(ctx, i, r) or _uses_w_not_wT(ctx, i, r)
+               or (_transposed_along(ctx, i) if r.numeric is None or r.probed < r.size else None))
     if finding:
         return finding
     if r.numeric is None:  # fast mode: directional derivatives only
@@ -964,8 +1008,10 @@ def _name_pattern(ctx: _Context, i: int, r: InputResult, per_input) -> dg.Findin
     if found.pattern != "unknown":
         return found
     # A dout of ones is the weaker test: it runs after every element-wise pattern, so
-    # "only the first example is right" (which ones cannot see) wins over it.
-    return _ignores_dout(ctx, i) or found
+    # "only the first example is right" (which ones cannot see) wins over it. Ignoring dout
+    # also mixes the examples, so it is named first.
+    return (_ignores_dout(ctx, i) or structure.mixes_examples(ctx.problem, ctx.out0, ctx.u, i, ctx.restore)
+            or found)
 
 
 def _fast_finding(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
@@ -1029,7 +1075,9 @@ def _comparison(ctx, i, r) -> dg.Comparison:
                          values_all=ctx.problem.inputs[i], out_size=int(np.size(ctx.out0)),
                          stride=_stride(ctx.problem), subject=ctx.problem.bname,
                          others={n: x for j, (n, x) in enumerate(zip(ctx.problem.names,
-                                                                    ctx.problem.inputs)) if j != i})
+                                                                    ctx.problem.inputs)) if j != i},
+                         upstream=ctx.u if ctx.problem.kind == "layer" else None,
+                         args=tuple(getattr(ctx.problem, "args", ())))
 
 
 def _stride(problem) -> int | None:

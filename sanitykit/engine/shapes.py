@@ -185,7 +185,7 @@ def _reduced(grad, head, got, expected, dout_shape, batch_shape) -> ShapeReading
             pattern, f"{head}: {what}",
             f"the sum for {grad} misses axis {axes_text(missing)}: each "
             f"{'output position' if spatial else 'example'} keeps its own term",
-            f"sum over every axis but the {name}'s own: {grad} = (...).sum(axis={axes_text(axes)})"),
+            f"sum over every axis but {grad[1:]}'s own: {grad} = (...).sum(axis={axes_text(axes)})"),
             repair=lambda g: _sum_missing(g, took, missing, len(upstream)),
             repaired=f"{grad} summed over axis {axes_text(missing)} too")
     if len(took) == len(axes):

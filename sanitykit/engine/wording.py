@@ -249,9 +249,11 @@ def input_places(r) -> list[str]:
 
 def _input_finding_line(r) -> str:
     """The finding's sentence under the headline; a localised kink's headline already says it."""
-    if r.finding is None or (r.pattern == "kink" and r.errors is not None):
+    if r.finding is None:
         return ""
-    return r.finding.what
+    if r.pattern == "kink" and r.errors is not None:
+        return "\n".join(r.finding.evidence)  # the headline says the rest
+    return finding_message(r.finding)
 
 
 def gradcheck_message(result) -> str:
@@ -272,7 +274,10 @@ def gradcheck_message(result) -> str:
         worst = max(r.rel_error for r in good)
         lines.append(f"{names(r.grad for r in good)} {'is' if len(good) == 1 else 'are'} right "
                      f"(max relative error {number(worst)})")
-    if result.sampled:
+    if result.mode.endswith("probed"):
+        lines.append(f"(fast mode: named from {result.probed} probed coordinates; "
+                     "mode='auto' lists every wrong element)")
+    elif result.sampled:
         lines.append(f"(localised on a sample of {result.probed} coordinates; "
                      "mode='full' probes every one)")
     return "\n".join(lines)
