@@ -6,6 +6,10 @@ by N again), chatty prints in some, a missing optim.py in others. Every check of
 default rubric runs, under the default limits.
 
     python benchmarks/grading.py [--count 40] [--jobs 2] [--keep DIR]
+    python benchmarks/grading.py --dask [--count 20]    # the same class on 1 and 2 Dask workers
+
+With --dask (needs sanitykit[dask]), the class is graded four times: local jobs 1 and 2,
+then a local Dask cluster of 1 and 2 workers (its start-up time printed apart).
 """
 from __future__ import annotations
 
@@ -65,34 +69,62 @@ def write_class(folder: Path, count: int) -> None:
             (base / rel).write_text(text)
 
 
+def make_plan(jobs: int):
+    from sanitykit.checks.registry import catalogue
+    from sanitykit.front.grading.limits import resolve_limits
+    from sanitykit.front.grading.plan import GradingPlan
+    from sanitykit.front.grading.rubric import default_rubric
+
+    rubric = default_rubric()
+    specs = catalogue()
+    return GradingPlan(rubric, tuple(rubric.grade(specs)), resolve_limits({"jobs": jobs}, env={}),
+                       tuple(s.id for s in specs))
+
+
+def timed_run(work: Path, label: str, plan, jobs=None) -> None:
+    """Grade the class once (every submission, --force) and print the throughput."""
+    from sanitykit.front.grading.runner import grade_class
+    from sanitykit.front.grading.submissions import discover
+
+    start = time.perf_counter()
+    results = grade_class(discover(work / "class"), plan, work / "out", force=True, jobs=jobs)
+    elapsed = time.perf_counter() - start
+    scores = sorted(r.score for r in results)
+    print(f"{label}: graded {len(results)} submissions ({len(plan.graded)} checks each) in {elapsed:.1f} s: "
+          f"{60 * len(results) / elapsed:.1f} submissions per minute")
+    print(f"    scores: min {scores[0]:g}, median {scores[len(scores) // 2]:g}, max {scores[-1]:g} "
+          f"of {results[0].max_score:g}; errors: {sum(r.status != 'graded' for r in results)}")
+
+
+def dask_runs(work: Path) -> None:
+    """Local jobs 1 and 2, then 1 and 2 local Dask workers, on the same class."""
+    from sanitykit.front.grading.dask_backend import DaskJobs
+
+    for jobs in (1, 2):
+        timed_run(work, f"--jobs {jobs}", make_plan(jobs))
+    for workers in (1, 2):
+        plan = make_plan(workers)
+        start = time.perf_counter()
+        cluster = DaskJobs(plan, local_workers=workers)
+        print(f"--dask-local {workers}: cluster up in {time.perf_counter() - start:.1f} s")
+        timed_run(work, f"--dask-local {workers}", plan, jobs=cluster)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--dask", action="store_true", help="compare 1 and 2 local Dask workers")
     parser.add_argument("--keep", type=Path, default=None, help="keep the class and results here")
     args = parser.parse_args()
-
-    from sanitykit.checks.registry import catalogue
-    from sanitykit.front.grading.limits import resolve_limits
-    from sanitykit.front.grading.rubric import default_rubric
-    from sanitykit.front.grading.runner import GradingPlan, grade_class
-    from sanitykit.front.grading.submissions import discover
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="sanitykit-bench-"))
     (work / "class").mkdir(parents=True, exist_ok=True)
     write_class(work / "class", args.count)
-    rubric = default_rubric()
-    specs = catalogue()
-    plan = GradingPlan(rubric, tuple(rubric.grade(specs)), resolve_limits({"jobs": args.jobs}, env={}),
-                       tuple(s.id for s in specs))
-    start = time.perf_counter()
-    results = grade_class(discover(work / "class"), plan, work / "out", force=True)
-    elapsed = time.perf_counter() - start
-    scores = sorted(r.score for r in results)
-    print(f"graded {len(results)} submissions ({len(plan.graded)} checks each) with --jobs {args.jobs} "
-          f"in {elapsed:.1f} s: {60 * len(results) / elapsed:.1f} submissions per minute")
-    print(f"scores: min {scores[0]:g}, median {scores[len(scores) // 2]:g}, max {scores[-1]:g} "
-          f"of {results[0].max_score:g}; errors: {sum(r.status != 'graded' for r in results)}")
+    if args.dask:
+        dask_runs(work)
+    else:
+        timed_run(work, f"--jobs {args.jobs}", make_plan(args.jobs))
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

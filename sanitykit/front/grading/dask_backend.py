@@ -36,8 +36,12 @@ MISSING_MESSAGE = "--dask needs dask.distributed: pip install 'sanitykit[dask]'"
 VERSION_MESSAGE = "Dask worker {worker} has sanitykit {theirs}, this grader {ours}: install the same version"
 CONNECT_MESSAGE = "cannot reach the Dask scheduler at {address}: {reason}"
 WORKER_FAILED_MESSAGE = "grading on the Dask worker failed: {reason}"
-# How often a running task looks at the stop Event (Ctrl-C reaches the children within this).
+# How long to wait for a scheduler to answer.
+CONNECT_TIMEOUT = "20s"
+# How often a running task looks at the stop Event (Ctrl-C reaches the children within this),
+# and how long Ctrl-C waits for the running tasks to have killed theirs.
 STOP_POLL_S = 0.5
+STOP_WAIT_S = 30.0
 
 
 class DaskError(Exception):
@@ -74,15 +78,15 @@ def grade_remote(name: str, packed: tuple[str, bytes], plan: GradingPlan, finger
         starter: the starter folder zipped, or None.
         stop_event: the name of the Dask Event the parent sets on Ctrl-C.
     """
-    from distributed import Event
+    from distributed import get_client
 
     from sanitykit.front.grading.runner import grade_submission
 
     scratch = Path(tempfile.mkdtemp(prefix="sanitykit-dask-"))
     supervisor = Supervisor()
     done = threading.Event()
-    # Made here, in the task's thread, where the worker's client is known.
-    watcher = threading.Thread(target=_watch, args=(Event(stop_event), supervisor, done), daemon=True)
+    # The worker's client is known only in the task's own thread: taken here, used by the watcher.
+    watcher = threading.Thread(target=_watch, args=(get_client(), stop_event, supervisor, done), daemon=True)
     try:
         archive = scratch / packed[0]
         archive.write_bytes(packed[1])
@@ -97,8 +101,11 @@ def grade_remote(name: str, packed: tuple[str, bytes], plan: GradingPlan, finger
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _watch(event: Any, supervisor: Supervisor, done: threading.Event) -> None:
+def _watch(client: Any, stop_event: str, supervisor: Supervisor, done: threading.Event) -> None:
     """On a worker, beside a running task: kill its child when the parent sets the stop Event."""
+    from distributed import Event
+
+    event = Event(stop_event, client=client)
     while not done.is_set():
         try:
             if event.wait(timeout=STOP_POLL_S):
@@ -136,7 +143,7 @@ class DaskJobs:
                 # No dashboard (port 8787 may be taken); the children, not the workers, hold memory.
                 self.cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster or address, timeout="20s")
+            self.client = Client(self.cluster or address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: a worker failed to start
             self._shutdown()
             raise DaskError(CONNECT_MESSAGE.format(address=address or "a local cluster", reason=exc)) from None
@@ -176,12 +183,22 @@ class DaskJobs:
         return SubmissionResult(name, ERRORED, [reason], scores, report={}, fingerprint="")
 
     def stop(self) -> None:
-        """Ctrl-C: the running tasks kill their children; the queued ones are cancelled."""
+        """Ctrl-C: the queued tasks are cancelled, the running ones kill their children and end.
+
+        Their children run in sessions of their own, so shutting the workers down would
+        not reach them: the running tasks are waited for (a few polls of the stop Event).
+        """
+        from distributed import wait
+
         try:
             self.stop_event.set()
-            self.client.cancel(self.futures, force=True)
-        except Exception:  # noqa: BLE001 - stopping anyway
+            running = {key for keys in self.client.processing().values() for key in keys}
+            self.client.cancel([f for f in self.futures if f.key not in running])
+            wait([f for f in self.futures if f.key in running], timeout=STOP_WAIT_S)
+        except Exception:  # noqa: BLE001 - stopping anyway (a timeout, the scheduler gone)
             pass
+        finally:
+            self.client.cancel(self.futures, force=True)
 
     def close(self) -> None:
         self._shutdown()
