@@ -466,14 +466,15 @@ def find_max_route(c: Comparison) -> Finding | None:
     The numerical gradient of a max pool is nonzero at one element per window (its maximum);
     an analytic gradient with the same nonzero values elsewhere routes dout to the wrong element.
     """
-    if not c.out_size or c.out_size >= c.analytic.size or not c.wrong.any():
+    if not c.out_size or c.out_size >= int(np.prod(c.shape)) or not c.wrong.any():
         return None
-    if c.full:
-        na, nn = c.analytic[c.analytic != 0], c.numeric[np.abs(c.numeric) > 1e-7 * np.abs(c.numeric).max()]
-    elif c.analytic_all is not None and np.size(c.upstream) == c.out_size:
-        # On a sample: each window's dout value goes to one element, so the analytic nonzeros
-        # must be dout's values, wherever they were routed.
+    if c.analytic_all is not None and np.size(c.upstream) == c.out_size:
+        # Each window's dout value goes to one element, so the analytic nonzeros must be
+        # dout's values, wherever they were routed (on a sample too, and with overlapping
+        # windows, where one maximum may collect several of them).
         na, nn = c.analytic_all[c.analytic_all != 0], np.asarray(c.upstream).reshape(-1)
+    elif c.full:
+        na, nn = c.analytic[c.analytic != 0], c.numeric[np.abs(c.numeric) > 1e-7 * np.abs(c.numeric).max()]
     else:
         return None
     if nn.size == 0 or nn.size > c.out_size or na.size != nn.size:
@@ -487,6 +488,22 @@ def find_max_route(c: Comparison) -> Finding | None:
         "dout is routed to the wrong element of each pooling window (the first element, or the "
         "minimum) instead of the element that was the maximum in the forward pass",
         "route dout to the argmax of each pooling window: dx[window] += (window == window.max()) * dout")
+
+
+def find_window_spread(c: Comparison) -> Finding | None:
+    """A max pool sending each window's dout to every element of the window (overlapping or not)."""
+    from sanitykit.engine.windows import geometry, pool_spread
+
+    geo = geometry(c.args)
+    if geo is None or geo["kind"] != "pool" or c.analytic_all is None or c.values_all is None \
+            or np.ndim(c.upstream) != 4 or not c.wrong.any():
+        return None
+    spread = pool_spread(c.values_all, c.upstream, geo["hh"], geo["ww"], geo["stride"])
+    if spread.shape != c.shape or not _fits(c.analytic_all.reshape(-1), spread.reshape(-1), 1e-6):
+        return None
+    likely, todo = _mask_words(c)
+    return Finding("mask", f"{c.grad} equals each window's dout added to every element of the "
+                   "window: the gradient flows where the forward pass blocked it", likely, todo)
 
 
 def find_flipped(c: Comparison) -> Finding | None:
@@ -655,8 +672,8 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
                  find_factor, find_factor_near_one, find_feature_factor, find_transposed, find_correct_class,
-                 find_max_route, find_side_factor, find_mask_wrong_array, find_mask, find_shifted,
-                 find_flipped, find_overwritten, find_border, find_stride, find_mean_term,
+                 find_max_route, find_side_factor, find_mask_wrong_array, find_mask, find_window_spread,
+                 find_flipped, find_shifted, find_overwritten, find_border, find_stride, find_mean_term,
                  find_variance_term, find_rows, find_channels):
         found = find(c)
         if found is not None:

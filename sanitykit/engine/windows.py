@@ -69,6 +69,14 @@ def pool_last(x: np.ndarray, u: np.ndarray, hh: int, ww: int, stride: int) -> np
     return dx
 
 
+def pool_spread(x: np.ndarray, u: np.ndarray, hh: int, ww: int, stride: int) -> np.ndarray:
+    """dx of a max-pool backward that adds each window's dout to every element of the window."""
+    dx = np.zeros_like(x)
+    for i, j, h0, w0 in _positions(u, stride):
+        dx[:, :, h0:h0 + hh, w0:w0 + ww] += u[:, :, i, j][:, :, None, None]
+    return dx
+
+
 def overwritten(name: str, inputs: dict, u, args) -> list[tuple[str, np.ndarray, str]]:
     """(how, gradient, layer) of the `=` variants that apply to input `name` of this layer."""
     geo = geometry(args)
