@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from mutants import assignment1, assignment3  # noqa: E402
 from mutants.corpus import MUTANTS  # noqa: E402
 from mutants.run import run_corpus  # noqa: E402
 from mutants.variants import VARIANTS  # noqa: E402
@@ -83,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--narrow", action="store_true", help="run each mutant's selection only, as the test does")
     parser.add_argument("--only", nargs="*", default=None, help="entry ids to run (default: all)")
     args = parser.parse_args(argv)
-    mutants = [m for m in MUTANTS if not args.only or m.id in args.only]
-    variants = [v for v in VARIANTS if not args.only or v.id in args.only]
+    all_mutants = (*MUTANTS, *assignment1.MUTANTS, *assignment3.MUTANTS)  # assignments 2, 1, 3
+    all_variants = (*VARIANTS, *assignment1.VARIANTS, *assignment3.VARIANTS)
+    mutants = [m for m in all_mutants if not args.only or m.id in args.only]
+    variants = [v for v in all_variants if not args.only or v.id in args.only]
     started = time.perf_counter()
     verdicts = run_corpus([*mutants, *variants], workers=args.workers, wide=not args.narrow)
     seconds = time.perf_counter() - started

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import pytest
 
+from mutants import assignment1, assignment3
 from mutants.cases import matches
 from mutants.corpus import MUTANTS
 from mutants.generator import EditError, student_tree
 from mutants.run import run_corpus
 from mutants.variants import VARIANTS
 
-ENTRIES = {entry.id: entry for entry in (*MUTANTS, *VARIANTS)}
+# Assignments 1 and 3 (issue 16), planted in their own course trees (Mutant.assignment).
+COURSE_MUTANTS = (*assignment1.MUTANTS, *assignment3.MUTANTS)
+COURSE_VARIANTS = (*assignment1.VARIANTS, *assignment3.VARIANTS)
+ALL_MUTANTS, ALL_VARIANTS = (*MUTANTS, *COURSE_MUTANTS), (*VARIANTS, *COURSE_VARIANTS)
+ENTRIES = {entry.id: entry for entry in (*ALL_MUTANTS, *ALL_VARIANTS)}
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +41,7 @@ def _show(results) -> str:
 def test_corpus_is_large_and_distinct():
     assert len(MUTANTS) >= 60
     assert len(VARIANTS) >= 8
-    assert len(ENTRIES) == len(MUTANTS) + len(VARIANTS), "ids must be unique"
+    assert len({e.id for e in (*MUTANTS, *VARIANTS)}) == len(MUTANTS) + len(VARIANTS), "ids must be unique"
     # Every family of the assignment has mistakes in the corpus.
     families = ["layers.affine", "layers.relu", "layers.batchnorm", "layers.layernorm", "layers.dropout",
                 "layers.conv.", "layers.conv_fast", "layers.max_pool.", "layers.max_pool_fast",
@@ -47,16 +52,29 @@ def test_corpus_is_large_and_distinct():
         assert any(p.startswith(family) for m in MUTANTS for p in m.expected), family
 
 
-@pytest.mark.parametrize("entry_id", [m.id for m in MUTANTS] + [v.id for v in VARIANTS])
+def test_the_course_corpus_covers_assignments_1_and_3():
+    assert len(COURSE_MUTANTS) >= 40
+    assert len(ENTRIES) == len(ALL_MUTANTS) + len(ALL_VARIANTS), "ids must be unique"
+    assert {e.assignment for e in COURSE_VARIANTS} == {1, 3}
+    families = ["linear.svm_naive", "linear.svm_vectorized", "linear.softmax_naive", "linear.softmax_vectorized",
+                "linear.classifier", "knn.two_loops", "knn.one_loop", "knn.no_loops", "knn.predict_labels",
+                "knn.predict.", "models.two_layer_net", "rnn.rnn_step", "rnn.rnn.", "rnn.word_embedding",
+                "rnn.temporal_affine", "rnn.temporal_softmax", "rnn.lstm_step", "rnn.lstm.",
+                "models.captioning_rnn"]
+    for family in families:
+        assert any(p.startswith(family) for m in COURSE_MUTANTS for p in m.expected), family
+
+
+@pytest.mark.parametrize("entry_id", [m.id for m in ALL_MUTANTS] + [v.id for v in ALL_VARIANTS])
 def test_every_edit_applies_exactly_once(entry_id):
     """A snippet the reference no longer contains (or contains twice) fails here, not silently."""
     try:
-        student_tree(ENTRIES[entry_id].edits)
+        student_tree(ENTRIES[entry_id].edits, ENTRIES[entry_id].assignment)
     except EditError as exc:
         pytest.fail(str(exc))
 
 
-@pytest.mark.parametrize("entry_id", [m.id for m in MUTANTS])
+@pytest.mark.parametrize("entry_id", [m.id for m in ALL_MUTANTS])
 def test_mutant_is_caught(entry_id, verdicts):
     mutant, verdict = ENTRIES[entry_id], verdicts[entry_id]
     assert not verdict.setup_error, verdict.setup_error
@@ -68,7 +86,7 @@ def test_mutant_is_caught(entry_id, verdicts):
                                f"{_show(verdict.expected_results)}")
 
 
-@pytest.mark.parametrize("entry_id", [v.id for v in VARIANTS])
+@pytest.mark.parametrize("entry_id", [v.id for v in ALL_VARIANTS])
 def test_correct_variant_raises_no_alarm(entry_id, verdicts):
     verdict = verdicts[entry_id]
     assert not verdict.setup_error, verdict.setup_error
@@ -77,7 +95,7 @@ def test_correct_variant_raises_no_alarm(entry_id, verdicts):
 
 def test_scope_covers_expected():
     """A mutant's own expected checks are always inside its scope (so they never count as unrelated)."""
-    for m in MUTANTS:
+    for m in ALL_MUTANTS:
         for pattern in m.expected:
             probe = pattern.replace("*", "x")
             assert matches(probe, m.scope), (m.id, pattern)

@@ -33,6 +33,13 @@ USERS = {
     "affine_ln_relu": ("models.*", "training.*"),
     "conv_relu_pool": ("models.*", "training.*"),
     "softmax": ("models.*", "training.*"),
+    # assignments 1 and 3 (tests/mutants/assignment1.py, assignment3.py)
+    "two_loops": ("knn.predict.*",), "one_loop": ("knn.predict.*",), "no_loops": ("knn.predict.*",),
+    "predict_labels": ("knn.predict.*",),
+    "rnn_step": ("rnn.rnn.*", "models.captioning_rnn.*"), "rnn": ("models.captioning_rnn.*",),
+    "lstm_step": ("rnn.lstm.*", "models.captioning_rnn.*"), "lstm": ("models.captioning_rnn.*",),
+    "word_embedding": ("models.captioning_rnn.*",), "temporal_affine": ("models.captioning_rnn.*",),
+    "temporal_softmax": ("models.captioning_rnn.*",),
 }
 
 
@@ -65,6 +72,7 @@ class Mutant:
         stub: the mutation is an unimplemented stub, expected to be skipped.
         pattern: the Finding pattern (sanitykit list --patterns) a caught check must carry to
             count as localised ("" when any pattern will do): the planted family, named.
+        assignment: the course tree it is planted in (1, 2 or 3; generator.ASSIGNMENT_FILES).
     """
 
     id: str
@@ -76,6 +84,7 @@ class Mutant:
     only: tuple[str, ...] = ()
     stub: bool = False
     pattern: str = ""
+    assignment: int = 2
 
     @property
     def selection(self) -> tuple[str, ...]:
@@ -99,11 +108,13 @@ class Variant:
         id: short name (`batchnorm_backward_compact`).
         description: how it differs.
         edits: exact replacements in the student package.
+        assignment: the course tree it is written in (1, 2 or 3).
     """
 
     id: str
     description: str
     edits: tuple[Edit, ...]
+    assignment: int = 2
 
 
 def mutant(id: str, mistake: str, file: str, old: str, new: str, expected, diagnosis=(), **options) -> Mutant:

@@ -31,6 +31,19 @@ STUDENT_FILES = {
     "classifiers/cnn.py": "classifiers/cnn.py",
 }
 
+# Assignments 1 and 3 (issue 16): their files, with the layers they import beside them.
+ASSIGNMENT_FILES = {
+    1: {"layers.py": "layers.py", "layer_utils.py": "layer_utils.py",
+        "linear_svm.py": "classifiers/linear_svm.py", "softmax.py": "classifiers/softmax.py",
+        "linear_classifier.py": "classifiers/linear_classifier.py",
+        "k_nearest_neighbor.py": "classifiers/k_nearest_neighbor.py",
+        "classifiers/neural_net.py": "classifiers/neural_net.py"},
+    2: STUDENT_FILES,
+    3: {"layers.py": "layers.py", "rnn_layers.py": "rnn_layers.py", "classifiers/rnn.py": "classifiers/rnn.py"},
+}
+# Files moved one folder down (into classifiers/, as the course keeps them) import layers from above.
+MOVED_DOWN = {(1, "linear_svm.py"), (1, "softmax.py")}
+
 # The course's __init__ files are (nearly) empty: no flat re-exports as in the reference.
 INIT_FILES = {"__init__.py": "", "classifiers/__init__.py": ""}
 
@@ -56,13 +69,16 @@ class Edit:
     new: str
 
 
-def student_source(reference_file: str) -> str:
+def student_source(reference_file: str, assignment: int = 2) -> str:
     """The reference file's text with its imports rewritten as a student's tree has them.
 
     Args:
         reference_file: path relative to reference/ ("classifiers/cnn.py").
+        assignment: the course assignment whose tree it goes into (default 2).
     """
     text = (REFERENCE_DIR / reference_file).read_text(encoding="utf-8")
+    if (assignment, reference_file) in MOVED_DOWN:
+        text = text.replace("from .layers import", "from ..layers import")
     return _ABSOLUTE_IMPORT.sub(lambda m: f"cs231n.{'data_utils' if m[1] == 'data' else m[1]}", text)
 
 
@@ -79,14 +95,15 @@ def apply_edit(text: str, edit: Edit) -> str:
     return text.replace(edit.old, edit.new)
 
 
-def student_tree(edits: tuple[Edit, ...] = ()) -> dict[str, str]:
+def student_tree(edits: tuple[Edit, ...] = (), assignment: int = 2) -> dict[str, str]:
     """Every file of the student package (path inside cs231n/ -> source) with `edits` applied.
 
     Args:
         edits: replacements, applied in order (several may touch one file).
+        assignment: 1, 2 (default) or 3: which course tree (ASSIGNMENT_FILES).
     """
     files = dict(INIT_FILES)
-    files.update({student: student_source(ref) for ref, student in STUDENT_FILES.items()})
+    files.update({student: student_source(ref, assignment) for ref, student in ASSIGNMENT_FILES[assignment].items()})
     for edit in edits:
         if edit.file not in files:
             raise EditError(f"{edit.file}: no such file in the student package ({', '.join(sorted(files))})")
@@ -94,16 +111,18 @@ def student_tree(edits: tuple[Edit, ...] = ()) -> dict[str, str]:
     return files
 
 
-def materialise(root: Path | str, edits: tuple[Edit, ...] = (), name: str = "assignment2") -> Path:
+def materialise(root: Path | str, edits: tuple[Edit, ...] = (), name: str = "", assignment: int = 2) -> Path:
     """Write the student package under `root/name/cs231n/` and return the assignment root `root/name`.
 
     Args:
         root: an existing (temporary) folder.
         edits: replacements to plant (default none: the reference as a student tree).
-        name: the assignment folder's name, default "assignment2".
+        name: the assignment folder's name, default "assignment<N>".
+        assignment: 1, 2 (default) or 3.
     """
-    assignment = Path(root) / name
-    for relative, source in student_tree(edits).items():
+    files = student_tree(edits, assignment)
+    assignment = Path(root) / (name or f"assignment{assignment}")
+    for relative, source in files.items():
         path = assignment / "cs231n" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source, encoding="utf-8")

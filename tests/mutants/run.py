@@ -15,8 +15,9 @@ from sanitykit.front.runner import check
 from .cases import Mutant, Variant, Verdict, judge_mutant, judge_variant
 from .generator import materialise
 
-# Correct variants run every suite: a false alarm anywhere counts.
+# Correct variants run every suite of their assignment: a false alarm anywhere counts.
 VARIANT_SUITES = ("layers", "losses", "optim", "models", "training")
+ASSIGNMENT_SUITES = {1: ("linear", "knn", "models"), 2: VARIANT_SUITES, 3: ("rnn", "models")}
 
 
 def run_entry(entry: Mutant | Variant, timeout: float = 30.0, wide: bool = False) -> Verdict:
@@ -31,13 +32,13 @@ def run_entry(entry: Mutant | Variant, timeout: float = 30.0, wide: bool = False
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"sk_mutant_{entry.id}_") as folder:
         try:
-            root = materialise(folder, entry.edits)
+            root = materialise(folder, entry.edits, assignment=entry.assignment)
         except AssertionError as exc:  # the reference changed under the corpus
             verdict = Verdict(entry.id, "mutant" if isinstance(entry, Mutant) else "variant")
             verdict.setup_error = str(exc)
             return verdict
         if isinstance(entry, Variant):
-            report = check(root, suites=VARIANT_SUITES, seed=0, timeout=timeout)
+            report = check(root, suites=ASSIGNMENT_SUITES[entry.assignment], seed=0, timeout=timeout)
             verdict = judge_variant(entry, report.checks)
         else:
             if wide:
