@@ -140,9 +140,11 @@ class DaskJobs:
         self.futures: list[Any] = []
         try:
             if local_workers:
-                # No dashboard (port 8787 may be taken); the children, not the workers, hold memory.
+                # Any free port for the HTTP server (8787 may be taken); the children, not the
+                # workers, hold the memory; on 127.0.0.1 only.
                 self.cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
+                                            host="127.0.0.1", dashboard_address=":0", memory_limit=0,
+                                            silence_logs=logging.ERROR)
             self.client = Client(self.cluster or address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: a worker failed to start
             self._shutdown()
