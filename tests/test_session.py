@@ -28,13 +28,21 @@ def test_an_optimizer_check_reads_the_earlier_checks_of_its_rule_only():
         "optim.adam.bias_correction", "optim.adam.step", "optim.adam.defaults"]
 
 
+def test_a_training_check_reads_the_fully_connected_net_checks_but_not_the_conv_nets():
+    ordered = dependencies_first(catalogue())
+    needed = ids(prerequisites(REGISTRY["training.fc_net.overfit"], ordered))
+    assert "models.fc_net.init" in needed and "optim.adam.step" in needed
+    assert not any(i.startswith("models.cnn.") for i in needed)
+
+
 def test_a_declared_read_across_topics_is_a_prerequisite():
     ordered = dependencies_first(catalogue())
     assert "training.init.schemes" in ids(prerequisites(REGISTRY["training.activations.depth"], ordered))
 
 
 WHOLE = ("layers.affine_relu.gradcheck", "optim.adam.state", "models.fc_net.gradcheck",
-         "models.fc_net.gradcheck_batchnorm", "training.fc_net.lr_bracket")
+         "models.fc_net.gradcheck_batchnorm", "training.fc_net.lr_bracket", "training.fc_net.overfit",
+         "training.activations.fc_net")
 
 
 @pytest.fixture(scope="module")
