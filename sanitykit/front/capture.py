@@ -26,6 +26,9 @@ from sanitykit.front import patches
 # Enough to show a student what their code printed, small enough that a print in a
 # training loop cannot fill memory.
 OUTPUT_LIMIT = 20_000
+# How long a fence waits for the output pipe to drain once the check is over: only a process
+# the student's code started and left running keeps it open longer.
+DRAIN_WAIT_S = 1.0
 
 
 class BoundedBuffer(io.TextIOBase):
@@ -136,18 +139,19 @@ def descriptors_captured(buffer: BoundedBuffer) -> Iterator[None]:
     counts = {"kept": 0, "total": 0}
 
     def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(read_end, 65536)
-            except OSError:  # closed under us: a process the student started still held the pipe
-                return
-            if not chunk:
-                return
-            counts["total"] += len(chunk)
-            room = buffer.limit - counts["kept"]
-            if room > 0:
-                kept.append(chunk[:room])
-                counts["kept"] += min(room, len(chunk))
+        # The reader owns its end and closes it at the end of the pipe: a process the student's
+        # code started may hold the pipe long after the fence (its later output is not kept).
+        try:
+            while chunk := os.read(read_end, 65536):
+                counts["total"] += len(chunk)
+                room = buffer.limit - counts["kept"]
+                if room > 0:
+                    kept.append(chunk[:room])
+                    counts["kept"] += min(room, len(chunk))
+        except OSError:
+            pass
+        finally:
+            os.close(read_end)
 
     reader = threading.Thread(target=drain, name="sanitykit-output", daemon=True)
     reader.start()
@@ -164,9 +168,8 @@ def descriptors_captured(buffer: BoundedBuffer) -> Iterator[None]:
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
-        reader.join(timeout=5)
-        os.close(read_end)
-        text = b"".join(kept).decode("utf-8", errors="replace")
+        reader.join(timeout=DRAIN_WAIT_S)
+        text = b"".join(list(kept)).decode("utf-8", errors="replace")
         if text:
             buffer.write(text)
             buffer.dropped += max(0, counts["total"] - counts["kept"])

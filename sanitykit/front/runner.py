@@ -148,10 +148,17 @@ def outcome_of_exception(exc: BaseException, spec: CheckSpec, target: Target, ti
     # whose code raised, and a student's bug must not be reported as ours. A KeyboardInterrupt
     # that reaches here is the student's own (run_one lets the user's Ctrl-C through).
     where, code = _user_frame(exc, target)
+    at = f" (at {where})" if where else ""
+    if isinstance(exc, SystemExit):
+        # Only the user's code exits: sys.exit(), or os._exit turned by the fence into a
+        # SystemExit that says so (`.what`; its class name is ours, never shown).
+        what = getattr(exc, "what", None) or f"sys.exit({exc.code!r})"
+        error = UserCodeError(f"{spec.subject} called {what}{at}", subject=spec.subject, where=where,
+                              source_line=code, error_type="SystemExit")
+        return with_source_line(errored(user_error_reason(error, spec.subject), **error_details(error)), [error])
     if where or isinstance(exc, KeyboardInterrupt):
         if isinstance(exc, NotImplementedError):
             return skipped(Reason("not_implemented", (spec.subject,), note="raises NotImplementedError"))
-        at = f" (at {where})" if where else ""
         error = UserCodeError(f"{spec.subject} raised {describe_exception(exc)}{at}",
                               subject=spec.subject, where=where, source_line=code,
                               error_type=type(exc).__name__)
@@ -298,15 +305,29 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     except KeyboardInterrupt:  # Ctrl-C while the target loads: nothing ran, say so
         return Report(target=label, seed=seed, checks=[interrupted_result(s) for s in specs], interrupted=True)
     with session:
-        results = session.run_all(specs, progress)
-        try:  # read after the run: checks record the conventions they measured on the target
-            loading = {**empty_loading(), **session.loading_info()}
-        except KeyboardInterrupt:
-            session.interrupted, loading = True, empty_loading()
         if not (is_target(target) or isinstance(target, (str, os.PathLike))):
             label = target_label(session.target)  # a namespace names itself once read
-    loading = with_patches_reported(loading, results)
-    return Report(target=label, seed=seed, checks=results, loading=loading, interrupted=session.interrupted)
+        return run_session(session, specs, label=label, seed=seed, progress=progress)
+
+
+def run_session(session: Any, specs: list[CheckSpec], *, label: str, seed: int,
+                progress: Progress | None = None) -> Report:
+    """Run `specs` in an open session (session.open_session) and make the Report.
+
+    Args:
+        session: a CheckSession or a WorkerSession.
+        specs: selected and ordered (select()).
+        label: the report's `target`.
+        seed: the report's `seed`.
+        progress: called as progress(done, total, result) after each check.
+    """
+    results = session.run_all(specs, progress)
+    try:  # read after the run: checks record the conventions they measured on the target
+        loading = {**empty_loading(), **session.loading_info()}
+    except KeyboardInterrupt:
+        session.interrupted, loading = True, empty_loading()
+    return Report(target=label, seed=seed, checks=results, loading=with_patches_reported(loading, results),
+                  interrupted=session.interrupted)
 
 
 def with_patches_reported(loading: dict[str, Any], results: list[CheckResult]) -> dict[str, Any]:

@@ -111,6 +111,11 @@ class Session:
         """The report's `loading` block (read after the run: checks record measured conventions)."""
         raise NotImplementedError
 
+    def imported(self) -> dict[str, Any]:
+        """What importing the target left, for grading's notes: `output` (its end, as far as it
+        was kept), `output_dropped` (characters not kept), `numpy_restored` (names put back)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -157,9 +162,22 @@ class CheckSession(Session):
     def loading_info(self) -> dict[str, Any]:
         return self.target.loading_info()
 
+    def imported(self) -> dict[str, Any]:
+        return imported_of(self.target)
+
     def close(self) -> None:
         """Release the target (private modules of a loaded tree)."""
         self.target.close()
+
+
+IMPORT_OUTPUT_KEPT = 4000  # characters of what the target printed at import handed to grading
+
+
+def imported_of(target: Any) -> dict[str, Any]:
+    """Session.imported() of a loaded target (a namespace or a DictTarget printed nothing)."""
+    return {"output": getattr(target, "import_output", "")[-IMPORT_OUTPUT_KEPT:],
+            "output_dropped": getattr(target, "import_output_dropped", 0),
+            "numpy_restored": [r["name"] for r in getattr(target, "numpy_restored", [])]}
 
 
 def runs_in_worker(target: Any) -> bool:

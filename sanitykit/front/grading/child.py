@@ -1,4 +1,4 @@
-"""What runs inside a submission's own process: limits, load, check, hand back plain dicts.
+"""What runs inside a submission's own process: limits, its checks (in the check worker), plain dicts back.
 
 Started by the parent as `python -m sanitykit.front.grading.child JOB.json`. The
 child writes one JSON object per line to the job's events file, flushed as it
@@ -15,12 +15,11 @@ Only the standard library is imported before the limits are set.
 from __future__ import annotations
 
 import faulthandler
-import inspect
 import json
 import os
 import resource
 import sys
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 
 
@@ -67,54 +66,41 @@ class Events:
 
 
 
-def run_check(target: Any, job: dict[str, Any], on_result: Callable[[Any], None]) -> Any:
-    """Call the library's `check` on the loaded target; stream results when it can.
-
-    Args:
-        target: the LoadedTarget.
-        job: the job dict (seed, check_timeout, suites, only).
-        on_result: called with each CheckResult as it finishes.
-    """
-    from sanitykit.front.runner import check
-
-    kwargs: dict[str, Any] = {"seed": job["seed"], "timeout": job["check_timeout"],
-                              "suites": job.get("suites") or None, "only": job.get("only") or None}
-    if "progress" in inspect.signature(check).parameters:
-        kwargs["progress"] = lambda done, total, result: on_result(result)
-    return check(target, **kwargs)
-
-
 def grade_in_process(job: dict[str, Any], events: Events) -> None:
-    """Load the submission and run its checks, reporting through `events`.
+    """Run the submission's checks, each in the supervised check worker, reporting through `events`.
+
+    The worker (sanitykit.front.worker) holds each check to its own time limit: a looping
+    function costs one check (`timeout`, then `hung` for the checks that need it), a crash
+    costs the check that ran, and the submission is still graded to the end.
 
     Args:
-        job: from the parent (target, seed, check_timeout, suites, only).
+        job: from the parent (target, seed, check_timeout, memory_mb, suites, only).
         events: where every step is written.
     """
-    from sanitykit.front.capture import numpy_snapshot, restore_numpy  # imports numpy: after the limits
-    from sanitykit.front.loading import TargetError, load_target
-
-    snapshot = numpy_snapshot()
+    from sanitykit.checks.registry import catalogue  # imports numpy: after the limits
+    from sanitykit.front.loading import TargetError
+    from sanitykit.front.runner import run_session, select
+    from sanitykit.front.session import open_session
 
     try:
-        target = load_target(job["target"], timeout=job["check_timeout"])
+        session = open_session(job["target"], seed=job["seed"], timeout=job["check_timeout"],
+                               memory_mb=job["memory_mb"])
     except TargetError as exc:
         events.emit("target_error", reason=str(exc))
         return
-    # The loader's fences put numpy back after each module; this snapshot is the last net.
-    restored = [r["name"] for r in getattr(target, "numpy_restored", [])] + restore_numpy(snapshot)
-    events.emit("loaded", loading=target.loading_info(), numpy_restored=restored,
-                output=target.import_output[-4000:],
-                output_dropped=getattr(target, "import_output_dropped", 0))
+    with session:
+        imported = session.imported()
+        events.emit("loaded", loading=session.loading_info(), numpy_restored=imported["numpy_restored"],
+                     output=imported["output"], output_dropped=imported["output_dropped"])
 
-    def on_result(result: Any) -> None:
-        events.emit("check", result=result.to_dict())
-        # A student function that patched numpy while running must not bend the next check.
-        put_back = list(result.details.get("numpy_restored", [])) + restore_numpy(snapshot)
-        if put_back:
-            events.emit("numpy_restored", names=put_back, after=result.id)
+        def on_result(done: int, total: int, result: Any) -> None:
+            events.emit("check", result=result.to_dict())
+            if result.details.get("numpy_restored"):
+                events.emit("numpy_restored", names=list(result.details["numpy_restored"]), after=result.id)
 
-    report = run_check(target, job, on_result)
+        suites = job.get("suites") or None
+        specs = select(catalogue(tuple(suites) if suites else None), job.get("only") or None)
+        report = run_session(session, specs, label=job["target"], seed=job["seed"], progress=on_result)
     events.emit("report", report=report.to_dict())
 
 

@@ -5,7 +5,7 @@ Started by the parent (process.py) as `sanitykit.front.worker.child TO_CHILD FRO
 
     parent -> child                                        child -> parent
     {"op": "load", "target", "name_map", "timeout",        {"event": "ready", "loading", "thread",
-     "memory_mb", "parent"}           (the first)           "name_map", "root"}  or
+     "memory_mb", "parent"}           (the first)           "name_map", "root", "imported"}  or
                                                            {"event": "target_error", "reason"}
     {"op": "run", "id", "seed", "results": [...],         {"event": "result", "result": {...}}
      "hung": {name: note}, "cpu_s"}
@@ -82,8 +82,11 @@ def serve(job: dict[str, Any], channel: Channel) -> None:
     except BaseException as exc:  # noqa: BLE001 - the student's KeyboardInterrupt at import, a loader bug
         channel.send({"event": "target_error", "reason": f"loading stopped: {type(exc).__name__}: {exc}"})
         return
+    from sanitykit.front.session import imported_of
+
     channel.send({"event": "ready", "loading": target.loading_info(), "thread": threading.get_ident(),
-                  "name_map": dict(target.name_map), "root": str(target.root or "")})
+                  "name_map": dict(target.name_map), "root": str(target.root or ""),
+                  "imported": imported_of(target)})
     checks = Checks(target)
     while True:
         request = channel.receive()

@@ -113,6 +113,9 @@ class WorkerSession(Session):
                 self._discard()
         return dict(self.loading)
 
+    def imported(self) -> dict[str, Any]:
+        return dict(self._ready.get("imported") or {"output": "", "output_dropped": 0, "numpy_restored": []})
+
     def close(self) -> None:
         """End the worker and remove the private copy."""
         if self._worker is not None:
