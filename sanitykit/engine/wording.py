@@ -116,6 +116,9 @@ REASON_HINTS = {
     "not_implemented": "implement the function, then run the check again",
     "import_failed": "fix the error above so that the module imports",
     "timeout": "look for a loop that never ends, or raise --timeout for slow code",
+    "hung": "fix the loop that never ends first (the check named above says where); this check then runs",
+    "crashed": ("a crash comes from below Python (ctypes, a C extension) or a deliberate exit "
+                "(posix._exit): call the function alone under `python -X faulthandler` to see where"),
     "internal": "this is a bug in sanitykit, not in your code; please report it",
 }
 
