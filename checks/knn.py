@@ -115,7 +115,7 @@ def lines_run(ctx: CheckContext, name: str, num_train: int, num_test: int) -> in
     """The Python lines the user's code runs for clf.<name>(X) at these sizes."""
     X_train, y_train, X = data(ctx, num_train, num_test)
     clf = trained(ctx, X_train, y_train)
-    return line_events(method(clf, name), X, subject=f"{SUBJECT}.{name}")[1]
+    return line_events(method(clf, name), X, subject=f"{SUBJECT}.{name}", owns=ctx.target.owns_file)[1]
 
 
 def no_loops_vectorised(ctx: CheckContext) -> Outcome:

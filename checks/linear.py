@@ -161,6 +161,11 @@ def reg_factors(ctx: CheckContext, name: str, W: np.ndarray, X: np.ndarray, y: n
     return {"r": (loss1 - loss0) / (REG * squares), "g": g, "residual": residual}
 
 
+def times(factor: float, term: str) -> str:
+    """`reg * W`, `0.5 * reg * W`: a measured factor in front of a term, 1 left out."""
+    return term if near(factor, 1) else f"{factor:g} * {term}"
+
+
 def near(value: float, target: float) -> bool:
     return abs(value - target) <= 1e-6 * max(1.0, abs(target))
 
@@ -189,10 +194,12 @@ def loss_reg(ctx: CheckContext, topic: str) -> Outcome:
                                   where=("loss",)), **details)
         return passed(f"penalty {words}; loss and dW agree", reg_factor=r, **details)
     if near(g, 0):
-        return failed(Finding("regularisation", f"{name}: the loss adds {r:g} * reg * sum(W**2) but dW has no "
-                              "regularisation gradient", fix=f"dW += {2 * r:g} * reg * W", where=("dW",)), **details)
-    return failed(Finding("reg_mismatch", f"{name}: the loss adds {r:g} * reg * sum(W**2) but dW adds {g:g} * reg * W; "
-                          f"the gradient of {r:g} * reg * sum(W**2) is {2 * r:g} * reg * W",
+        return failed(Finding("regularisation", f"{name}: the loss adds {times(r, 'reg * sum(W**2)')} but dW has no "
+                              "regularisation gradient", fix=f"dW += {times(2 * r, 'reg * W')}", where=("dW",)),
+                      **details)
+    return failed(Finding("reg_mismatch", f"{name}: the loss adds {times(r, 'reg * sum(W**2)')} but dW adds "
+                          f"{times(g, 'reg * W')}; the gradient of {times(r, 'reg * sum(W**2)')} is "
+                          f"{times(2 * r, 'reg * W')}",
                           likely="the 2016 and 2017 conventions mixed" if {round(r, 6), round(g, 6)} <= {0.5, 1.0} else "",
                           fix="pick one year and keep loss and gradient together: loss += reg * np.sum(W * W) with "
                               "dW += 2 * reg * W, or loss += 0.5 * reg * np.sum(W * W) with dW += reg * W",
@@ -226,7 +233,7 @@ def no_loops(ctx: CheckContext, kind: str) -> Outcome:
 
     def lines(n: int) -> int:
         X, y = ctx.rng.standard_normal((n, D)), ctx.rng.integers(C, size=n)
-        return line_events(ctx.fn(name), W.copy(), X, y, REG, subject=name)[1]
+        return line_events(ctx.fn(name), W.copy(), X, y, REG, subject=name, owns=ctx.target.owns_file)[1]
 
     count = growth(lines, 10, 40)
     if count.loops:

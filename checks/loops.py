@@ -32,13 +32,15 @@ def is_foreign(filename: str) -> bool:
     return path.startswith((_NUMPY, _SANITYKIT, _STDLIB)) or f"{os.sep}site-packages{os.sep}" in path
 
 
-def line_events(fn: Callable, *args: Any, subject: str) -> tuple[Any, int]:
+def line_events(fn: Callable, *args: Any, subject: str, owns: Callable[[str], bool] | None = None) -> tuple[Any, int]:
     """(fn(*args), number of lines and calls run in the user's own frames).
 
     Args:
         fn: the user's function or bound method.
         args: its arguments.
         subject: its name in messages (call_user's).
+        owns: the target's owns_file: its files count wherever they are (the bundled demo
+            lives inside sanitykit's own folder).
     """
     count = 0
 
@@ -50,7 +52,8 @@ def line_events(fn: Callable, *args: Any, subject: str) -> tuple[Any, int]:
 
     def starting(frame, event, arg):
         nonlocal count
-        if is_foreign(frame.f_code.co_filename):
+        filename = frame.f_code.co_filename
+        if not (owns is not None and owns(filename)) and is_foreign(filename):
             return None  # not traced inside: numpy's own Python lines are not the student's loop
         count += 1
         return local

@@ -211,7 +211,8 @@ def run_on_starter(starter: Path, target: str, **options):
 # ---------------------------------------------------------------- commands
 
 SuiteOption = Annotated[list[str], typer.Option("--suite", "-s", metavar="SUITE",
-                        help="Run only this suite (layers, losses, optim, models, training); repeatable. "
+                        help="Run only this suite (layers, losses, optim, models, training; assignment 1's "
+                             "linear, knn; assignment 3's rnn); repeatable. "
                              "Default: every suite.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every check's random inputs.")]
 
@@ -315,6 +316,10 @@ def demo_command(
     suite: SuiteOption = [],  # noqa: B006
     format: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
     seed: SeedOption = 0,
+    assignment: Annotated[int, typer.Option(
+        "--assignment", "-a", min=1, max=3,
+        help="Which course assignment: 1 (linear classifiers, kNN), 2 (layers, nets; default), "
+             "3 (RNN, LSTM, captioning).")] = 2,
 ) -> None:
     """Run the whole suite on a bundled example assignment that has a handful of realistic bugs.
 
@@ -322,10 +327,11 @@ def demo_command(
     failures are the point. Then run it on your own code: sanitykit check path/to/assignment2
     """
     check_suites(suite)
-    report = run_check(str(DEMO_ROOT), suites=suite, only=[], seed=seed, timeout=30.0, name_map={})
+    root = DEMO_ROOT.parent / f"assignment{assignment}"
+    report = run_check(str(root), suites=suite, only=[], seed=seed, timeout=30.0, name_map={})
     emit(report, format.value, None)
     # The next step goes to stderr when stdout carries a machine-readable report.
-    typer.echo("\n" + TRY_YOUR_OWN, err=format is not Format.text)
+    typer.echo("\n" + TRY_YOUR_OWN.replace("assignment2", root.name), err=format is not Format.text)
 
 
 def main() -> None:

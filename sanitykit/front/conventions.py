@@ -184,8 +184,15 @@ def measure(get: Callable[[str], Any]) -> tuple[dict[str, Any], list[str]]:
     add(optim_signature([get(n) for n in OPTIMIZERS if get(n) is not None]))
     if get("spatial_groupnorm_forward") is not None:
         add(groupnorm_shape(get("spatial_groupnorm_forward")))
+    from sanitykit.front import course_conventions  # assignments 1 and 3 (imports this module)
+
+    found, notes = course_conventions.measure(get)
+    conventions.update(found)
+    sentences.extend(notes)
     absent = [n for n in ABSENT_WATCHED if get(n) is None]
-    if absent and len(absent) < len(ABSENT_WATCHED):
+    # Said of assignment-2 trees only (assignments 1 and 3 have no FullyConnectedNet in any year).
+    assignment2 = any(get(n) is not None for n in ("batchnorm_forward", "dropout_forward", "conv_forward_naive"))
+    if absent and len(absent) < len(ABSENT_WATCHED) and assignment2:
         sentences.append(f"no {', '.join(absent)} in this tree (not in every course year): "
                          f"their checks are skipped")
     return conventions, sentences

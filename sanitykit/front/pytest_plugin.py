@@ -32,7 +32,8 @@ TARGET_ENV = "SANITYKIT_TARGET"  # one target, or several separated by os.pathse
 TARGETS_HELP = ("run sanitykit's checks against TARGET (a .py file, a folder or a dotted "
                 f"module) as test items; repeatable. Default: ${TARGET_ENV}, else the "
                 "sanitykit_targets ini key (which adds nothing when test files are named)")
-SUITES_HELP = "only these suites (layers, losses, optim, models, training); repeatable or comma-separated"
+SUITES_HELP = ("only these suites (layers, losses, optim, models, training, linear, knn, rnn); "
+               "repeatable or comma-separated")
 ONLY_HELP = "only checks whose id matches this glob, e.g. 'layers.affine.*'; repeatable"
 SEED_HELP = "seed of every check's random inputs (default 0)"
 TIMEOUT_HELP = "time limit of one check in seconds (default 30)"

@@ -66,7 +66,10 @@ CREDITED = (PASS, WARN)
 ABSENT_CHOICES = ("zero", "not_applicable")
 
 # Points per family of the default rubric: the layers and models are most of the assignment.
-DEFAULT_WEIGHTS = (("layers", 40), ("losses", 10), ("optim", 15), ("models", 25), ("training", 10))
+# 100 for each assignment's own families: 2's above, 1's linear + knn + the two-layer net's
+# models share, 3's rnn + captioning (listed before "models": the first matching rule wins).
+DEFAULT_WEIGHTS = (("layers", 40), ("losses", 10), ("optim", 15), ("models.captioning_rnn", 40), ("models", 25),
+                   ("training", 10), ("linear", 45), ("knn", 30), ("rnn", 60))
 
 # Within a family of the default rubric: a gradient check is the heart of a backward pass, an
 # interface check (returns, shapes, no mutation) the least of it.
@@ -301,7 +304,7 @@ def load_rubric(path: str | Path | None) -> Rubric:
 
 def default_rubric_text() -> str:
     """The default rubric as TOML (what `sanitykit grade --print-rubric` prints)."""
-    lines = ["# sanitykit default rubric: every check, weighted by family (100 points).",
+    lines = ["# sanitykit default rubric: every check, weighted by family (100 points per assignment).",
              "# Copy it, edit it, pass it with --rubric. The first matching rule wins;",
              "# a check no rule matches is not graded.",
              "", "[grading]", 'visibility = "visible"   # or hidden, after_due_date, after_published',
