@@ -2,8 +2,10 @@
 
 A script, not a test. On a 4x3x16x16 input with 8 3x3 filters (im2col conv, stride 1, pad 1) it
 prints, from one run: the cs231n eval_numerical_gradient_array loop over x, w and b; full mode;
-auto mode on the correct layer; auto mode on a buggy layer (with its localised diagnosis); and
-torch.autograd.gradcheck(fast_mode=True) wrapping the same numpy functions when torch imports.
+auto mode on the correct layer (the fastest of 15 runs: the machine is shared); auto mode on a
+buggy layer (with its localised diagnosis); and torch.autograd.gradcheck(fast_mode=True) wrapping
+the same numpy functions, warmed up and timed the same way, on both layers, when torch imports
+(it is never a dependency: install it in a separate environment to compare).
 
     python benchmarks/gradcheck.py
 """
@@ -58,8 +60,18 @@ def timed(fn):
     return value, time.perf_counter() - start
 
 
-def torch_fast(x, w, b):
-    """torch.autograd.gradcheck(fast_mode=True) on the same numpy functions, or None."""
+def best_of(fn, repeats: int):
+    """(value, the fastest of `repeats` runs): the machine is shared, the minimum is the cost."""
+    value, best = timed(fn)
+    for _ in range(repeats - 1):
+        value, seconds = timed(fn)
+        best = min(best, seconds)
+    return value, best
+
+
+def torch_gradcheck(backward):
+    """fn(x, w, b) -> (detected a wrong gradient, seconds) of torch.autograd.gradcheck(fast_mode=True)
+    wrapping the same numpy functions, or None when torch is not importable."""
     try:
         import torch
     except ImportError:
@@ -75,11 +87,13 @@ def torch_fast(x, w, b):
         @staticmethod
         def backward(ctx, tdout):
             return tuple(torch.from_numpy(np.ascontiguousarray(g))
-                         for g in conv_backward_fast(tdout.numpy(), ctx.cache))
+                         for g in backward(tdout.numpy(), ctx.cache))
 
-    inputs = tuple(torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
-    ok, seconds = timed(lambda: torch.autograd.gradcheck(Conv.apply, inputs, fast_mode=True))
-    return ok, seconds
+    def run(x, w, b):
+        inputs = tuple(torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
+        return not torch.autograd.gradcheck(Conv.apply, inputs, fast_mode=True, raise_exception=False)
+
+    return run
 
 
 def main() -> None:
@@ -96,23 +110,28 @@ def main() -> None:
     full, t_full = timed(lambda: gradcheck(conv_forward_fast, conv_backward_fast, x, w, b,
                                            args=(CONV,), mode="full", dout=dout))
     print(f"  sanitykit full                                {t_full:8.3f} s  "
-          f"{t_full / t_loop:5.2f}x the loop   [{full.status}, max rel error {full.max_rel_error:.1e}]")
-    auto, t_auto = timed(lambda: gradcheck(conv_forward_fast, conv_backward_fast, x, w, b,
-                                           args=(CONV,)))
-    print(f"  sanitykit auto, correct layer                 {t_auto:8.3f} s  "
+          f"{t_loop / t_full:5.2f}x the loop's speed (target >= 0.95) "
+          f"[{full.status}, max rel error {full.max_rel_error:.1e}]")
+    auto, t_auto = best_of(lambda: gradcheck(conv_forward_fast, conv_backward_fast, x, w, b,
+                                             args=(CONV,)), 15)
+    print(f"  sanitykit auto, correct layer (best of 15)    {t_auto:8.4f} s  "
           f"{t_loop / t_auto:5.0f}x faster than the loop [{auto.status}, mode {auto.mode}]")
     bug, t_bug = timed(lambda: gradcheck(conv_forward_fast, buggy_backward, x, w, b,
                                          args=(CONV,), subject="conv_backward_fast"))
     print(f"  sanitykit auto, buggy layer (localised)       {t_bug:8.3f} s  "
           f"{t_loop / t_bug:5.1f}x faster than the loop [{bug.status}, mode {bug.mode}, "
           f"{bug.probed} coordinates, pattern {bug.patterns}]")
-    torch_result = torch_fast(x, w, b)
-    if torch_result is None:
+    torch_correct, torch_buggy = torch_gradcheck(conv_backward_fast), torch_gradcheck(buggy_backward)
+    if torch_correct is None:
         print("  torch.autograd.gradcheck(fast_mode=True)      skipped: torch is not importable")
     else:
-        ok, t_torch = torch_result
-        print(f"  torch.autograd.gradcheck(fast_mode=True)      {t_torch:8.3f} s  "
-              f"(auto is {t_torch / t_auto:.1f}x faster) [ok={ok}]")
+        torch_correct(x, w, b)  # warm-up: torch's first call pays for its own set-up
+        alarm, t_torch = best_of(lambda: torch_correct(x, w, b), 15)
+        caught = torch_buggy(x, w, b)
+        print(f"  torch.autograd.gradcheck(fast_mode=True)      {t_torch:8.4f} s  (best of 15; "
+              f"sanitykit auto is {t_torch / t_auto:.1f}x faster, target >= 2) "
+              f"[correct layer flagged: {alarm}; buggy layer flagged: {caught}; "
+              f"sanitykit: {auto.status} / {bug.status}]")
     print("\nthe buggy layer's diagnosis:\n" + str(bug))
 
 

@@ -10,8 +10,9 @@ mistake, and the words a student needs in the explanation to act on it.
 
 Prints one row per bug (status, pattern, first line of the diagnosis, PASS/FAIL of our
 expectation, seconds per call), then the totals: detection %, pattern-named %, explained %
-and false alarms on the controls (every mode). tests/test_planted_bugs_independent.py runs
-the same corpus.
+and false alarms on the controls (every mode); then the rates of every mode side by side and
+the share of the patterns full mode names that fast mode names too, with the coordinates fast
+mode probed on a failure. tests/test_planted_bugs_independent.py runs the same corpus.
 """
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ class Verdict:
     text: str
     seconds: float
     crashed: str = ""
+    probed: int = 0           # coordinates probed element by element
     status_ok: bool = False
     tag_ok: bool = False
     words_ok: bool = False
@@ -175,8 +177,11 @@ def conv_forward(x, w, b, conv_param):
 
 
 def conv_backward_with(dout, cache, *, row_stride=None, crop=None, flip_dw=False, first_only=False,
-                       first_zero=False, shift=False):
-    """Conv backward with optional planted mistakes (the default is correct)."""
+                       first_zero=False, shift=False, assign="", uncropped=False, db_axes=(0, 2, 3)):
+    """Conv backward with optional planted mistakes (the default is correct).
+
+    assign: "dx" or "dw" writes that gradient's window with `=` instead of `+=`.
+    """
     x, w, b, conv_param = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
     step = stride if row_stride is None else row_stride
@@ -187,9 +192,14 @@ def conv_backward_with(dout, cache, *, row_stride=None, crop=None, flip_dw=False
     for i in range(Ho):
         for j in range(Wo):
             window = xp[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
-            dw += np.tensordot(dout[:, :, i, j], window, axes=([0], [0]))
+            term = np.tensordot(dout[:, :, i, j], window, axes=([0], [0]))
+            dw = term if assign == "dw" else dw + term
             hs, ws = i * step, j * step
-            dxp[:, :, hs:hs + HH, ws:ws + WW] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+            term = np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+            if assign == "dx":
+                dxp[:, :, hs:hs + HH, ws:ws + WW] = term
+            else:
+                dxp[:, :, hs:hs + HH, ws:ws + WW] += term
     H, W = x.shape[2:]
     top = 0 if shift else pad
     dx = dxp[:, :, top:top + H, top:top + W].copy()
@@ -204,7 +214,9 @@ def conv_backward_with(dout, cache, *, row_stride=None, crop=None, flip_dw=False
         dx[1:] = dx[0]
     if first_zero:
         dx[1:] = 0
-    return dx, dw, dout.sum(axis=(0, 2, 3))
+    if uncropped:   # the padded gradient returned as it is
+        dx = dxp
+    return dx, dw, dout.sum(axis=db_axes)
 
 
 def conv_backward(dout, cache):
@@ -222,7 +234,9 @@ def max_pool_forward(x, pool_param):
     return out, (x, pool_param)
 
 
-def max_pool_backward_with(dout, cache, route="argmax"):
+def max_pool_backward_with(dout, cache, route="argmax", assign=False):
+    """Max-pool backward routing each window's dout to `route` ("every": the whole window);
+    `assign` writes each window with `=` (wrong only where windows overlap)."""
     x, pool_param = cache
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
@@ -232,10 +246,18 @@ def max_pool_backward_with(dout, cache, route="argmax"):
             for i in range(Ho):
                 for j in range(Wo):
                     window = x[n, c, i * s:i * s + ph, j * s:j * s + pw]
+                    if route == "every":
+                        dx[n, c, i * s:i * s + ph, j * s:j * s + pw] += dout[n, c, i, j]
+                        continue
                     k = {"argmax": np.argmax, "argmin": np.argmin,
                          "first": lambda w: 0}[route](window)
                     a, bb = np.unravel_index(k, window.shape)
-                    dx[n, c, i * s + a, j * s + bb] += dout[n, c, i, j]
+                    if assign:
+                        patch = np.zeros_like(window)
+                        patch[a, bb] = dout[n, c, i, j]
+                        dx[n, c, i * s:i * s + ph, j * s:j * s + pw] = patch
+                    else:
+                        dx[n, c, i * s + a, j * s + bb] += dout[n, c, i, j]
     return dx
 
 
@@ -404,6 +426,28 @@ def bn_staged_no_dvar_in_dmean(dout, cache):
     return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
 
 
+def bn_no_mean_path(dout, cache):
+    """The compact batchnorm dx without its - dxhat.sum(axis=0) term (the path through the mean)."""
+    x, xhat, mu, var, ivar, gamma = cache
+    N = x.shape[0]
+    dxhat = dout * gamma
+    dx = ivar / N * (N * dxhat - xhat * (dxhat * xhat).sum(axis=0))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def bn_backward_writes_cache(dout, cache):
+    """Right the first time, then scales the cached xhat in place: the next call is wrong."""
+    grads = batchnorm_backward(dout, cache)
+    xhat = cache[1]
+    xhat *= 2
+    return grads
+
+
+def relu_backward_writes_dout(dout, cache):
+    dout[cache <= 0] = 0   # right values, the caller's dout changed
+    return dout
+
+
 def ln_backward_axis0(dout, cache):
     """Layernorm backward copied from batchnorm: sums over the batch axis instead of features."""
     xhat, ivar, gamma = cache
@@ -515,20 +559,32 @@ def _shaped_affine():
     return r.standard_normal((3, 2, 2)), r.standard_normal((4, 5)), r.standard_normal(5)
 
 
-def _pool_case(route):
+def _pool_case(route, assign=False, overlapping=False):
     def backward(dout, cache):
-        return max_pool_backward_with(dout, cache, route)
+        return max_pool_backward_with(dout, cache, route, assign)
     backward.__name__ = "max_pool_backward"
-    x, pp = pool_inputs()
-    return layer(max_pool_forward, backward, lambda: (pool_inputs()[0],), args=(pp,))
+    make = overlap_pool_inputs if overlapping else pool_inputs
+    return layer(max_pool_forward, backward, lambda: (make()[0],), args=(make()[1],))
 
 
-def _conv_case(stride=1, pad=1, **bug):
+def _conv_case(stride=1, pad=1, wide=False, **bug):
     def backward(dout, cache):
         return conv_backward_with(dout, cache, **bug)
     backward.__name__ = "conv_backward_naive"
-    x, w, b, cp = conv_inputs(stride, pad)
-    return layer(conv_forward, backward, lambda: conv_inputs(stride, pad)[:3], args=(cp,))
+    make = wide_conv_inputs if wide else conv_inputs
+    return layer(conv_forward, backward, lambda: make(stride, pad)[:3], args=(make(stride, pad)[3],))
+
+
+def overlap_pool_inputs(seed=0):
+    """Overlapping 3 x 2 windows (stride 1) on a non-square input, every maximum unique."""
+    x = _rng(seed).permutation(2 * 2 * 5 * 7).reshape(2, 2, 5, 7) / 10.0
+    return x, {"pool_height": 3, "pool_width": 2, "stride": 1}
+
+
+def wide_conv_inputs(stride=2, pad=1, seed=0):
+    r = _rng(seed)
+    x, w, b = r.standard_normal((2, 2, 5, 7)), r.standard_normal((3, 2, 3, 3)), r.standard_normal(3)
+    return x, w, b, {"stride": stride, "pad": pad}
 
 
 def _unary(forward, backward, x_maker, args=()):
@@ -675,7 +731,7 @@ BUGS = [
          tags=(), words=(("dx",),), forbid=("dout",), planted="dx without the variance path"),
     Case("layernorm_axis0", layer(layernorm_forward, named(ln_backward_axis0, "layernorm_backward"),
                                   lambda: _bn_inputs(), args=({},)),
-         tags=(), words=(("dx",),), planted="layernorm backward sums over axis 0"),
+         tags=("mixes",), words=(("dx",), ("axis=0", "axis 0")), planted="layernorm backward sums over axis 0"),
     Case("layernorm_dgamma_axis1", layer(layernorm_forward, named(ln_dgamma_axis1, "layernorm_backward"),
                                          lambda: _bn_inputs(), args=({},)),
          tags=("wrong_axis",), words=(("dgamma",), ("(3,)",), ("(4,)",), ("axis=0",)),
@@ -689,6 +745,46 @@ BUGS = [
          words=(("correct class", "y"),), planted="dx = probs / N"),
     Case("svm_counts_correct_class", _svm(count_correct=True), tags=("correct",),
          words=(("correct class",),), planted="positive-margin count includes j == y"),
+    # --- structure without a constant factor (issue 14)
+    Case("relu_mask_from_dout", _unary(relu_forward, named(lambda d, c: d * (d > 0), "relu_backward"),
+                                       lambda: away_from_zero((3, 4))),
+         tags=("mask_wrong",), words=(("dout > 0",), ("x > 0",)), planted="dx = dout * (dout > 0)"),
+    Case("batchnorm_no_mean_path", layer(batchnorm_forward, named(bn_no_mean_path, "batchnorm_backward"),
+                                         _bn_inputs, args=({"mode": "train"},)),
+         tags=("mean",), words=(("mean",),), planted="dx without - dxhat.sum(axis=0)"),
+    Case("conv_dx_assigned", _conv_case(assign="dx"), tags=("overwrit",), words=(("+=",),),
+         planted="dx_pad[window] = ... where += belongs"),
+    Case("conv_dw_assigned", _conv_case(assign="dw"), tags=("overwrit",), words=(("+=",),),
+         planted="dw = ... per position where += belongs"),
+    Case("max_pool_overlap_assigned", _pool_case("argmax", assign=True, overlapping=True),
+         tags=("overwrit",), words=(("+=",),), planted="dx[window] = ... with overlapping windows"),
+    Case("max_pool_overlap_route_first", _pool_case("first", overlapping=True),
+         tags=("max_route",), words=(("argmax", "maximum"),), planted="dout to window[0, 0], overlapping"),
+    Case("max_pool_overlap_every_element", _pool_case("every", overlapping=True),
+         tags=("mask",), words=(("every element",),), planted="dout to the whole window, overlapping"),
+    Case("conv_stride2_dw_flipped", _conv_case(stride=2, pad=1, wide=True, flip_dw=True), tags=("flip",),
+         words=(("180", "flip"),), planted="dw flipped, stride 2, pad 1, 5x7 input"),
+    Case("affine_N1_dw_doubled", affine_bug(lambda dx, dw, db, x, w, d: (dx, 2 * dw, db),
+                                            lambda: affine_inputs(N=1)),
+         tags=("factor",), forbid=("batch",), words=(("twice",),), planted="dw *= 2 on one example"),
+    # --- shapes read, not listed (issue 14)
+    Case("affine_db_not_summed", affine_bug(lambda dx, dw, db, x, w, d: (dx, dw, d)),
+         tags=("not_reduced",), forbid=("reshape",), words=(("axis=0",),), planted="db = dout"),
+    Case("conv_db_positions_not_summed", _conv_case(db_axes=(0,)), tags=("positions",),
+         words=(("output positions",), ("(0, 2, 3)",)), planted="db = dout.sum(axis=0)"),
+    Case("conv_dx_padding_not_cropped", _conv_case(uncropped=True), tags=("padded",),
+         words=(("crop",), ("pad",)), planted="dx = dx_pad"),
+    # --- right values, harmful habits: warnings (issue 14)
+    Case("affine_db_row_vector", affine_bug(lambda dx, dw, db, x, w, d: (dx, dw, db[None, :])),
+         expect=("warn",), tags=("broadcast",), words=(("(1, 3)",),), planted="db shaped (1, M)"),
+    Case("relu_writes_dout", _unary(relu_forward, named(relu_backward_writes_dout, "relu_backward"),
+                                    lambda: away_from_zero((3, 4))),
+         expect=("warn",), tags=("mutates_dout",), words=(("in place",), ("twice",)),
+         planted="dout[x <= 0] = 0; return dout"),
+    Case("batchnorm_backward_writes_cache", layer(batchnorm_forward, named(bn_backward_writes_cache,
+                                                                            "batchnorm_backward"),
+                                                  _bn_inputs, args=({"mode": "train"},)),
+         tags=("determin",), words=(("cache[1]",),), planted="cached xhat *= 2 after use"),
     # --- dout
     Case("affine_ignores_dout_dx", affine_bug(lambda dx, dw, db, x, w, d: (np.ones_like(d) @ w.T, dw, db)),
          tags=("dout",), words=(("dout",),), planted="dx = ones @ w.T"),
@@ -805,6 +901,24 @@ CONTROLS = [
     Case("own_model", model(None)),
     Case("ref_affine_float32_inputs", layer(ref.affine_forward, ref.affine_backward,
                                             lambda: tuple(a.astype(np.float32) for a in affine_inputs(seed=32)))),
+    # Configurations (issue 14): overlapping pool windows, stride 2 with padding, one example.
+    Case("ref_max_pool_overlapping", layer(ref.max_pool_forward_naive, ref.max_pool_backward_naive,
+                                           lambda: (overlap_pool_inputs(33)[0],), args=(overlap_pool_inputs()[1],))),
+    Case("ref_max_pool_fast_overlapping", layer(ref.max_pool_forward_fast, ref.max_pool_backward_fast,
+                                                lambda: (overlap_pool_inputs(34)[0],),
+                                                args=(overlap_pool_inputs()[1],))),
+    Case("ref_conv_fast_stride2_wide", layer(ref.conv_forward_fast, ref.conv_backward_fast,
+                                             lambda: wide_conv_inputs(seed=35)[:3], args=(wide_conv_inputs()[3],))),
+    Case("own_conv_stride2_wide", layer(conv_forward, conv_backward, lambda: wide_conv_inputs(seed=36)[:3],
+                                        args=(wide_conv_inputs()[3],))),
+    Case("ref_affine_N1", layer(ref.affine_forward, ref.affine_backward, lambda: affine_inputs(N=1, seed=37))),
+    Case("ref_batchnorm_N1", layer(ref.batchnorm_forward, ref.batchnorm_backward,
+                                   lambda: (_rng(38).standard_normal((1, 3)), np.ones(3), np.zeros(3)),
+                                   args=({"mode": "train"},))),
+    Case("ref_layernorm_N1", layer(ref.layernorm_forward, ref.layernorm_backward,
+                                   lambda: (_rng(39).standard_normal((1, 5)), _rng(40).standard_normal(5),
+                                            _rng(41).standard_normal(5)), args=({},))),
+    Case("ref_softmax_N1", loss(ref.softmax_loss, lambda: scores(N=1, C=4, seed=42))),
 ]
 CONTROLS = [Case(c.id, c.run, expect=OK, planted="correct", control=True) for c in CONTROLS]
 MODES = ("auto", "fast", "full")
@@ -831,7 +945,8 @@ def evaluate(case: Case, mode: str = "auto") -> Verdict:
     seconds = time.perf_counter() - start
     text = f"{result}\n{result.message}\n{result.hint}"
     low = text.lower()
-    v = Verdict(case, mode, result.status, list(result.patterns), first_line(result), text, seconds)
+    v = Verdict(case, mode, result.status, list(result.patterns), first_line(result), text, seconds,
+                probed=result.probed)
     v.status_ok = result.status in case.expect
     v.tag_ok = not case.tags or any(t in p.lower() for t in case.tags for p in result.patterns)
     if any(t in p.lower() for t in case.forbid for p in result.patterns):
@@ -854,6 +969,33 @@ def totals(bug_verdicts: list, control_verdicts: list) -> dict:
         "false_alarms": [f"{v.case.id}[{v.mode}]: {v.status}" for v in control_verdicts if not v.status_ok],
         "seconds": sum(v.seconds for v in bug_verdicts + control_verdicts),
     }
+
+
+def fast_against_full(fast: list, full: list) -> dict:
+    """Of the bugs whose pattern full mode names, how many fast mode names too (pure)."""
+    named_full = {v.case.id for v in full if v.case.tags and v.status_ok and v.tag_ok}
+    named_fast = {v.case.id for v in fast if v.case.id in named_full and v.status_ok and v.tag_ok}
+    failures = [v for v in fast if v.status in BAD]
+    return {"full_named": len(named_full), "fast_named": len(named_fast),
+            "missed": sorted(named_full - named_fast),
+            "probed_mean": sum(v.probed for v in failures) / (len(failures) or 1),
+            "probed_max": max((v.probed for v in failures), default=0)}
+
+
+def per_mode_table(bugs: list) -> str:
+    """Detection and naming rates of every mode, and fast mode's naming against full mode's."""
+    by_mode = {m: [evaluate(c, m) for c in bugs] for m in MODES}
+    lines = [f"{'mode':5} {'detected':>9} {'named':>7} {'explained':>10} {'seconds':>8}"]
+    for m, verdicts in by_mode.items():
+        t = totals(verdicts, [])
+        lines.append(f"{m:5} {t['detected']:8.0f}% {t['pattern_named']:6.0f}% {t['explained']:9.0f}% "
+                     f"{t['seconds']:8.2f}")
+    f = fast_against_full(by_mode["fast"], by_mode["full"])
+    share = 100.0 * f["fast_named"] / (f["full_named"] or 1)
+    lines.append(f"fast mode names {f['fast_named']} / {f['full_named']} ({share:.0f}%) of the patterns "
+                 f"full mode names; on a failure it probed {f['probed_mean']:.0f} coordinates on average "
+                 f"(at most {f['probed_max']})" + (f"; missed: {', '.join(f['missed'])}" if f["missed"] else ""))
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ presentation
@@ -899,6 +1041,7 @@ def main(argv=None) -> None:
     print(f"{len(controls)} controls x {len(MODES)} modes: {len(t['false_alarms'])} false alarms "
           + (", ".join(t["false_alarms"]) if t["false_alarms"] else ""))
     print(f"total time {t['seconds']:.1f}s")
+    print("\nevery mode:\n" + per_mode_table(bugs))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Backward passes wrong in their structure, planted in copies of sanitykit.reference: each is named.
 
 A mask built from dout, the mean's path left out, batchnorm's axis in layernorm, `=` where
-`+=` belongs in conv and max-pool loops: none of them is a constant factor or a sign, and
+`+=` belongs in conv and max-pool loops, rows reshaped back without the transpose, a spatial
+parameter averaged over N·H·W: none of them is one constant factor or a sign everywhere, and
 each used to end in "no simple pattern". Every mode must name them.
 """
 import numpy as np
@@ -83,6 +84,27 @@ def max_pool_backward_assigning(dout, cache):
     return dx
 
 
+def spatial_batchnorm_backward_no_transpose(dout, cache):
+    """ref.spatial_batchnorm_backward with the rows reshaped straight back to (N, C, H, W)."""
+    drows, dgamma, dbeta = ref.batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(-1, dout.shape[1]), cache)
+    return drows.reshape(dout.shape), dgamma, dbeta
+
+
+def groupnorm_backward_dbeta_averaged(dout, cache):
+    dx, dgamma, dbeta = ref.spatial_groupnorm_backward(dout, cache)
+    return dx, dgamma, dbeta / (dout.shape[0] * dout.shape[2] * dout.shape[3])  # a mean, not a sum
+
+
+def spatial_inputs(seed=6):
+    r = rng(seed)
+    return r.standard_normal((2, 3, 4, 5)), r.standard_normal(3), r.standard_normal(3)
+
+
+def group_inputs(seed=7):
+    r = rng(seed)
+    return r.standard_normal((2, 4, 3, 3)), r.standard_normal((1, 4, 1, 1)), r.standard_normal((1, 4, 1, 1))
+
+
 def norm_inputs(seed=1):
     r = rng(seed)
     return r.standard_normal((5, 4)) * 2 + 1, 1 + 0.5 * r.standard_normal(4), r.standard_normal(4)
@@ -112,6 +134,11 @@ CASES = {
     "max_pool_overlapping_assigned": (ref.max_pool_forward_naive, max_pool_backward_assigning, pool_input,
                                       ({"pool_height": 2, "pool_width": 2, "stride": 1},), "x",
                                       "overwritten", "+="),
+    "spatial_batchnorm_dx_no_transpose": (ref.spatial_batchnorm_forward, spatial_batchnorm_backward_no_transpose,
+                                          spatial_inputs, ({"mode": "train"},), "x", "no_transpose",
+                                          "transpose(0, 3, 1, 2)"),
+    "groupnorm_dbeta_averaged": (ref.spatial_groupnorm_forward, groupnorm_backward_dbeta_averaged, group_inputs,
+                                 (2, {}), "beta", "batch_size", "N·H·W"),
 }
 
 
@@ -132,7 +159,9 @@ def test_the_same_structure_written_right_passes_in_the_same_configurations():
     right = {"mask_from_dout": ref.relu_backward, "batchnorm_mean_path": ref.batchnorm_backward,
              "layernorm_batch_axis": ref.layernorm_backward, "conv_dx_assigned": ref.conv_backward_naive,
              "conv_dw_assigned": ref.conv_backward_naive,
-             "max_pool_overlapping_assigned": ref.max_pool_backward_naive}
+             "max_pool_overlapping_assigned": ref.max_pool_backward_naive,
+             "spatial_batchnorm_dx_no_transpose": ref.spatial_batchnorm_backward,
+             "groupnorm_dbeta_averaged": ref.spatial_groupnorm_backward}
     for case, backward in right.items():
         forward, _, make, args, *_ = CASES[case]
         for mode in MODES:

@@ -89,6 +89,16 @@ def test_full_mode_names_what_auto_names(case_id):
     assert v.tag_ok, _explain(v)
 
 
+@pytest.mark.parametrize("case_id", [i for i, c in BUGS.items() if c.tags])
+def test_fast_mode_names_what_full_mode_names(case_id):
+    full = verdict(case_id, "full")
+    if not (full.status_ok and full.tag_ok):
+        pytest.skip("full mode does not name it either")
+    fast = verdict(case_id, "fast")
+    assert fast.status_ok and fast.tag_ok, _explain(fast)
+    assert fast.probed <= 40, "fast mode stays a few coordinates on a failure"
+
+
 @pytest.mark.parametrize("mode", pb.MODES)
 @pytest.mark.parametrize("case_id", list(CONTROLS))
 def test_correct_layer_never_fails(case_id, mode):

@@ -157,6 +157,9 @@ def find_factor(c: Comparison) -> Finding | None:
             "batch_size", what,
             f"the division by the batch size N={n} is missing from {c.grad}",
             f"divide {c.grad} by N (the loss is an average over the batch)")
+    spatial = _spatial_count(c, r)
+    if spatial:
+        return spatial
     if _near(abs(r), 2.0) or _near(abs(r), 0.5):
         word = "twice" if _near(abs(r), 2.0) else "half"
         return Finding(
@@ -168,6 +171,45 @@ def find_factor(c: Comparison) -> Finding | None:
         f"a constant factor {r:.4g} in {c.grad}: a scale of the forward pass "
         "(keep probability, 1/N, a learning rate) applied wrongly",
         f"find where {c.grad} is scaled and compare with the forward pass")
+
+
+def _spatial_count(c: Comparison, r: float) -> Finding | None:
+    """A per-channel parameter of an (N, C, H, W) layer averaged over N·H·W instead of summed."""
+    if c.kind != "layer" or np.ndim(c.upstream) != 4:
+        return None
+    n, _, h, w = np.shape(c.upstream)
+    count = n * h * w
+    if count < 2 or not (_near(r * count, 1.0) or _near(r / count, 1.0)):
+        return None
+    if _near(r * count, 1.0):
+        return Finding(
+            "batch_size", f"{c.grad} = numerical / {count} everywhere, and {count} = N·H·W, the "
+            "number of values each channel sums over", f"{c.grad} is averaged over the batch and "
+            "the pixels (a .mean) where the course sums: dout already carries the 1/N",
+            f"sum instead of averaging: {c.grad} = (...).sum(axis=(0, 2, 3))")
+    return Finding(
+        "batch_size", f"{c.grad} = {count} × numerical everywhere, and {count} = N·H·W",
+        f"{c.grad} is scaled by the number of values each channel sees (N·H·W = {count})",
+        f"remove the factor N·H·W from {c.grad}")
+
+
+def find_channels_mixed(c: Comparison) -> Finding | None:
+    """dx of a spatial layer reshaped from (N·H·W, C) rows straight to (N, C, H, W): no transpose."""
+    if len(c.shape) != 4 or c.analytic_all is None or c.shape[1] < 2 or c.shape[2] * c.shape[3] < 2:
+        return None
+    n, ch, h, w = c.shape
+    # If analytic = rows.reshape(N, C, H, W) where rows = numerical moved channels-last, then
+    # un-mixing the analytic array gives the numerical gradient back.
+    unmixed = c.analytic_all.reshape(n, h, w, ch).transpose(0, 3, 1, 2).reshape(-1)
+    if not _fits(unmixed[c.flat_indices], c.numeric, 1e-5):
+        return None
+    return Finding(
+        "no_transpose", f"{c.grad} holds the right values in the wrong places: "
+        f"{c.grad}.reshape(N, H, W, C).transpose(0, 3, 1, 2) is the numerical gradient, so the "
+        "rows of (N·H·W, C) were reshaped back to (N, C, H, W) without moving the channels first",
+        "a reshape from (N·H·W, C) to (N, C, H, W) mixes the channels: the rows hold channels "
+        "last, and the transpose back is missing",
+        f"{c.grad} = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)")
 
 
 def find_transposed(c: Comparison) -> Finding | None:
@@ -673,7 +715,8 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
                  find_factor, find_factor_near_one, find_feature_factor, find_transposed, find_correct_class,
                  find_max_route, find_side_factor, find_mask_wrong_array, find_mask, find_window_spread,
-                 find_flipped, find_shifted, find_overwritten, find_border, find_stride, find_mean_term,
+                 find_flipped, find_shifted, find_channels_mixed, find_overwritten, find_border,
+                 find_stride, find_mean_term,
                  find_variance_term, find_rows, find_channels):
         found = find(c)
         if found is not None:

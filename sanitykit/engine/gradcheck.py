@@ -500,7 +500,7 @@ def _probe_fast(ctx: "_Context", per_input) -> bool:
         if r.status == PASS or r.pattern == "kink" or _named_by_directions(ctx, i):
             continue
         indices, _ = _coordinates(ctx.problem.inputs[i].shape, FAST_PROBE, ctx.rng,
-                                  targets=_targets(ctx, i, FAST_PROBE))
+                                  targets=_targets(ctx, i, FAST_PROBE), groups=FAST_PROBE // 4)
         _localise(ctx, i, indices, r)
         probed = True
     return probed
@@ -884,12 +884,14 @@ def _targets(ctx: _Context, i: int, budget: int) -> np.ndarray:
     return np.flatnonzero(ctx.zero_grads[i])[:max(1, budget // 4)]
 
 
-def _coordinates(shape, budget, rng, everything=False, targets=None) -> tuple[np.ndarray, bool]:
+def _coordinates(shape, budget, rng, everything=False, targets=None,
+                 groups: int | None = None) -> tuple[np.ndarray, bool]:
     """Flat indices to probe: all of them when small, else a seeded sample with structure.
 
     The structured part gives every example (row), every channel and the border pixels some
     coordinates, so "only the first example is right" or "wrong at the border" can be seen;
-    `targets` (elements where backward(dout=0) is nonzero) are always included.
+    `targets` (elements where backward(dout=0) is nonzero) are always included. `groups` caps
+    the rows (channels) that get their two coordinates: the first, the last and random others.
     """
     size = int(np.prod(shape, dtype=np.int64))
     if everything or size <= budget:
@@ -897,7 +899,7 @@ def _coordinates(shape, budget, rng, everything=False, targets=None) -> tuple[np
     picks = [np.asarray(targets, dtype=np.int64)] if targets is not None and len(targets) else []
     if len(shape) >= 2:
         for axis in range(min(2, len(shape))):
-            for k in range(shape[axis]):  # two coordinates in every row / channel
+            for k in _groups_probed(shape[axis], groups, rng):  # two coordinates in every row / channel
                 idx = [rng.integers(0, s, size=2) for s in shape]
                 idx[axis] = np.full(2, k)
                 picks.append(np.ravel_multi_index(idx, shape))
@@ -914,6 +916,13 @@ def _coordinates(shape, budget, rng, everything=False, targets=None) -> tuple[np
     if extra:
         chosen = np.concatenate([chosen, rng.choice(rest, size=min(extra, rest.size), replace=False)])
     return np.sort(chosen[:max(budget, chosen.size)]), True
+
+
+def _groups_probed(count: int, cap: int | None, rng) -> list[int]:
+    if cap is None or count <= cap:
+        return list(range(count))
+    others = rng.choice(np.arange(1, count - 1), size=max(0, cap - 2), replace=False)
+    return [0, count - 1, *sorted(int(k) for k in others)]
 
 
 def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> None:
@@ -1026,7 +1035,7 @@ def _fast_finding(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
     if ratio is not None:
         c = dg.Comparison(r.name, (2,), np.arange(2), np.array([ratio, 2 * ratio]),
                           np.array([1.0, 2.0]), np.ones(2, bool), False, ctx.batch,
-                          ctx.problem.kind)
+                          ctx.problem.kind, upstream=ctx.u if ctx.problem.kind == "layer" else None)
         found = dg.find_sign(c) or dg.find_factor(c) or dg.find_factor_near_one(c)
         if found:
             return dg.Finding(found.pattern, f"{found.what} (every random directional "
