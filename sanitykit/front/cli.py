@@ -42,7 +42,7 @@ app = typer.Typer(
     help="Gradient checks and sanity checks, with diagnoses, for numpy layers written by hand "
          "(CS231n assignment 2 style).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
 )
 
@@ -102,6 +102,17 @@ def parse_name_map(items: list[str]) -> dict[str, str]:
         return parse_map_items(items)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--map") from None
+
+
+def check_only(only: list[str], suites: list[str]) -> None:
+    """An --only that matches no check of the chosen suites is a mistake, not an empty success."""
+    from sanitykit.checks.registry import catalogue
+    from sanitykit.front.runner import select
+
+    if only and not select(catalogue(tuple(suites) or None), only):
+        raise typer.BadParameter(f"{', '.join(repr(g) for g in only)} matches no check"
+                                 f"{' of ' + ', '.join(suites) if suites else ''}; `sanitykit list` "
+                                 "shows the ids", param_hint="--only")
 
 
 def check_suites(suites: list[str]) -> None:
@@ -253,6 +264,7 @@ def check_command(
     """
     name_map = parse_name_map(map)
     check_suites(suite)
+    check_only(only, suite)
     if timeout <= 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
     if memory < MIN_MEMORY_MB:

@@ -27,6 +27,8 @@ from sanitykit.engine.theme import ASCII_GLYPHS, DEFAULT_STYLES, GLYPHS, WORDS, 
 # Checks below this many columns of title lose their subject column (it is repeated
 # in the diagnosis of every failure anyway).
 MIN_TITLE_WIDTH = 20
+# Below this many columns a title is clipped rather than wrapped into a column of single words.
+MIN_WRAP_WIDTH = 12
 # This many skips of one suite sharing a reason fold into a single line.
 FOLD_SKIPS_AT = 3
 STATUS_WIDTH = 2 + 1 + 1 + 5 + 2   # indent, glyph, space, word, gap
@@ -489,16 +491,34 @@ def check_line(row: Row, columns: Columns, styles: Styles, ascii_only: bool) -> 
                     styles["sanitykit.subject"])
     text_style = styles["sanitykit.skip"] if row.status == SKIP else styles["sanitykit.title"]
     text = row.skip_layout(columns.title)[0] if row.status == SKIP else row.text
-    title_width = columns.title
+    taken = 0
     if not columns.subject and row.result is not None:
         # Narrow: the subject column is gone, but a student must still see which function to open.
-        prefix = f"{clip(row.subject, max(title_width - 2, 0), ascii_only)}: "
+        prefix = f"{clip(row.subject, max(columns.title - 2, 0), ascii_only)}: "
         line.append(prefix, styles["sanitykit.subject"])
-        title_width = max(title_width - len(prefix), 0)
-    line.append(f"{clip(text, title_width, ascii_only):<{title_width}}", text_style)
+        taken = len(prefix)
+    if columns.title < MIN_WRAP_WIDTH:
+        pieces = [clip(text, max(columns.title - taken, 0), ascii_only)]
+    else:
+        # A title wraps within its column (a clipped "returns (out, cache); shape, float64, ..."
+        # hides what is checked), continuation lines under its first word.
+        pieces = title_lines(text, columns.title, taken)
+    line.append(f"{pieces[0]:<{max(columns.title - taken, 0)}}", text_style)
     line.append(f"{row.duration:>{DURATION_WIDTH}}", styles["sanitykit.duration"])
     line.rstrip()
+    column = " " * (STATUS_WIDTH + columns.id + columns.subject)
+    for piece in pieces[1:]:
+        line.append("\n" + column + piece, text_style)
     return line
+
+
+def title_lines(text: str, width: int, taken: int = 0) -> list[str]:
+    """`text` in lines of at most `width` columns, the first `taken` columns of the first line
+    already used (it starts on the next line when too little is left); words kept whole."""
+    if width - taken < MIN_WRAP_WIDTH:
+        return ["", *(textwrap.wrap(text, width=width, break_on_hyphens=False) or [""])]
+    lines = textwrap.wrap(text, width=width, initial_indent=" " * taken, break_on_hyphens=False) or [" " * taken]
+    return [lines[0][taken:], *lines[1:]]
 
 
 def indented(lines: list[str], width: int, style: Style) -> Text:
