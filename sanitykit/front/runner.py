@@ -297,13 +297,17 @@ def check(target: Any, suites: Iterable[str] | None = None, only: Iterable[str] 
     # A lone string is one suite or one glob, not a sequence of letters.
     suites = [suites] if isinstance(suites, str) else suites
     only = [only] if isinstance(only, str) else only
-    specs = select(catalogue(tuple(suites) if suites else None), only)
+    chosen = tuple(suites) if suites else None
+    if chosen:
+        catalogue(chosen)  # an unknown suite is a ValueError before anything starts
     label = target_label(target)
     try:
         session = open_session(target, seed=seed, timeout=timeout, isolation=isolation, memory_mb=memory_mb,
-                               name_map=name_map, specs=catalogue())
+                               name_map=name_map)
     except KeyboardInterrupt:  # Ctrl-C while the target loads: nothing ran, say so
+        specs = select(catalogue(chosen), only)
         return Report(target=label, seed=seed, checks=[interrupted_result(s) for s in specs], interrupted=True)
+    specs = select(catalogue(chosen), only)
     with session:
         if not (is_target(target) or isinstance(target, (str, os.PathLike))):
             label = target_label(session.target)  # a namespace names itself once read

@@ -68,9 +68,21 @@ class WorkerProcess:
     def ask(self, message: dict[str, Any], deadline: float | None) -> dict[str, Any]:
         """Send `message` and wait for the answer: channel.Overran at `deadline` (time.monotonic),
         WorkerEnded when the child died first (it is reaped then)."""
+        self.send(message)
+        return self.answer(deadline)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send `message` (WorkerEnded when the child is gone); what it dumps from now is new."""
         self._dump_seen = self._dump_size()
         try:
             self.channel.send(message)
+        except ChannelClosed:
+            self.kill()
+            raise WorkerEnded(self.proc.returncode) from None
+
+    def answer(self, deadline: float | None) -> dict[str, Any]:
+        """The child's next message: channel.Overran at `deadline`, WorkerEnded if it died first."""
+        try:
             return self.channel.receive(deadline, self.alive)
         except ChannelClosed:
             self.kill()

@@ -69,10 +69,8 @@ class WorkerSession(Session):
     def __init__(self, source: str | os.PathLike, *, seed: int = 0, timeout: float | None = 30.0,
                  memory_mb: int = 2048, name_map: dict[str, str] | None = None,
                  specs: Iterable[CheckSpec] | None = None):
-        super().__init__(seed=seed, timeout=timeout, specs=specs)
         self.source = os.fspath(source)
-        self.memory_mb = memory_mb
-        self.name_map = dict(name_map or {})
+        self.timeout, self.memory_mb, self.name_map = timeout, memory_mb, dict(name_map or {})
         self.hung: dict[str, dict[str, str]] = {}  # conventional name -> {"check": id, "note": ...}
         self.loading: dict[str, Any] = {}
         self._layout = self._resolve()
@@ -82,7 +80,10 @@ class WorkerSession(Session):
         self._ready: dict[str, Any] = {}
         self._scratch = Path(tempfile.mkdtemp(prefix="sanitykit-worker-")).resolve()
         try:
-            self._start()
+            self._worker = self._spawn()
+            # The catalogue is read here while the worker starts: both import numpy and the checks.
+            super().__init__(seed=seed, timeout=timeout, specs=specs)
+            self._await_ready(self._worker)
         except BaseException:
             self.close()
             raise
@@ -137,6 +138,10 @@ class WorkerSession(Session):
 
     def _start(self) -> None:
         """Start a worker on a fresh private copy and wait until it has loaded the target."""
+        self._await_ready(self._spawn())
+
+    def _spawn(self) -> WorkerProcess:
+        """A new worker on a fresh private copy, asked to load the target."""
         if self._layout is not None:
             if self._copy is not None:
                 self._copy.close()
@@ -146,9 +151,19 @@ class WorkerSession(Session):
         job = {"op": "load", "target": str(self._copy.target) if self._copy else self.source,
                "name_map": self.name_map, "timeout": self.timeout, "memory_mb": self.memory_mb,
                "parent": os.getpid()}
+        try:
+            worker.send(job)
+        except BaseException:
+            worker.kill()
+            raise
+        return worker
+
+    def _await_ready(self, worker: WorkerProcess) -> None:
+        """Wait until `worker` has loaded the target; TargetError (one line) when it cannot."""
+        self._worker = None
         budget = max(LOAD_MIN_S, LOAD_BUDGET_CHECKS * (self.timeout or LOAD_MIN_S))
         try:
-            ready = worker.ask(job, time.monotonic() + budget)
+            ready = worker.answer(time.monotonic() + budget)
         except Overran:
             frames = self._frames(worker.stop(), None)
             raise TargetError(LOAD_TIMEOUT_MESSAGE.format(seconds=budget, where=_at(frames))) from None
