@@ -136,7 +136,7 @@ HOSTILE = {
     "posix_exit": (POSIX_EXIT, "crashed", "relu_forward ended the process with exit code 3"),
     "segfault": (SEGFAULT, "crashed", "relu_forward crashed the process: segmentation fault"),
     "keyboard_interrupt": (RAISES_KEYBOARD_INTERRUPT, "raised", "relu_forward raised KeyboardInterrupt"),
-    "memory_bomb": (ALLOCATES_WITHOUT_END, "raised", "relu_forward ran out of memory"),
+    "memory_bomb": (ALLOCATES_WITHOUT_END, "raised", "relu_forward ran out of memory at the 512 MB limit (--memory)"),
 }
 
 

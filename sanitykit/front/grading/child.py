@@ -32,6 +32,9 @@ def set_limits(memory_mb: int, cpu_seconds: int | None) -> None:
             None leaves the CPU time to `limit_cpu_from_now` (the check worker, per check).
     """
     memory = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        memory = min(memory, hard)  # a child of a limited process (grade's check worker) cannot raise it
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if cpu_seconds is not None:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))

@@ -90,17 +90,19 @@ class WorkerProcess:
 
     def stop(self) -> str:
         """Stop a child that overran: ask where it is, kill its process group; what it dumped."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGUSR1)
-        waited_until = time.monotonic() + LOCATE_WAIT_S
-        size = self._dump_seen
-        while time.monotonic() < waited_until:
-            time.sleep(0.02)
-            now = self._dump_size()
-            if now > self._dump_seen and now == size:
-                break  # written, and no longer growing
-            size = now
-        self.kill()
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGUSR1)
+            waited_until = time.monotonic() + LOCATE_WAIT_S
+            size = self._dump_seen
+            while time.monotonic() < waited_until:
+                time.sleep(0.02)
+                now = self._dump_size()
+                if now > self._dump_seen and now == size:
+                    break  # written, and no longer growing
+                size = now
+        finally:
+            self.kill()  # even when Ctrl-C comes while we wait
         return self.dump()
 
     def dump(self) -> str:

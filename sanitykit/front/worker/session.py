@@ -12,6 +12,7 @@ the results so far, since checks read earlier results (blame), and a fresh priva
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from sanitykit.checks.registry import CheckSpec
+from sanitykit.engine import wording
 from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import CheckResult, Outcome, errored
 from sanitykit.front.grading.limits import CPU_SLACK_S
@@ -46,6 +48,7 @@ KILLED_NOTE = ("{function} got the process killed (SIGKILL), most likely because
                "of memory{where}")
 RESTART_NOTE = "not run: the worker process could not be started again ({reason})"
 LOAD_TIMEOUT_MESSAGE = "importing the target did not finish within {seconds:g} s{where}"
+MEMORY_NOTE = "{function} ran out of memory at the {memory_mb} MB limit (--memory){where}"
 LOAD_CRASH_MESSAGE = "importing the target crashed the process: {how}{where}"
 INTERNAL_MESSAGE = "the check worker failed: {words}"
 
@@ -243,7 +246,21 @@ class WorkerSession(Session):
             self._discard()
             return errored(Reason("internal", note=f"the worker answered {answer.get('event')!r}"))
         self._known.add(spec.id)
-        return CheckResult.from_dict(answer["result"])
+        return self._memory_limit_named(CheckResult.from_dict(answer["result"]))
+
+    def _memory_limit_named(self, result: CheckResult) -> CheckResult:
+        """A MemoryError in the worker met the --memory limit, not the end of the machine: say so."""
+        reason = result.reason
+        if result.details.get("error_type") != "MemoryError" or reason is None or reason.kind != "raised":
+            return result
+        where = result.details.get("where")
+        reason = dataclasses.replace(reason, note=MEMORY_NOTE.format(
+            function=(reason.responsible or (result.subject,))[0], memory_mb=self.memory_mb,
+            where=f" (at {where})" if where else ""))
+        message = wording.reason_message(reason, result.status)
+        if result.details.get("source_line"):
+            message = wording.with_source_line(message, result.details["source_line"])
+        return dataclasses.replace(result, message=message, reason=reason)
 
     def _hung_outcome(self, spec: CheckSpec) -> Outcome | None:
         """`error` (hung) without calling anything when `spec` needs a function stopped earlier."""
