@@ -11,11 +11,14 @@ Conventions:
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from dataclasses import replace
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from sanitykit.engine import wording
 from sanitykit.engine.findings import Finding
 from sanitykit.engine.results import Outcome, failed, passed
 from sanitykit.engine.usercode import NotImplementedYet, UserCodeError, call_user
@@ -65,7 +68,8 @@ def unpack(value: Any, names: Sequence[str], subject: str) -> tuple:
 
 
 def call_stub_aware(fn: Callable, *args: Any, subject: str) -> Any:
-    """call_user, with the course's stub pattern read as "not implemented yet".
+    """call_user, with the course's stub pattern read as "not implemented yet", and an error's
+    hint naming what the check passed (with_call_named).
 
     The starter code of dropout_forward ends with `out = out.astype(x.dtype, copy=False)`
     after `out = None` and an empty TODO block, so the untouched stub raises AttributeError
@@ -76,7 +80,48 @@ def call_stub_aware(fn: Callable, *args: Any, subject: str) -> Any:
     except UserCodeError as exc:
         if "'NoneType' object has no attribute 'astype'" in exc.reason:
             raise NotImplementedYet(subject, "its output is still None") from None
-        raise
+        raise with_call_named(exc, fn, subject, args) from None
+
+
+def argument_names(fn: Callable, count: int) -> list[str]:
+    """The names of fn's first `count` positional parameters (`x`, `w`, `b`), `argument i` beyond them."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params[:count] + [f"argument {i + 1}" for i in range(len(params), count)]
+
+
+def with_call_named(error: UserCodeError, fn: Callable, subject: str, args: Sequence[Any]) -> UserCodeError:
+    """`error` with a hint that names the shapes the check passed to `fn` (x (4, 5), w (5, 3), b (3,)).
+
+    A broadcast or shape error is about arrays the student never saw printed: the hint says
+    what went in. A NumPy-2 fix, or a fix the raiser knew better, is kept as it is.
+    """
+    if not error.error_type or error.error_type in wording.CALL_BLIND_ERRORS or error.fix:
+        return error
+    call = wording.call_text(subject, zip(argument_names(fn, len(args)), args))
+    fix = wording.called_fix(error.error_type, call, unpacking="values to unpack" in error.reason)
+    return UserCodeError(error.reason, subject=error.subject, where=error.where, source_line=error.source_line,
+                         error_type=error.error_type, fix=fix, numpy_change=error.numpy_change)
+
+
+def call_named(fn: Callable, *args: Any, subject: str) -> Any:
+    """call_user, an error's hint naming what the check passed (with_call_named)."""
+    try:
+        return call_user(fn, *args, subject=subject)
+    except UserCodeError as exc:
+        raise with_call_named(exc, fn, subject, args) from None
+
+
+def context_named(fn: Callable, subject: str) -> Callable:
+    """`fn` for the engine's gradcheck: called through call_stub_aware, so an error names its inputs."""
+    @functools.wraps(fn)
+    def named_call(*args: Any) -> Any:
+        return call_stub_aware(fn, *args, subject=subject)
+
+    return named_call
 
 
 def forward_pair(ctx: Any, name: str, *args: Any) -> tuple[np.ndarray, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from sanitykit.checks.common import (
-    away_from_zero, compare_arrays, deterministic, distinct_values, dtype_problem, first_problem,
+    away_from_zero, compare_arrays, context_named, deterministic, distinct_values, dtype_problem, first_problem,
     forward_pair, call_backward, global_random_preserved, inputs_unchanged, named, randn,
     shape_problem, snapshot,
 )
@@ -252,13 +252,18 @@ AFFINE = Layer("affine", "affine_forward", "affine_backward", ref.affine_forward
                lambda i, a: (i["x"].shape[0], i["w"].shape[1]), "out = x.reshape(x.shape[0], -1) @ w + b",
                more=_one_example(_affine_inputs))
 RELU = Layer("relu", "relu_forward", "relu_backward", ref.relu_forward, _kinked_inputs, _same,
-             "out = np.maximum(0, x)")
+             "out = np.maximum(0, x)", more=_one_example(_kinked_inputs))
 LEAKY_RELU = Layer("leaky_relu", "leaky_relu_forward", "leaky_relu_backward", ref.leaky_relu_forward,
-                   _kinked_inputs, _same, "out = np.where(x > 0, x, alpha * x) with the default alpha=0.01")
+                   _kinked_inputs, _same, "out = np.where(x > 0, x, alpha * x) with the default alpha=0.01",
+                   more=_one_example(_kinked_inputs))
 SIGMOID = Layer("sigmoid", "sigmoid_forward", "sigmoid_backward", ref.sigmoid_forward, _smooth_inputs,
-                _same, "out = 1 / (1 + np.exp(-x))")
+                _same, "out = 1 / (1 + np.exp(-x))", more=_one_example(_smooth_inputs))
 TANH = Layer("tanh", "tanh_forward", "tanh_backward", ref.tanh_forward, _smooth_inputs, _same,
-             "out = np.tanh(x)")
+             "out = np.tanh(x)", more=_one_example(_smooth_inputs))
+# No batch of one for batchnorm (nor affine_bn_relu, built on it): in train mode N = 1 is degenerate,
+# the batch variance is 0, so out = beta whatever x is, dx = 0 and dgamma = 0. The course never
+# trains on one example, frameworks refuse it (torch: "Expected more than 1 value per channel when
+# training"), and a student who raises there too is right; the case would check nothing else.
 BATCHNORM = Layer(
     "batchnorm", "batchnorm_forward", "batchnorm_backward", ref.batchnorm_forward,
     lambda ctx: _norm_inputs(ctx, {"mode": "train"}), _same,
@@ -270,9 +275,11 @@ LAYERNORM = Layer(
     lambda ctx: _norm_inputs(ctx, {}), _same,
     "normalise each sample over its features: mu = x.mean(axis=1, keepdims=True), "
     "var = x.var(axis=1, keepdims=True), out = gamma * (x - mu) / np.sqrt(var + eps) + beta",
+    more=_one_example(lambda ctx: _norm_inputs(ctx, {})),
     forward_more=_tiny_variance_case(lambda ctx: _norm_inputs(ctx, {})))
 DROPOUT = Layer("dropout", "dropout_forward", "dropout_backward", ref.dropout_forward, _dropout_inputs,
-                _same, "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask", deterministic=False)
+                _same, "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask", deterministic=False,
+                more=_one_example(_dropout_inputs))
 CONV = Layer(
     "conv", "conv_forward_naive", "conv_backward_naive", ref.conv_forward_naive, _conv_inputs, _conv_shape,
     "pad with np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), then "
@@ -280,7 +287,8 @@ CONV = Layer(
     more=(*STRIDE2, *_one_example(_conv_inputs)))
 CONV_FAST = Layer("conv_fast", "conv_forward_fast", "conv_backward_fast", ref.conv_forward_fast,
                   _conv_inputs, _conv_shape,
-                  "the fast convolution must give the same numbers as conv_forward_naive", more=STRIDE2)
+                  "the fast convolution must give the same numbers as conv_forward_naive",
+                  more=(*STRIDE2, *_one_example(_conv_inputs)))
 MAX_POOL = Layer(
     "max_pool", "max_pool_forward_naive", "max_pool_backward_naive", ref.max_pool_forward_naive,
     _pool_inputs, lambda i, a: _pool_shape(i["x"].shape, a[0]),
@@ -295,26 +303,30 @@ SPATIAL_BATCHNORM = Layer(
     ref.spatial_batchnorm_forward, _spatial_bn_inputs, _same,
     "statistics per channel over N, H and W: x.transpose(0, 2, 3, 1).reshape(-1, C) through "
     "batchnorm_forward, then reshape(N, H, W, C).transpose(0, 3, 1, 2)",
+    more=_one_example(_spatial_bn_inputs),  # N = 1 still leaves H * W values per channel
     forward_more=_tiny_variance_case(_spatial_bn_inputs))
 SPATIAL_GROUPNORM = Layer(
     "spatial_groupnorm", "spatial_groupnorm_forward", "spatial_groupnorm_backward",
     ref.spatial_groupnorm_forward, _spatial_gn_inputs, _same,
     "statistics per sample and group: g = x.reshape(N, G, -1), mean and var over axis=2 "
     "(keepdims=True), reshape back to (N, C, H, W), then gamma * xhat + beta per channel",
-    forward_more=_tiny_variance_case(_spatial_gn_inputs))
+    more=_one_example(_spatial_gn_inputs), forward_more=_tiny_variance_case(_spatial_gn_inputs))
 AFFINE_RELU = Layer("affine_relu", "affine_relu_forward", "affine_relu_backward", ref.affine_relu_forward,
                     _affine_relu_inputs, lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
-                    "affine_forward then relu_forward, returning (out, (fc_cache, relu_cache))")
+                    "affine_forward then relu_forward, returning (out, (fc_cache, relu_cache))",
+                    more=_one_example(_affine_relu_inputs))
 AFFINE_BN_RELU = Layer("affine_bn_relu", "affine_bn_relu_forward", "affine_bn_relu_backward",
                        ref.affine_bn_relu_forward, _affine_bn_relu_inputs,
                        lambda i, a: (i["x"].shape[0], i["w"].shape[1]),
                        "affine_forward, batchnorm_forward, then relu_forward")
 CONV_RELU = Layer("conv_relu", "conv_relu_forward", "conv_relu_backward", ref.conv_relu_forward,
-                  _conv_inputs, _conv_shape, "conv_forward_fast then relu_forward", more=STRIDE2)
+                  _conv_inputs, _conv_shape, "conv_forward_fast then relu_forward",
+                  more=(*STRIDE2, *_one_example(_conv_inputs)))
 CONV_RELU_POOL = Layer("conv_relu_pool", "conv_relu_pool_forward", "conv_relu_pool_backward",
                        ref.conv_relu_pool_forward, _conv_relu_pool_inputs,
                        lambda i, a: _pool_shape(_conv_shape(i, a), a[1]),
-                       "conv_forward_fast, relu_forward, then max_pool_forward_fast")
+                       "conv_forward_fast, relu_forward, then max_pool_forward_fast",
+                       more=_one_example(_conv_relu_pool_inputs))
 LAYERS = (AFFINE, RELU, LEAKY_RELU, SIGMOID, TANH, BATCHNORM, LAYERNORM, DROPOUT, CONV, CONV_FAST,
           MAX_POOL, MAX_POOL_FAST, SPATIAL_BATCHNORM, SPATIAL_GROUPNORM, AFFINE_RELU, AFFINE_BN_RELU,
           CONV_RELU, CONV_RELU_POOL)
@@ -416,7 +428,8 @@ def _gradcheck_case(layer: Layer, ctx: CheckContext, backward: str, make: Callab
         forward_fn: the forward differentiated (default the user's).
     """
     inputs, args = make(ctx)
-    forward_fn, backward_fn = forward_fn or ctx.fn(layer.forward), ctx.fn(backward)
+    forward_fn = forward_fn or context_named(ctx.fn(layer.forward), layer.forward)
+    backward_fn = context_named(ctx.fn(backward), backward)
     with global_random_preserved():
         result = gradcheck(forward_fn, backward_fn, *inputs.values(), args=args, names=tuple(inputs),
                            seed=ctx.seed, subject=backward)
@@ -437,6 +450,8 @@ def forward_is_wrong(ctx: CheckContext, layer: Layer) -> Reason | None:
 def reference_outputs(layer: Layer, forward: Callable) -> Callable:
     """A forward giving the reference's out with the user's own cache: the user's backward, judged
     against the gradient of the right forward."""
+    forward = context_named(forward, layer.forward)
+
     def hybrid(*call_args):
         out, _ = layer.reference(*snapshot(call_args))
         _, cache = forward(*call_args)
@@ -483,11 +498,25 @@ def _over_cases(layer: Layer, ctx: CheckContext, run: Callable[[Callable], Outco
     first = run(layer.make)
     if first.status not in ("pass", "warn"):
         return first
+    suspicious = None  # a warning seen only in an extra case: dx (D,) for x (1, D) at N = 1
     for words, make, hint in (*layer.more, *(layer.forward_more if forward else ())):
-        outcome = run(make)
+        try:
+            outcome = run(make)
+        except UserCodeError as exc:
+            raise raised_in_case(exc, words, hint) from None
         if outcome.status not in ("pass", "warn"):
             return only_in_case(first, outcome, words, hint)
-    return first
+        if outcome.status == "warn" and suspicious is None:
+            suspicious = only_in_case(first, outcome, words, hint)
+    return suspicious if suspicious is not None and first.status == "pass" else first
+
+
+def raised_in_case(error: UserCodeError, words: str, hint: str) -> UserCodeError:
+    """`error`, raised only on the extra input case `words`, told so (a conv that breaks at N = 1)."""
+    fix = error.fix or wording.user_error_fix(error.error_type, error.numpy_change)
+    reason, fix = wording.in_case(error.reason, fix, words, hint)
+    return UserCodeError(reason, subject=error.subject, where=error.where, source_line=error.source_line,
+                         error_type=error.error_type, fix=fix, numpy_change=error.numpy_change)
 
 
 def forward_matches(layer: Layer, ctx: CheckContext) -> Outcome:
@@ -495,15 +524,18 @@ def forward_matches(layer: Layer, ctx: CheckContext) -> Outcome:
     return _over_cases(layer, ctx, lambda make: _forward_case(layer, ctx, make), forward=True)
 
 
-def gradients(layer: Layer, ctx: CheckContext, backward: str | None = None) -> Outcome:
+def gradients(layer: Layer, ctx: CheckContext, backward: str | None = None, forward: str | None = None) -> Outcome:
     """Every input's gradient through the engine's gradcheck (every case of the layer).
 
     Args:
         backward: the backward to check (default: the layer's; batchnorm_backward_alt too).
+        forward: the forward whose cache that backward reads (default: the layer's); the layer's
+            forward check then says nothing about it, so no failure is blamed on that check.
     """
     name = backward or layer.backward
-    first = _over_cases(layer, ctx, lambda make: _gradcheck_case(layer, ctx, name, make))
-    return backward_right_for_reference(layer, ctx, name, first)
+    forward_fn = context_named(ctx.fn(forward), forward) if forward else None
+    first = _over_cases(layer, ctx, lambda make: _gradcheck_case(layer, ctx, name, make, forward_fn))
+    return first if forward else backward_right_for_reference(layer, ctx, name, first)
 
 
 # Sandwich topic -> the layers it is built from (layer_utils calls them by global name).
@@ -809,11 +841,28 @@ def batchnorm_gradcheck(ctx: CheckContext) -> Outcome:
     return gradients(BATCHNORM, ctx)
 
 
+# A student may write batchnorm_forward_alt beside batchnorm_forward, caching what the closed form
+# needs (xhat, gamma, 1 / std): their batchnorm_backward_alt reads that cache, not batchnorm_forward's.
+BATCHNORM_ALT = replace(BATCHNORM, forward="batchnorm_forward_alt", backward="batchnorm_backward_alt")
+
+
 @check("layers.batchnorm.gradcheck_alt", subject="batchnorm_backward_alt",
        title="batchnorm_backward_alt's gradients match finite differences",
        depends_on=("layers.batchnorm.interface",), needs=("batchnorm_forward", "batchnorm_backward_alt"))
 def batchnorm_gradcheck_alt(ctx: CheckContext) -> Outcome:
-    return gradients(BATCHNORM, ctx, "batchnorm_backward_alt")
+    if not ctx.has(BATCHNORM_ALT.forward):
+        return gradients(BATCHNORM, ctx, BATCHNORM_ALT.backward)
+    # Paired with the student's own forward: its out must be right for its gradient to mean anything.
+    outcome = forward_matches(BATCHNORM_ALT, ctx)
+    forward_wrong = outcome.status != "pass"
+    if not forward_wrong:
+        ctx.rng = np.random.default_rng(ctx.seed)
+        outcome = gradients(BATCHNORM_ALT, ctx, forward=BATCHNORM_ALT.forward)
+    if outcome.status == "skip":
+        return outcome
+    message = wording.paired_with(outcome.message, BATCHNORM_ALT.backward, BATCHNORM_ALT.forward,
+                                  forward_wrong=forward_wrong)
+    return replace(outcome, message=message, details={**outcome.details, "forward": BATCHNORM_ALT.forward})
 
 
 # ---------------------------------------------------------------- layernorm

@@ -683,3 +683,112 @@ def test_an_affine_forward_that_squeezes_the_batch_fails_on_one_example_saying_s
     result = run({"affine_forward": affine_forward_squeezed}, only="layers.affine.")["layers.affine.forward"]
     assert result.status == "fail" and result.details["case"] == "a batch of one example (N = 1)", result.message
     assert "N = 1" in result.message and "squeeze" in result.hint
+
+
+# ---------------------------------------------------------------- batchnorm_backward_alt with its own forward
+
+def batchnorm_forward_alt(x, gamma, beta, bn_param):
+    """A student's forward for the closed-form backward: caches (xhat, gamma, 1 / std) only."""
+    eps = bn_param.get("eps", 1e-5)
+    istd = 1 / np.sqrt(x.var(axis=0) + eps)
+    xhat = (x - x.mean(axis=0)) * istd
+    return gamma * xhat + beta, (xhat, gamma, istd)
+
+
+def batchnorm_backward_alt_own(dout, cache):
+    xhat, gamma, istd = cache
+    N = dout.shape[0]
+    dxhat = dout * gamma
+    dx = istd / N * (N * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def test_batchnorm_backward_alt_is_checked_against_the_students_own_forward_alt():
+    alone = run({"batchnorm_backward_alt": batchnorm_backward_alt_own},
+                only="layers.batchnorm.")["layers.batchnorm.gradcheck_alt"]
+    assert alone.status == "error"  # against batchnorm_forward's cache it cannot even unpack
+    paired = run({"batchnorm_backward_alt": batchnorm_backward_alt_own, "batchnorm_forward_alt": batchnorm_forward_alt},
+                 only="layers.batchnorm.")["layers.batchnorm.gradcheck_alt"]
+    assert paired.status == "pass", paired.message
+    assert "checked against batchnorm_forward_alt" in paired.message
+    assert paired.details["forward"] == "batchnorm_forward_alt"
+
+
+def test_a_wrong_paired_backward_alt_fails_and_a_wrong_forward_alt_is_named_as_the_cause():
+    def backward_without_gamma(dout, cache):
+        xhat, gamma, istd = cache
+        return batchnorm_backward_alt_own(dout, (xhat, np.ones_like(gamma), istd))
+
+    def forward_alt_eps_outside(x, gamma, beta, bn_param):
+        xhat = (x - x.mean(axis=0)) / (x.std(axis=0) + bn_param.get("eps", 1e-5))
+        return gamma * xhat + beta, (xhat, gamma, 1 / (x.std(axis=0) + 1e-5))
+
+    wrong_backward = run({"batchnorm_backward_alt": backward_without_gamma,
+                          "batchnorm_forward_alt": batchnorm_forward_alt},
+                         only="layers.batchnorm.")["layers.batchnorm.gradcheck_alt"]
+    assert wrong_backward.status == "fail" and "checked against batchnorm_forward_alt" in wrong_backward.message
+    assert "dx" in wrong_backward.message
+    wrong_forward = run({"batchnorm_backward_alt": batchnorm_backward_alt_own,
+                         "batchnorm_forward_alt": forward_alt_eps_outside},
+                        only="layers.batchnorm.")["layers.batchnorm.gradcheck_alt"]
+    assert wrong_forward.status == "fail" and wrong_forward.diagnosis.pattern == "eps_outside", wrong_forward.message
+    assert wrong_forward.message.startswith("batchnorm_forward_alt, whose cache batchnorm_backward_alt reads, is wrong")
+
+
+# ---------------------------------------------------------------- errors that name what the check passed
+
+def test_a_broadcast_error_in_a_forward_names_the_shapes_the_check_passed():
+    def affine_forward_bias_column(x, w, b):
+        return x.reshape(x.shape[0], -1) @ w + b.reshape(-1, 1), (x, w, b)
+
+    result = run({"affine_forward": affine_forward_bias_column}, only="layers.affine.")["layers.affine.interface"]
+    assert result.status == "error" and "ValueError" in result.message
+    assert "affine_forward(x (4, 5), w (5, 3), b (3,))" in result.hint, result.hint
+
+
+def test_an_error_in_a_backward_under_the_gradient_check_names_dout_and_the_cache():
+    def affine_backward_unpacking(dout, cache):
+        x, w = cache  # planted: the cache holds three arrays
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+    result = run({"affine_backward": affine_backward_unpacking}, only="layers.affine.")["layers.affine.gradcheck"]
+    assert result.status == "error", result.message
+    assert "affine_backward(dout (4, 3), cache (a tuple of (4, 5), (5, 3), (3,)))" in result.hint, result.hint
+    assert "unpack a cache exactly as the forward packed it" in result.hint
+
+
+# ---------------------------------------------------------------- a batch of one example for every layer
+
+def test_a_layer_that_breaks_only_on_one_example_says_so_and_names_the_shapes():
+    def layernorm_forward_squeezed(x, gamma, beta, ln_param):
+        mu = np.squeeze(x.mean(axis=1, keepdims=True))[:, None]  # planted: 0-d when N = 1
+        var = np.squeeze(x.var(axis=1, keepdims=True))[:, None]
+        return gamma * (x - mu) / np.sqrt(var + ln_param.get("eps", 1e-5)) + beta, None
+
+    result = run({"layernorm_forward": layernorm_forward_squeezed},
+                 only="layers.layernorm.")["layers.layernorm.forward"]
+    assert result.status == "error", result.message
+    assert result.message.startswith("with a batch of one example (N = 1) (the first case passes)")
+    assert "np.squeeze" in result.hint and "layernorm_forward(x (1, 4)," in result.hint
+
+
+def test_sandwich_and_activation_forwards_are_checked_on_one_example():
+    def relu_forward_squeezed(x):
+        return np.squeeze(np.maximum(0, x)), x
+
+    def affine_relu_forward_squeezed(x, w, b):
+        out, cache = R.affine_relu_forward(x, w, b)
+        return np.squeeze(out), cache
+
+    for name, fn, check_id in (("relu_forward", relu_forward_squeezed, "layers.relu.forward"),
+                               ("affine_relu_forward", affine_relu_forward_squeezed, "layers.affine_relu.forward")):
+        result = run({name: fn}, only=check_id)[check_id]
+        assert result.status == "fail" and result.details["case"] == "a batch of one example (N = 1)", result.message
+
+
+def test_a_backward_that_squeezes_one_example_is_suspicious_not_silently_passed():
+    def relu_backward_squeezed(dout, cache):
+        return np.squeeze(np.where(cache > 0, dout, 0))
+
+    result = run({"relu_backward": relu_backward_squeezed}, only="layers.relu.")["layers.relu.gradcheck"]
+    assert result.status == "warn" and result.details["case"] == "a batch of one example (N = 1)", result.message

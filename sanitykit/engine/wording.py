@@ -171,6 +171,50 @@ def user_error_fix(error_type: str, numpy_change: str = "") -> str:
     return RETURN_FIX
 
 
+# Errors whose hint gains nothing from the arguments of the call (the fix is the same whatever they are).
+CALL_BLIND_ERRORS = ("SystemExit", "RecursionError")
+
+
+def value_words(value: object, *, nested: bool = False) -> str:
+    """What a check passed, in a few characters: an array's shape, a small dict, a tuple's arrays.
+
+    Args:
+        value: an argument of the call (a cache, a param dict, an array).
+        nested: inside a tuple or dict: containers are only counted, not opened again.
+    """
+    if isinstance(value, np.ndarray):
+        return str(value.shape)
+    if isinstance(value, (dict, tuple, list)) and nested:
+        return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, dict):
+        items = [f"{k!r}: {value_words(v, nested=True)}" for k, v in list(value.items())[:6]]
+        return "{" + ", ".join(items) + (", ..." if len(value) > 6 else "") + "}"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(value_words(v, nested=True) for v in value[:6]) + (", ..." if len(value) > 6 else "")
+        return f"(a {type(value).__name__} of {inner})" if value else f"(an empty {type(value).__name__})"
+    return repr(value) if isinstance(value, (int, float, str, np.generic, type(None))) else f"a {type(value).__name__}"
+
+
+def call_text(subject: str, arguments: Iterable[tuple[str, object]]) -> str:
+    """`affine_forward(x (4, 5), w (5, 3), b (3,))`: the call a check made, shapes for arrays."""
+    return f"{subject}({', '.join(f'{name} {value_words(value)}' for name, value in arguments)})"
+
+
+UNPACK_FIX = ("that line unpacks more or fewer values than there are: unpack a cache exactly as the "
+              "forward packed it (cache = (x, w, b) in the forward, x, w, b = cache in the backward)")
+
+
+def called_fix(error_type: str, call: str, *, unpacking: bool = False) -> str:
+    """The hint for an error raised inside a call whose arguments the check knows: the shapes first.
+
+    Args:
+        error_type: the exception's class name.
+        call: call_text(...) of the call that raised.
+        unpacking: the error is Python's "too many / not enough values to unpack".
+    """
+    return f"the check called {call}; {UNPACK_FIX if unpacking else user_error_fix(error_type)}"
+
+
 # Names code written for NumPy 1 uses that NumPy 1.24 / 2.0 removed -> what to write instead.
 NUMPY_REMOVED = {
     "np.float": "float", "np.int": "int", "np.bool": "bool", "np.object": "object", "np.str": "str",
@@ -209,6 +253,17 @@ def with_source_line(message: str, source_line: str) -> str:
         return message
     first, *rest = message.splitlines() or [""]
     return "\n".join([first, SOURCE_INDENT + source_line, *rest])
+
+
+def paired_with(message: str, backward: str, forward: str, *, forward_wrong: bool = False) -> str:
+    """A backward's result told which forward it was checked against, when not the layer's usual one.
+
+    Args:
+        forward_wrong: `message` is the forward's own failure (its out differs from the reference).
+    """
+    if forward_wrong:
+        return f"{forward}, whose cache {backward} reads, is wrong, so its gradients cannot be checked: {message}"
+    return f"{backward} checked against {forward}, whose cache it reads: {message}"
 
 
 def in_case(message: str, hint: str, words: str, case_hint: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ CONVENTIONAL_NAMES = (
     "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "batchnorm_forward_alt",  # a student's own forward for the alt backward's cache
     "layernorm_forward", "layernorm_backward", "dropout_forward", "dropout_backward",
     "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive",
     "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast",
