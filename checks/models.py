@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
+from sanitykit.checks.common import (call_named, describe_value, expect_array, global_random_preserved,
+                                     shape_problem, unpack)
 from sanitykit.checks.blame import blamed_on, with_blame
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
 from sanitykit.engine import wording
@@ -194,7 +195,7 @@ def nudge_biases(model: Any, rng: np.random.Generator) -> None:
 def scores_of(model: Any, X: np.ndarray, subject: str) -> np.ndarray:
     """model.loss(X) (test mode): the scores array."""
     with global_random_preserved():
-        scores = call_user(model.loss, X, subject=f"{subject}.loss")
+        scores = call_named(model.loss, X, subject=f"{subject}.loss")
     if isinstance(scores, tuple):
         raise UserCodeError(f"{subject}.loss(X) with y=None returned {describe_value(scores)}, expected "
                             f"the scores array: end the forward pass with `if y is None: return scores`",
@@ -207,7 +208,7 @@ def scores_of(model: Any, X: np.ndarray, subject: str) -> np.ndarray:
 def loss_and_grads(model: Any, X: np.ndarray, y: np.ndarray, subject: str) -> tuple[float, dict[str, Any]]:
     """model.loss(X, y) (train mode) as (loss float, grads dict); a `loss = 0`, no-grads stub is NotImplementedYet."""
     with global_random_preserved():
-        loss, grads = unpack(call_user(model.loss, X, y, subject=f"{subject}.loss"), ("loss", "grads"),
+        loss, grads = unpack(call_named(model.loss, X, y, subject=f"{subject}.loss"), ("loss", "grads"),
                              f"{subject}.loss")
     if loss is None:
         raise NotImplementedYet(subject, "loss returned None")
@@ -340,6 +341,59 @@ def scores_activated(ctx: CheckContext, model: Any, topic: str) -> Outcome | Non
     return None
 
 
+LOSS_CALLS = ("softmax_loss", "svm_loss")
+DROPOUT_KEEP = 0.5  # the keep ratio of models.fc_net.gradcheck_dropout
+
+
+@contextlib.contextmanager
+def scores_recorded(ctx: CheckContext) -> Iterator[list[np.ndarray]]:
+    """Record the scores the model hands to its loss (softmax_loss, svm_loss), through the target's bindings."""
+    scores: list[np.ndarray] = []
+
+    def recorder(fn: Callable) -> Callable:
+        def recorded(x, *args, **kwargs):
+            scores.append(np.array(x, dtype=np.float64, copy=True))
+            return fn(x, *args, **kwargs)
+        return recorded
+
+    wrappers = {name: recorder(ctx.target.get(name)) for name in LOSS_CALLS if callable(ctx.target.get(name))}
+    with ctx.target.swapped(wrappers):
+        yield scores
+
+
+def scores_dropped(ctx: CheckContext, topic: str) -> Outcome | None:
+    """A failure when dropout is applied to the scores: in train mode about 1 - keep of the scores that
+    reach the loss are exactly 0, while the test-mode scores have none.
+
+    Such a net passes its gradient check (the mask is fixed by the seed and undone in the backward)
+    and its test mode (dropout is off there): only the scores handed to the loss show it.
+    """
+    name, arch = MODELS[topic], SMALL[topic]
+    model = build(ctx, topic, arch, keep_ratio=DROPOUT_KEEP)
+    rng = np.random.default_rng(ctx.seed + 2)
+    nudge_biases(model, rng)  # a row of dropped hidden units then scores b_last, not exact zeros
+    X = rng.standard_normal((40, *arch.input_shape))
+    y = rng.integers(arch.num_classes, size=len(X))
+    with scores_recorded(ctx) as recorded:
+        loss_and_grads(model, X, y, name)
+    if not recorded or recorded[0].shape != (len(X), arch.num_classes):
+        return None  # the loss is computed some other way: nothing to read
+    train = recorded[0]
+    test = scores_of(model, X, name)
+    zeros, test_zeros = float(np.mean(train == 0)), float(np.mean(test == 0))
+    # A correct net's scores are affine outputs: exact zeros have probability 0 (biases nudged).
+    if zeros < 0.5 * (1 - DROPOUT_KEEP) or test_zeros > 0.05:
+        return None
+    return failed(Finding(
+        "output_activated", f"{name} with dropout (keep {DROPOUT_KEEP:g}): {zeros:.0%} of the scores that reach "
+        f"the loss in train mode are exactly 0, and {test_zeros:.0%} in test mode: dropout is applied to the scores",
+        likely="the output layer is treated as a hidden layer (the loop over layers applies dropout_forward after "
+               "the last affine layer too, and dropout_backward to dscores)",
+        fix="dropout (and the ReLU) follow the hidden layers only: scores, cache = affine_forward(out, W_last, "
+            "b_last) with nothing after it, and dscores goes straight to affine_backward", where=("scores",)),
+        zero_fraction=zeros, test_zero_fraction=test_zeros)
+
+
 def initial_loss(ctx: CheckContext, topic: str) -> Outcome:
     """With reg=0 and tiny weights every class is equally likely: the loss is about log C."""
     name = MODELS[topic]
@@ -399,13 +453,9 @@ def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
     for factor in (0.5, 1.0):  # the course's 0.5 * reg * ||W||^2, or reg * ||W||^2 (assignment 1)
         if abs(rise - factor * reg * sum(squares.values())) <= 1e-6 * abs(rise):
             gradient = reg_gradient_factor(plain, regularised, X, y, name, reg)
-            if factor == 1.0 and gradient == 1.0:
-                return failed(Finding(
-                    "reg_half", f"{name}: the loss rises by {rise:.4g} = reg * sum(W**2) with reg={reg:g}, but the "
-                    "gradient adds reg * W: the loss lacks the 1/2 (the gradient of reg * sum(W**2) is 2 * reg * W)",
-                    likely="the penalty is written reg * np.sum(W * W) while the gradient follows the course's "
-                           "0.5 * reg * sum(W**2)", fix=REG_PENALTY, where=("loss",)),
-                    rise=rise, loss_factor=factor, gradient_factor=gradient)
+            problem = lacks_half(name, rise, reg, factor, gradient)
+            if problem:
+                return problem
             return passed(f"loss rises by {rise:.4g} = {factor:g} * reg * sum(W**2) with reg={reg:g}",
                           rise=rise, loss_factor=factor, gradient_factor=gradient)
     missing = missing_weights(rise, reg, squares)
@@ -417,6 +467,23 @@ def reg_rises(ctx: CheckContext, topic: str) -> Outcome:
     return warned(Finding("reg_convention", f"{name}: the loss rises by {rise:.4g} with reg={reg:g}; the course's "
                           f"0.5 * reg * sum(W**2) is {penalty:.4g}", fix=f"the course's penalty is {REG_PENALTY}",
                           where=("loss",)), rise=rise, expected=penalty)
+
+
+def lacks_half(name: str, rise: float, reg: float, loss_factor: float, gradient_factor: float | None,
+               details: dict[str, Any] | None = None) -> Outcome | None:
+    """A failure when the loss rose by reg * sum(W**2) (loss_factor 1) while the gradient adds reg * W
+    (gradient_factor 1, see reg_gradient_factor): the loss lacks the 1/2, the gradient is right.
+
+    Shared by models.*.reg_rises and training.fc_net.reg_rises, so both name it the same way.
+    """
+    if loss_factor != 1.0 or gradient_factor != 1.0:
+        return None
+    return failed(Finding(
+        "reg_half", f"{name}: the loss rises by {rise:.4g} = reg * sum(W**2) with reg={reg:g}, but the "
+        "gradient adds reg * W: the loss lacks the 1/2 (the gradient of reg * sum(W**2) is 2 * reg * W)",
+        likely="the penalty is written reg * np.sum(W * W) while the gradient follows the course's "
+               "0.5 * reg * sum(W**2)", fix=REG_PENALTY, where=("loss",)),
+        **{**(details or {}), "rise": rise, "loss_factor": loss_factor, "gradient_factor": gradient_factor})
 
 
 def reg_gradient_factor(plain: Any, regularised: Any, X: np.ndarray, y: np.ndarray, name: str,
@@ -793,7 +860,7 @@ def fc_net_gradcheck_layernorm(ctx: CheckContext) -> Outcome:
        title="gradients match with dropout (keep 0.5, fixed seed)", depends_on=("models.fc_net.scores_shape",))
 @model_check("fc_net")
 def fc_net_gradcheck_dropout(ctx: CheckContext) -> Outcome:
-    return variant_gradcheck(ctx, "fc_net", keep_ratio=0.5)
+    return scores_dropped(ctx, "fc_net") or variant_gradcheck(ctx, "fc_net", keep_ratio=DROPOUT_KEEP)
 
 
 @check("models.fc_net.test_mode", subject="FullyConnectedNet",

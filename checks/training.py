@@ -183,6 +183,8 @@ def reg_rises(ctx: CheckContext) -> Outcome:
     reg = 1.0
     plain = fc_net(ctx)
     regularised = fc_net(ctx, reg=reg)
+    for key, value in plain.params.items():  # the same weights, whether or not the seed is honoured
+        regularised.params[key] = np.array(value, copy=True)
     loss0, _ = tr.model_loss(plain, X, y)
     loss1, _ = tr.model_loss(regularised, X, y)
     squares = sum(float(np.sum(regularised.params[w] ** 2)) for w in weight_names(regularised.params))
@@ -196,7 +198,16 @@ def reg_rises(ctx: CheckContext) -> Outcome:
     if math.isclose(rise, 0.5 * reg * squares, rel_tol=1e-3):
         return passed(where + " (0.5 * reg * sum(W**2), the course convention)", **details)
     if math.isclose(rise, reg * squares, rel_tol=1e-3):
-        return passed(where + " (reg * sum(W**2): fine if the gradient uses 2 * reg * W)", **details)
+        # The gradient's factor says whether reg * sum(W**2) is a convention (gradient 2 * reg * W) or a 1/2 lost.
+        gradient = models.reg_gradient_factor(plain, regularised, X, y, "FullyConnectedNet", reg)
+        problem = models.lacks_half("FullyConnectedNet", rise, reg, 1.0, gradient, details)
+        if problem:
+            return problem
+        if gradient == 2.0:
+            return passed(where + " (reg * sum(W**2), and the gradient adds 2 * reg * W)", gradient_factor=gradient,
+                          **details)
+        return passed(where + " (reg * sum(W**2): fine if the gradient uses 2 * reg * W)", gradient_factor=gradient,
+                      **details)
     return warned(measured("reg_convention", where + "; the rise is neither 0.5 * reg * sum(W**2) nor "
                            "reg * sum(W**2)", "penalise every weight matrix W1..WL (not the biases) exactly once",
                            where=("loss",)), **details)

@@ -475,3 +475,37 @@ def test_a_convolution_that_shrinks_the_image_is_named(tmp_path):
         outcome = run("models.cnn.scores_shape", target=target)
     assert outcome.status == "fail" and outcome.finding.pattern == "no_same_padding", outcome.message
     assert "6x6 image shrinks to 4x4" in outcome.message
+
+
+def corpus_tree(tmp_path, entry_id):
+    """The loaded student tree of a mutant or variant of tests/mutants (the reference for None)."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from mutants.corpus import MUTANTS
+    from mutants.generator import materialise
+    from mutants.variants import VARIANTS
+    from sanitykit.front.loading import load_target
+
+    entries = {e.id: e for e in (*MUTANTS, *VARIANTS)}
+    return load_target(materialise(tmp_path, entries[entry_id].edits if entry_id else ()))
+
+
+def test_dropout_on_the_scores_is_named_though_its_gradients_agree(tmp_path):
+    from sanitykit.checks.models import variant_gradcheck
+
+    target = corpus_tree(tmp_path, "fc_dropout_on_scores")
+    with target.imports_active():
+        # The mask is fixed by the seed and undone on dscores: the gradient check alone passes.
+        assert variant_gradcheck(CheckContext(target, seed=0), "fc_net", keep_ratio=0.5).status == "pass"
+        outcome = run("models.fc_net.gradcheck_dropout", target=target)
+    assert outcome.status == "fail" and outcome.finding.pattern == "output_activated", outcome.message
+    assert "dropout is applied to the scores" in outcome.message and outcome.details["zero_fraction"] > 0.3
+    assert outcome.details["test_zero_fraction"] == 0
+
+
+@pytest.mark.parametrize("entry_id", [None, "fc_one_loop_over_layers"])
+def test_dropout_after_the_hidden_layers_only_is_not_called_dropout_on_the_scores(tmp_path, entry_id):
+    target = corpus_tree(tmp_path, entry_id)
+    with target.imports_active():
+        outcome = run("models.fc_net.gradcheck_dropout", target=target)
+    assert outcome.status == "pass", outcome.message

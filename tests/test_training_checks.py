@@ -622,3 +622,29 @@ def test_a_wrong_shaped_layer_gradient_fails_because_of_the_layer_not_sanitykit(
     assert blamed.status == "fail" and blamed.reason.kind == "blamed", blamed
     assert list(blamed.reason.responsible) == ["affine_backward"]
     assert blamed.message.startswith("fails because of affine_backward")
+
+
+from test_checks_models import LossWithoutHalfNet  # noqa: E402 - the models suite's planted bug, seen by training
+
+
+class FullPenaltyNet(LossWithoutHalfNet):
+    """reg * sum(W**2) with its own gradient 2 * reg * W: assignment 1's convention, right."""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        return out[0], {k: g + self.reg * self.params[k] if k.startswith("W") else g for k, g in out[1].items()}
+
+
+def test_a_loss_without_the_half_is_named_by_the_training_reg_check_as_the_models_check_does():
+    outcome = run("training.fc_net.reg_rises", reference_target(FullyConnectedNet=LossWithoutHalfNet))
+    assert outcome.status == "fail" and outcome.finding.pattern == "reg_half", outcome.message
+    assert "lacks the 1/2" in outcome.message and outcome.details["gradient_factor"] == 1.0
+    assert "regularisation gradient is missing" not in outcome.message
+
+
+def test_the_full_penalty_with_its_doubled_gradient_stays_a_pass_in_training():
+    outcome = run("training.fc_net.reg_rises", reference_target(FullyConnectedNet=FullPenaltyNet))
+    assert outcome.status == "pass", outcome.message
+    assert outcome.details["gradient_factor"] == 2.0 and "2 * reg * W" in outcome.message

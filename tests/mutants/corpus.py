@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .cases import Mutant, mutant
 from .generator import Edit
+from .variants import BATCHNORM_BACKWARD_ALT_OWN, batchnorm_alt_pair
 
 L, FAST, UTILS, OPTIM = "layers.py", "fast_layers.py", "layer_utils.py", "optim.py"
 FC, CNN, SOLVER = "classifiers/fc_net.py", "classifiers/cnn.py", "solver.py"
@@ -37,6 +38,9 @@ AFFINE = [
     mutant("affine_dx_not_reshaped", "returned dx flat (N, D) instead of x's shape (N, d1, ..., dk)", L,
            "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T",
            "layers.affine.*", "shape"),
+    mutant("affine_bias_as_column", "added b as a column, b.reshape(-1, 1): a broadcasting error", L,
+           "out = x.reshape(x.shape[0], -1) @ w + b", "out = x.reshape(x.shape[0], -1) @ w + b.reshape(-1, 1)",
+           "layers.affine.interface", "affine_forward(x (4, 5), w (5, 3), b (3,))"),
     mutant("affine_backward_ignores_dout", "used np.ones for the upstream gradient of db", L,
            "db = dout.sum(axis=0)\n    return dx, dw, db", "db = np.ones_like(dout).sum(axis=0)\n    return dx, dw, db",
            "layers.affine.gradcheck", "dout|upstream"),
@@ -110,6 +114,15 @@ BATCHNORM = [
            "dx = _normalize_backward(dout * gamma, xhat, ivar, axis=0)",
            "dx = _normalize_backward(dout, xhat, ivar, axis=0)",
            "layers.batchnorm.gradcheck_alt", "dx"),
+    Mutant("batchnorm_alt_own_pair_forgot_gamma", "backward_alt for the student's own batchnorm_forward_alt cache, "
+           "without the gamma factor in dxhat",
+           batchnorm_alt_pair(BATCHNORM_BACKWARD_ALT_OWN.replace("dxhat = dout * gamma", "dxhat = dout")),
+           ("layers.batchnorm.gradcheck_alt",), ("checked against batchnorm_forward_alt", "gamma"),
+           pattern="feature_factor"),
+    Mutant("batchnorm_alt_own_forward_eps_outside", "the student's own batchnorm_forward_alt adds eps outside "
+           "the square root (its backward_alt reads its cache)",
+           (*batchnorm_alt_pair(), Edit(L, "istd = 1.0 / np.sqrt(var + eps)", "istd = 1.0 / (np.sqrt(var) + eps)")),
+           ("layers.batchnorm.gradcheck_alt",), ("batchnorm_forward_alt", "eps"), pattern="eps_outside"),
 ]
 
 LAYERNORM = [
@@ -121,6 +134,12 @@ LAYERNORM = [
            "    ivar = 1 / np.sqrt(var + eps)\n    xhat = (x - mu) * ivar",
            "    ivar = 1 / np.sqrt(var)\n    xhat = (x - mu) * ivar",
            "layers.layernorm.forward", "eps", pattern="eps_missing"),
+    mutant("layernorm_stats_squeezed", "squeezed the per-sample statistics, then re-expanded them with [:, None] "
+           "(a 0-d array when N = 1)", L,
+           "mu = x.mean(axis=1, keepdims=True)\n    var = x.var(axis=1, keepdims=True)",
+           "mu = np.squeeze(x.mean(axis=1, keepdims=True))[:, None]\n"
+           "    var = np.squeeze(x.var(axis=1, keepdims=True))[:, None]",
+           "layers.layernorm.forward", ("N = 1", "x (1, 4)")),
     mutant("layernorm_backward_batch_axis", "copied batchnorm's backward: means over axis 0 instead of 1", L,
            "dx = _normalize_backward(dout * gamma, xhat, ivar, axis=1)",
            "dx = _normalize_backward(dout * gamma, xhat, ivar, axis=0)",
@@ -355,6 +374,9 @@ MODELS = [
     mutant("reg_loss_without_half", "L2 penalty reg * sum(W**2) without the 0.5 (gradient still reg * W)", FC,
            "return 0.5 * reg * sum(", "return reg * sum(",
            "models.*", "regulari|factor of 2|0.5", pattern="reg_half"),
+    mutant("reg_loss_without_half_trained", "the same missing 0.5, seen by the training suite", FC,
+           "return 0.5 * reg * sum(", "return reg * sum(",
+           "training.fc_net.reg_rises", "lacks the 1/2", pattern="reg_half"),
     mutant("two_layer_reg_grad_doubled", "TwoLayerNet adds 2 * reg * W1 to dW1", FC,
            'grads["W1"] += self.reg * p["W1"]', 'grads["W1"] += 2 * self.reg * p["W1"]',
            "models.*", "regulari|factor of 2|2"),
@@ -408,6 +430,16 @@ MODELS = [
            'scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])',
            'scores, scores_cache = affine_relu_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])',
            "models.fc_net.scores_shape", "ReLU", pattern="output_activated"),
+    Mutant("fc_dropout_on_scores", "the output layer treated as a hidden one: dropout applied to the scores "
+           "(and dropout_backward to dscores)",
+           (Edit(FC, 'scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])\n',
+                 'scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])\n'
+                 "        if self.use_dropout:\n"
+                 "            scores, scores_dropout = dropout_forward(scores, self.dropout_param)\n"),
+            Edit(FC, 'dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, scores_cache)',
+                 "if self.use_dropout:\n            dscores = dropout_backward(dscores, scores_dropout)\n"
+                 '        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, scores_cache)')),
+           ("models.fc_net.gradcheck_dropout",), ("dropout is applied to the scores",), pattern="output_activated"),
     mutant("cnn_no_same_padding", "ThreeLayerConvNet convolves without padding: the image shrinks", CNN,
            'self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}', 'self.conv_param = {"stride": 1, "pad": 0}',
            "models.cnn.scores_shape", "shrinks", pattern="no_same_padding"),

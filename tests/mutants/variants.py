@@ -10,6 +10,7 @@ from .cases import Variant
 from .generator import Edit
 
 L, FAST, OPTIM = "layers.py", "fast_layers.py", "optim.py"
+UTILS, FC = "layer_utils.py", "classifiers/fc_net.py"
 
 
 def variant(id: str, description: str, file: str, old: str, new: str) -> Variant:
@@ -112,6 +113,61 @@ ADAM_COURSE = '''    config["t"] += 1
     return next_w, config
 '''
 
+# A student's own batchnorm_forward_alt, caching what the closed-form backward needs; their
+# batchnorm_backward_alt reads that cache, and the layers built on the alt pair call both.
+BATCHNORM_FORWARD_ALT = '''def batchnorm_forward_alt(x, gamma, beta, bn_param):
+    if bn_param["mode"] != "train":
+        return batchnorm_forward(x, gamma, beta, bn_param)
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    bn_param["running_mean"] = momentum * bn_param.get("running_mean", np.zeros(D, dtype=x.dtype)) + (1 - momentum) * mu
+    bn_param["running_var"] = momentum * bn_param.get("running_var", np.zeros(D, dtype=x.dtype)) + (1 - momentum) * var
+    istd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu) * istd
+    return gamma * xhat + beta, (xhat, gamma, istd)
+
+
+'''
+BATCHNORM_BACKWARD_ALT_OWN = '''    xhat, gamma, istd = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dxhat = dout * gamma
+    dx = istd / N * (N * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0))
+'''
+
+
+def batchnorm_alt_pair(backward_body: str = BATCHNORM_BACKWARD_ALT_OWN) -> tuple[Edit, ...]:
+    """Edits giving the tree batchnorm_forward_alt, a batchnorm_backward_alt of `backward_body` reading
+    its cache, and the spatial and sandwich layers calling the pair."""
+    return (
+        Edit(L, '    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",\n',
+             '    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "batchnorm_forward_alt",\n'),
+        Edit(L, "def batchnorm_backward_alt(dout, cache):", BATCHNORM_FORWARD_ALT + "def batchnorm_backward_alt(dout, cache):"),
+        Edit(L, "    xhat, _, ivar, _, gamma = cache\n    dbeta = dout.sum(axis=0)\n    dgamma = (dout * xhat).sum(axis=0)\n"
+                "    dx = _normalize_backward(dout * gamma, xhat, ivar, axis=0)\n", backward_body),
+        Edit(L, "out_rows, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)",
+             "out_rows, cache = batchnorm_forward_alt(_channels_last(x), gamma, beta, bn_param)"),
+        Edit(UTILS, "affine_backward, affine_forward, batchnorm_backward_alt, batchnorm_forward,",
+             "affine_backward, affine_forward, batchnorm_backward_alt, batchnorm_forward, batchnorm_forward_alt,"),
+        Edit(UTILS, "a_bn, bn_cache = batchnorm_forward(a, gamma, beta, bn_param)",
+             "a_bn, bn_cache = batchnorm_forward_alt(a, gamma, beta, bn_param)"),
+    )
+
+
+FC_ONE_LOOP = '''        L = self.num_layers
+        caches = []
+        out = X
+        for i in range(1, L + 1):
+            if i < L:
+                out, cache = self._hidden_forward(out, i)
+            else:  # the output layer: affine only, no ReLU and no dropout on the scores
+                out, cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+            caches.append(cache)
+        scores, scores_cache = out, caches.pop()
+'''
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("reference", "the reference itself, as a student tree", ()),
     variant("relu_backward_ge", "ReLU backward with >= at 0 (the other side of the kink)", L,
@@ -171,6 +227,15 @@ VARIANTS: tuple[Variant, ...] = (
             "    var = grouped.var(axis=2, keepdims=True)",
             "    five = x.reshape(N, G, C // G, H, W)\n    mu = five.mean(axis=(2, 3, 4)).reshape(N, G, 1)\n"
             "    var = five.var(axis=(2, 3, 4)).reshape(N, G, 1)\n    grouped = five.reshape(N, G, -1)"),
+    Variant("batchnorm_alt_own_forward", "batchnorm_backward_alt written for the student's own "
+            "batchnorm_forward_alt cache (xhat, gamma, 1 / std), the alt pair used by the spatial and sandwich layers",
+            batchnorm_alt_pair()),
+    variant("fc_one_loop_over_layers", "FullyConnectedNet's forward as one loop over every layer, the last affine only",
+            FC, "        caches = []\n        out = X\n        for i in range(1, self.num_layers):\n"
+                "            out, cache = self._hidden_forward(out, i)\n            caches.append(cache)\n"
+                "        L = self.num_layers\n"
+                '        scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])\n',
+            FC_ONE_LOOP),
     variant("adam_course_style", "Adam updating config in place, t incremented first (the course's solution style)", OPTIM,
             "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n", ADAM_COURSE + "    beta1, beta2 = config[\"beta1\"], config[\"beta2\"]\n"),
 )
