@@ -17,11 +17,16 @@ from typing import Any, Callable
 
 import numpy as np
 
+import sanitykit
+import sanitykit.checks
+import sanitykit.reference
 from sanitykit.engine.usercode import call_user
 
-_SANITYKIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_NUMPY = os.path.dirname(os.path.abspath(np.__file__))
-_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
+# sanitykit's own code lives in three folders (sanitykit/, reference/, checks/ in a checkout).
+_OURS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+              for m in (sanitykit, sanitykit.reference, sanitykit.checks))
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 
 
 def is_foreign(filename: str) -> bool:
@@ -29,7 +34,7 @@ def is_foreign(filename: str) -> bool:
     if filename.startswith("<"):
         return True
     path = os.path.abspath(filename)
-    return path.startswith((_NUMPY, _SANITYKIT, _STDLIB)) or f"{os.sep}site-packages{os.sep}" in path
+    return path.startswith((_NUMPY, _STDLIB, *_OURS)) or f"{os.sep}site-packages{os.sep}" in path
 
 
 def line_events(fn: Callable, *args: Any, subject: str, owns: Callable[[str], bool] | None = None) -> tuple[Any, int]:

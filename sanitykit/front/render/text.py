@@ -333,7 +333,7 @@ def absent_suite(results: list[CheckResult]) -> Row | None:
     if len({r.subject for r in results}) < 2 or not all(r.status == SKIP and is_generic_skip(r) for r in results):
         return None
     return Row(SKIP, f"{results[0].suite}.*", "", f"{len(results)} checks", "", count=len(results),
-               reason="none of its functions or classes is in the target", generic=True)
+               reason="nothing of this suite in the target", generic=True)
 
 
 def rows_for_suite(results: list[CheckResult]) -> list[Row]:
