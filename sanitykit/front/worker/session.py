@@ -26,6 +26,7 @@ from sanitykit.checks.registry import CheckSpec
 from sanitykit.engine import wording
 from sanitykit.engine.findings import Reason
 from sanitykit.engine.results import CheckResult, Outcome, errored
+from sanitykit.engine.usercode import source_line
 from sanitykit.front.grading.limits import CPU_SLACK_S
 from sanitykit.front.grading.supervise import SIGNAL_WORDS
 from sanitykit.front.importing import looks_dotted
@@ -278,8 +279,7 @@ class WorkerSession(Session):
         note = TIMEOUT_NOTE.format(seconds=self.timeout, function=shown, where=_at(frames))
         self.hung[function] = {"check": spec.id, "note": HUNG_NOTE.format(
             function=function, seconds=self.timeout, check_id=spec.id)}
-        where = {"where": frames[0].where} if frames else {}
-        return errored(Reason("timeout", (function,), note=note), timeout_s=self.timeout, **where)
+        return at_the_line(errored(Reason("timeout", (function,), note=note), timeout_s=self.timeout), frames)
 
     def _crashed(self, spec: CheckSpec, returncode: int | None, dump: str) -> Outcome:
         """The crash of the worker while `spec` ran, with the signal or the exit code in words."""
@@ -295,9 +295,7 @@ class WorkerSession(Session):
         else:
             note = EXIT_NOTE.format(function=function, code=code, where=where)
         details: dict[str, Any] = {"exit_signal": signal.Signals(-code).name} if code < 0 else {"exit_code": code}
-        if frames:
-            details["where"] = frames[0].where
-        return errored(Reason("crashed", (function,), note=note), **details)
+        return at_the_line(errored(Reason("crashed", (function,), note=note), **details), frames)
 
     def _frames(self, dump: str, thread: int | None) -> list[Frame]:
         """The user's frames in a faulthandler dump, innermost first, with the user's paths."""
@@ -317,6 +315,17 @@ class WorkerSession(Session):
             if name in known:
                 return name
         return spec.subject
+
+
+def at_the_line(outcome: Outcome, frames: list[Frame]) -> Outcome:
+    """The outcome with where it happened and the code on that line (read from the user's file),
+    as an error that raised shows them."""
+    if not frames:
+        return outcome
+    code = source_line(frames[0].file, frames[0].line)
+    details = {"where": frames[0].where, **({"source_line": code} if code else {})}
+    message = wording.with_source_line(outcome.message, code) if code else outcome.message
+    return dataclasses.replace(outcome, message=message, details={**outcome.details, **details})
 
 
 def _at(frames: list[Frame]) -> str:
