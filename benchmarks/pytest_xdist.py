@@ -1,13 +1,16 @@
 """Wall time of `pytest --sanitykit TREE` alone and with pytest-xdist `-n 2`, and whether the outcomes agree.
 
 Each item runs its own check (after what it reads), so two workers split the work instead
-of each running the whole suite. Prints, per tree, the two wall times, their ratio and
-whether every item has the same outcome in both runs (read from the JUnit files).
+of each running the whole suite. Prints, per tree, the two wall times and their ratio, the
+CPU time of each run (what -n 2 repeats: prerequisites run on both workers; on a machine
+shared with other work the wall time says less), and whether every item has the same
+outcome in both runs (read from the JUnit files).
 
 Run: python benchmarks/pytest_xdist.py [TREE ...]   (default: the demo assignment and two student trees)
 """
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,26 +31,31 @@ def outcomes(junit: Path) -> dict[str, str]:
     return found
 
 
-def timed_run(tree: str, workers: int, folder: Path) -> tuple[float, dict[str, str]]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(tree: str, workers: int, folder: Path) -> tuple[float, float, dict[str, str]]:
     junit = folder / f"junit-{workers}.xml"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--sanitykit", str(ROOT / tree),
                f"--junitxml={junit}", "--rootdir", str(folder)]
     if workers:
         command += ["-n", str(workers)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(command, cwd=folder, capture_output=True, text=True)
-    return time.perf_counter() - started, outcomes(junit)
+    return time.perf_counter() - started, children_cpu() - cpu, outcomes(junit)
 
 
 def main(trees: list[str]) -> None:
     for tree in trees:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            serial, alone = timed_run(tree, 0, folder)
-            parallel, split = timed_run(tree, 2, folder)
+            serial, serial_cpu, alone = timed_run(tree, 0, folder)
+            parallel, parallel_cpu, split = timed_run(tree, 2, folder)
         same = "same outcomes" if alone == split else f"{sum(alone.get(k) != v for k, v in split.items())} differ"
-        print(f"{tree:40s} alone {serial:6.2f} s   -n 2 {parallel:6.2f} s   ratio {parallel / serial:4.2f}   "
-              f"{len(alone)} items, {same}")
+        print(f"{tree:36s} alone {serial:6.2f} s (cpu {serial_cpu:6.2f})   -n 2 {parallel:6.2f} s "
+              f"(cpu {parallel_cpu:6.2f})   wall ratio {parallel / serial:4.2f}   {len(alone)} items, {same}")
 
 
 if __name__ == "__main__":
