@@ -136,3 +136,17 @@ def test_visible_checks_keep_their_full_diagnosis(hidden_run):
     visible = [t for t in results["tests"] if t["visibility"] == "visible"]
     assert visible and all(t["status"] == "passed" for t in visible)
     assert round(sum(t["max_score"] for t in results["tests"]), 2) == 10
+
+
+def test_check_format_gradescope_scores_a_tree_as_grade_does(tmp_path):
+    """One tree, one score: `check --format gradescope` uses grade's default rubric."""
+    assignment = Path(__file__).parent / "assets" / "assignment"
+    write_student(tmp_path / "class" / "amy", (assignment / "cs231n" / "layers.py").read_text() + DW_OVER_N)
+    runner = CliRunner()
+    checked = runner.invoke(app, ["check", str(tmp_path / "class" / "amy"), "--format", "gradescope"])
+    graded = runner.invoke(app, ["grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--jobs", "1"])
+    assert graded.exit_code == 0, graded.output
+    results = json.loads(checked.stdout)
+    row = (tmp_path / "out" / "class.csv").read_text().splitlines()[1].split(",")
+    assert (results["score"], round(sum(t["max_score"] for t in results["tests"]), 2)) == (float(row[1]), float(row[2]))
+    assert results["score"] < float(row[2])  # the planted bug costs points in both
