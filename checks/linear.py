@@ -14,7 +14,6 @@ so a wrong loss function never reads as a wrong training loop (its own checks re
 """
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any, Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 from sanitykit import reference as ref
 from sanitykit.checks.common import describe_value, expect_array, global_random_preserved, shape_problem, unpack
 from sanitykit.checks.losses import mistake_for
+from sanitykit.checks.minibatch import blobs, step_mistake, step_problem, train_kwargs
 from sanitykit.checks.loops import growth, line_events
 from sanitykit.checks.registry import CheckContext, SkipCheck, check
 from sanitykit.engine.findings import Finding
@@ -286,25 +286,6 @@ def probe_classifier(ctx: CheckContext) -> tuple[Any, Recorded]:
     return call_user(probe, subject="LinearClassifier"), record
 
 
-def blobs(ctx: CheckContext, n: int = 300, d: int = 5, c: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """c well-separated Gaussian classes in d dimensions, a column of ones last (the bias trick)."""
-    y = np.arange(n) % c
-    centers = 3 * ctx.rng.standard_normal((c, d - 1))
-    X = centers[y] + ctx.rng.standard_normal((n, d - 1))
-    return np.hstack([X, np.ones((n, 1))]), y
-
-
-def train_kwargs(method: Callable, wanted: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of `wanted` that train() accepts (all when it takes **kwargs)."""
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return wanted
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return wanted
-    return {k: v for k, v in wanted.items() if k in params}
-
-
 def run_train(ctx: CheckContext, clf: Any, X: np.ndarray, y: np.ndarray, **options: Any) -> Any:
     """clf.train(X, y, **options) with np.random seeded and restored."""
     kwargs = train_kwargs(clf.train, {"verbose": False, **options})
@@ -316,46 +297,18 @@ def run_train(ctx: CheckContext, clf: Any, X: np.ndarray, y: np.ndarray, **optio
 LR, BATCH, ITERS = 0.05, 40, 30
 
 
-def step_problem(X: np.ndarray, y: np.ndarray, record: Recorded) -> Outcome | None:
-    """A failed Outcome when a recorded minibatch is not batch_size examples with their own labels."""
-    rows = {row.tobytes(): i for i, row in enumerate(X)}
-    for step, (X_batch, y_batch, _, _) in enumerate(record.calls):
-        if X_batch.shape[0] != BATCH:
-            whole = " (the whole training set)" if X_batch.shape[0] == len(X) else ""
-            return failed(Finding("minibatch_size", f"LinearClassifier.train passed {X_batch.shape[0]} examples"
-                                  f"{whole} to self.loss at step {step}, with batch_size={BATCH}",
-                                  fix="sample a minibatch each step: idx = np.random.choice(num_train, batch_size); "
-                                      "X_batch, y_batch = X[idx], y[idx]", where=("X_batch",)))
-        index = [rows.get(np.ascontiguousarray(r, dtype=X.dtype).tobytes()) for r in X_batch]
-        if None in index or y_batch.shape != (BATCH,) or np.any(y[np.array(index)] != y_batch):
-            return failed(Finding("minibatch_labels", f"LinearClassifier.train: at step {step} the labels y_batch "
-                                  "are not the labels of the examples X_batch", fix="draw one set of indices and "
-                                  "use it for both: X_batch = X[idx]; y_batch = y[idx]", where=("y_batch",)))
-    return None
-
-
 def update_problem(record: Recorded) -> Outcome | None:
     """A failed Outcome when W after a step is not W - learning_rate * dW of that step's batch."""
     if len(record.calls) < 2:
         return None
     X_batch, y_batch, reg, W0 = record.calls[0]
-    W1 = record.calls[1][3]
     grad = ref.softmax_loss_vectorized(W0, X_batch, y_batch, reg)[1]
-    candidates = (
-        (W0 - LR * grad, None, ""),
-        (W0 + LR * grad, "uphill_step", "step against the gradient: self.W -= learning_rate * grad"),
-        (W0 - grad, "lr_ignored", "scale the step: self.W -= learning_rate * grad"),
-        (W0, "state_not_updated", "update the weights after each loss: self.W -= learning_rate * grad"),
-    )
-    for expected, pattern, fix in candidates:
-        if W1.shape == expected.shape and np.allclose(W1, expected, rtol=1e-8, atol=1e-12):
-            if pattern is None:
-                return None
-            return failed(Finding(pattern, "LinearClassifier.train: after the first step W is not "
-                                  "W - learning_rate * grad", fix=fix, where=("self.W",)))
-    return failed(Finding("update_rule", "LinearClassifier.train: after the first step W differs from "
-                          "W - learning_rate * grad of that step's minibatch",
-                          fix="the SGD step is self.W -= learning_rate * grad", where=("self.W",)))
+    mistake = step_mistake(W0, record.calls[1][3], grad, LR)
+    if mistake is None:
+        return None
+    pattern, fix = mistake
+    return failed(Finding(pattern, "LinearClassifier.train: after the first step W is not W - learning_rate * grad "
+                          "of that step's minibatch", fix=fix.replace("W -=", "self.W -="), where=("self.W",)))
 
 
 def train_check(ctx: CheckContext) -> Outcome:
@@ -366,7 +319,7 @@ def train_check(ctx: CheckContext) -> Outcome:
     if not record.calls:
         raise UserCodeError("LinearClassifier.train never called self.loss(X_batch, y_batch, reg)",
                             subject="LinearClassifier.train")
-    problem_found = step_problem(X, y, record) or update_problem(record)
+    problem_found = step_problem(X, y, [c[:2] for c in record.calls], batch_size=BATCH) or update_problem(record)
     if problem_found:
         return problem_found
     try:

@@ -942,4 +942,5 @@ def cnn_init(ctx: CheckContext) -> Outcome:
     return init_check(ctx, "cnn")
 
 
-from sanitykit.checks import captioning  # noqa: E402,F401 - models.captioning_rnn.* (assignment 3)
+# models.captioning_rnn.* (assignment 3); the two-layer net's scores, and assignment 1's train and predict
+from sanitykit.checks import captioning, neural_net  # noqa: E402,F401

@@ -186,6 +186,20 @@ MUTANTS = [
            'loss = data_loss + reg * np.sum(p["W1"] * p["W1"])', "models.two_layer_net.reg_rises", "W2"),
     mutant("net_zero_init", "initialised W1 with zeros", NET, '"W1": std * randn(input_size, hidden_size)',
            '"W1": np.zeros((input_size, hidden_size))', "models.two_layer_net.init", "zero"),
+    Mutant("net_no_relu", "no ReLU in the forward pass, and a backward pass to match (gradients still agree)",
+           (Edit(NET, 'hidden, hidden_cache = affine_relu_forward(X, p["W1"], p["b1"])',
+                 'hidden, hidden_cache = affine_forward(X, p["W1"], p["b1"])'),
+            Edit(NET, '_, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)',
+                 '_, grads["W1"], grads["b1"] = affine_backward(dhidden, hidden_cache)')),
+           ("models.two_layer_net.scores",), ("scores",), assignment=1),
+    mutant("net_train_uphill", "self.params[name] += learning_rate * grad", NET,
+           "self.params[name] -= learning_rate * grad", "self.params[name] += learning_rate * grad",
+           "models.two_layer_net.train", "against the gradient"),
+    mutant("net_train_labels_apart", "drew y_batch with indices of its own", NET,
+           "X_batch, y_batch = X[batch], y[batch]", "X_batch, y_batch = X[batch], y[random.choice(num_train, batch_size)]",
+           "models.two_layer_net.train", "labels"),
+    mutant("net_predict_over_examples", "argmax over axis 0", NET, "return np.argmax(self.loss(X), axis=1)",
+           "return np.argmax(self.loss(X), axis=0)", "models.two_layer_net.predict", "axis"),
 ]
 
 
