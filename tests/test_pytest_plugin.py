@@ -180,6 +180,10 @@ CheckSession.execute = fake_execute
 """
 
 
+# The stand-in replaces how a check runs in this process: the items run in pytest's own.
+IN_PROCESS = "--sanitykit-in-process"
+
+
 def runs(project) -> list[tuple[str, str, str]]:
     """(process, target, check id) of every check the stand-in ran, in order."""
     path = project.path / "runs.txt"
@@ -189,7 +193,7 @@ def runs(project) -> list[tuple[str, str, str]]:
 def test_skip_warn_and_error_statuses_and_each_check_run_once_per_target(project):
     project.makeconftest(FAKE_SESSION_CONFTEST)
     n = N_AFFINE
-    result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit", "buggy.py",
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "good.py", "--sanitykit", "buggy.py",
                                           *ONLY_AFFINE, "-rA")
     skips = n - 3
     result.assert_outcomes(passed=1 + 2 * 2, failed=2, skipped=2 * skips, warnings=2)
@@ -209,7 +213,7 @@ def test_keyword_selection_runs_only_the_selected_checks_and_what_they_read(proj
     from sanitykit.front.session import prerequisites
 
     project.makeconftest(FAKE_SESSION_CONFTEST)
-    result = project.runpytest_subprocess("--sanitykit", "good.py", "-k", "layers.affine.gradcheck")
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "good.py", "-k", "layers.affine.gradcheck")
     result.assert_outcomes(failed=1, deselected=N_ALL + 1 - 1)
     spec = REGISTRY["layers.affine.gradcheck"]
     wanted = [s.id for s in prerequisites(spec, catalogue())] + [spec.id]
@@ -218,7 +222,7 @@ def test_keyword_selection_runs_only_the_selected_checks_and_what_they_read(proj
 
 def test_stopping_at_the_first_failure_runs_no_later_check(project):
     project.makeconftest(FAKE_SESSION_CONFTEST)
-    result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit", "buggy.py",
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "good.py", "--sanitykit", "buggy.py",
                                           *ONLY_AFFINE, "-x")
     result.assert_outcomes(failed=1, passed=1 + 2, skipped=N_AFFINE - 3)
     assert "buggy.py" not in {target for _, target, _ in runs(project)}
@@ -227,7 +231,7 @@ def test_stopping_at_the_first_failure_runs_no_later_check(project):
 def test_durations_show_the_work_of_each_item(project, monkeypatch):
     project.makeconftest(FAKE_SESSION_CONFTEST)
     monkeypatch.setenv("FAKE_SLEEP_S", "0.05")
-    result = project.runpytest_subprocess("--sanitykit", "good.py", *ONLY_AFFINE, "--durations=0", "-vv")
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "good.py", *ONLY_AFFINE, "--durations=0", "-vv")
     timed = [line for line in result.stdout.lines
              if fnmatch.fnmatch(line, "*s call *sanitykit::good.py::layers.affine.*")
              and float(line.split("s", 1)[0]) >= 0.05]
@@ -328,28 +332,31 @@ STOPPING_AFFINE = AFFINE.replace("    out = x.reshape", "    import pytest\n    
 def test_pytest_exit_and_skip_from_the_users_code_are_let_through(project):
     project.makepyfile(stops=STOPPING_AFFINE.format(call="pytest.exit('stopped by the student', returncode=3)"),
                        skips=STOPPING_AFFINE.format(call="pytest.skip('not today')"))
-    result = project.runpytest_subprocess("--sanitykit", "stops.py", "--sanitykit-only", "layers.affine.interface")
+    # In pytest's process: a supervised worker is another process, where pytest.exit means nothing.
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "stops.py", "--sanitykit-only",
+                                          "layers.affine.interface")
     assert result.ret == 3
     result.stdout.fnmatch_lines(["*stopped by the student*"])
-    result = project.runpytest_subprocess("--sanitykit", "skips.py", "--sanitykit-only",
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "skips.py", "--sanitykit-only",
                                           "layers.affine.interface", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*not today*"])
 
 
-def test_a_pytest_timeout_stops_the_check_as_pytest_timeout_reports_it(project):
+@pytest.mark.parametrize("isolation", [[], [IN_PROCESS]], ids=["worker", "in-process"])
+def test_a_pytest_timeout_stops_the_check_as_pytest_timeout_reports_it(project, isolation):
     pytest.importorskip("pytest_timeout")
     project.makepyfile(slow=STOPPING_AFFINE.format(call="import time; time.sleep(30)"))
-    result = project.runpytest_subprocess("--sanitykit", "slow.py", "--sanitykit-only",
-                                          "layers.affine.interface", "--timeout", "1")
+    result = project.runpytest_subprocess(*isolation, "--sanitykit", "slow.py", "--sanitykit-only",
+                                          "layers.affine.interface", "--timeout", "3")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*Timeout*1*"])
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>3.0s) from pytest-timeout*"])
     result.stdout.no_fnmatch_line("*stopped after 30 s*")
 
 
 def test_warnings_turned_into_errors_fail_with_the_diagnosis_not_a_traceback(project):
     project.makeconftest(FAKE_SESSION_CONFTEST)
-    result = project.runpytest_subprocess("--sanitykit", "good.py", "--sanitykit-only",
+    result = project.runpytest_subprocess(IN_PROCESS, "--sanitykit", "good.py", "--sanitykit-only",
                                           "layers.affine.forward", "-W", "error", "-rA")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["FAILED sanitykit::good.py::layers.affine.forward - "

@@ -4,7 +4,8 @@
 `sanitykit::cs231n::layers.affine.gradcheck`: skip -> skipped with the reason, warn ->
 passed with a SanitykitWarning, fail/error -> failed with the diagnosis as the failure
 text, located at the user's function (its file and line). Each item runs its own check,
-after what that check reads (sanitykit.front.session), once per target and process; so
+after what that check reads (sanitykit.front.session), once per target and pytest process,
+in a supervised worker process (`--sanitykit-in-process`: in pytest's own, for pdb); so
 `--durations`, JUnit times, `-x`, `--lf` and pytest-xdist's `-n` see the work where it is
 done. Items come from the catalogue, not from results, so every xdist worker collects the
 same list. A target that cannot be loaded is one collection error.
@@ -37,6 +38,8 @@ SUITES_HELP = ("only these suites (layers, losses, optim, models, training, line
 ONLY_HELP = "only checks whose id matches this glob, e.g. 'layers.affine.*'; repeatable"
 SEED_HELP = "seed of every check's random inputs (default 0)"
 TIMEOUT_HELP = "time limit of one check in seconds (default 30)"
+IN_PROCESS_HELP = ("run the checks in pytest's own process instead of a supervised worker "
+                   "(for pdb; a crash or a hang of your code then stops pytest too)")
 MARKER_HELP = ("sanitykit(seed=0, mode='auto'): seed and gradient-check mode "
                "('auto', 'fast' or 'full') of the sanitykit_gradcheck fixture")
 MARKER_KEYS = ("seed", "mode")
@@ -64,6 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=SEED_HELP)
     group.addoption("--sanitykit-timeout", dest="sanitykit_timeout", default=None,
                     metavar="SECONDS", help=TIMEOUT_HELP)
+    group.addoption("--sanitykit-in-process", dest="sanitykit_in_process", action="store_true",
+                    default=False, help=IN_PROCESS_HELP)
     parser.addini("sanitykit_targets", TARGETS_HELP, type="args", default=[])
     parser.addini("sanitykit_suites", SUITES_HELP, type="args", default=[])
     parser.addini("sanitykit_only", ONLY_HELP, type="args", default=[])
@@ -83,6 +88,7 @@ class Settings:
         only: id globs; empty means every check.
         seed: seed of every check (default 0).
         timeout: seconds per check (default 30).
+        in_process: run the checks in this process (default: a supervised worker per target).
     """
 
     targets: dict[str, str]
@@ -90,6 +96,7 @@ class Settings:
     only: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
     timeout: float = DEFAULT_TIMEOUT
+    in_process: bool = False
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -155,7 +162,8 @@ def resolve_settings(config: pytest.Config) -> Settings | None:
     suites = split_words(config.getoption("sanitykit_suites") or config.getini("sanitykit_suites"))
     only = split_words(config.getoption("sanitykit_only") or config.getini("sanitykit_only"))
     return Settings(targets, suites, only, number_setting(config, "sanitykit_seed", int, DEFAULT_SEED),
-                    number_setting(config, "sanitykit_timeout", float, DEFAULT_TIMEOUT))
+                    number_setting(config, "sanitykit_timeout", float, DEFAULT_TIMEOUT),
+                    bool(config.getoption("sanitykit_in_process")))
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, on the controller
@@ -248,13 +256,37 @@ class SanitykitRoot(pytest.Collector):
 
 
 def open_check_session(location: str, settings: Settings):
-    """The CheckSession of one target in this process (TargetError when it cannot be loaded)."""
-    from sanitykit.front.runner import as_target
-    from sanitykit.front.session import CheckSession
+    """The session of one target: a supervised worker process, or this process with
+    --sanitykit-in-process (pdb; TargetError when the target cannot be loaded)."""
+    from sanitykit.front.session import open_session
 
-    # The seam: sanitykit.front.session.open_session (a supervised worker) takes over from here.
-    return CheckSession(as_target(location, timeout=settings.timeout), seed=settings.seed,
-                        timeout=settings.timeout)
+    return open_session(location, seed=settings.seed, timeout=settings.timeout,
+                        isolation="in-process" if settings.in_process else "worker")
+
+
+def definitions(location: str) -> dict[str, tuple[Path, int]]:
+    """name -> (file, 1-based line) of each top-level def and class in the target's files, after
+    its name map; read with `ast`, without importing the user's code (it runs in a worker)."""
+    import ast
+
+    from sanitykit.front.layout import resolve_layout
+    from sanitykit.front.name_map import read_name_map
+
+    try:
+        layout = resolve_layout(location)
+        name_map = read_name_map(layout.config_dirs)[0]
+    except Exception:  # noqa: BLE001 - a dotted module name, an unreadable pyproject: no places
+        return {}
+    found: dict[str, tuple[Path, int]] = {}
+    for _, path in layout.modules:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, ValueError, OSError):  # Python 2, a broken file: placed at the target
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.setdefault(node.name, (path, node.lineno))
+    return {ours: found[theirs] for ours, theirs in {**{n: n for n in found}, **name_map}.items() if theirs in found}
 
 
 class TargetNode(pytest.Collector):
@@ -274,7 +306,11 @@ class TargetNode(pytest.Collector):
             except TargetError as exc:
                 # One collection error for the target (pytest's exit code 2), not one per check.
                 raise self.CollectError(f"sanitykit could not load the target {self.name}: {exc}") from None
-        return [CheckItem.from_parent(self, name=spec.id, load_from=self.load_from, spec=spec)
+        target = getattr(sessions[self.load_from], "target", None)  # in this process: exact places
+        places = {} if target is not None else definitions(self.load_from)
+        return [CheckItem.from_parent(self, name=spec.id, load_from=self.load_from, spec=spec,
+                                      place=defined_at(target.get(spec.subject)) if target is not None
+                                      else places.get(spec.subject))
                 for spec in self.specs]
 
     @property
@@ -326,14 +362,12 @@ def defined_at(obj: Any) -> tuple[str, int] | None:
 class CheckItem(pytest.Item):
     """One check of the catalogue against one target, located at the function it checks."""
 
-    def __init__(self, *, load_from: str, spec, **kwargs):
+    def __init__(self, *, load_from: str, spec, place: tuple[Any, int] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.load_from = load_from  # what the runner loads (`location` is pytest's)
         self.check_id = spec.id
         self.subject = spec.subject
         self.add_marker("sanitykit")  # `-m sanitykit` / `-m "not sanitykit"`
-        target = getattr(self.parent.check_session, "target", None)
-        place = defined_at(target.get(spec.subject)) if target is not None else None
         target_path = Path(load_from)
         # pytest's lines are 0-based; a target with no such function is placed at the target.
         self.place = (Path(place[0]), place[1] - 1) if place and place[0] else \
