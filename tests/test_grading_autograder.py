@@ -98,6 +98,11 @@ def test_the_wheel_holds_the_whole_package(bundle):
         names = set(wheel.namelist())
     assert {"sanitykit/front/grading/autograder.py", "sanitykit/reference/layers.py",
             "sanitykit/checks/registry.py", "sanitykit/demo/assignment2/cs231n/layers.py"} <= names
+    # Every subpackage of the checkout, so the installed grader imports what this one does.
+    checkout = Path(__file__).resolve().parents[1] / "sanitykit"
+    packages = {f"sanitykit/{p.parent.relative_to(checkout).as_posix()}/__init__.py"
+                for p in checkout.rglob("__init__.py") if "demo" not in p.parts and p.parent != checkout}
+    assert packages <= names, sorted(packages - names)
 
 
 def test_run_autograder_writes_results_whose_points_sum_to_the_total(bundle, tmp_path):
