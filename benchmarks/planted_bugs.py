@@ -723,9 +723,9 @@ BUGS = [
     # --- smooth but wrong formulas
     Case("sigmoid_uses_x", _unary(sigmoid_forward, named(lambda d, c: d * c[0] * (1 - c[0]), "sigmoid_backward"),
                                   SIGMOID),
-         tags=(), words=(("dx",),), planted="dx = dout * x * (1 - x)"),
+         tags=("sigmoid_derivative",), words=(("dx",), ("from the input",)), planted="dx = dout * x * (1 - x)"),
     Case("tanh_uses_x", _unary(tanh_forward, named(lambda d, c: d * (1 - c[0] ** 2), "tanh_backward"), SIGMOID),
-         tags=(), words=(("dx",),), planted="dx = dout * (1 - x**2)"),
+         tags=("tanh_derivative",), words=(("dx",), ("from the input",)), planted="dx = dout * (1 - x**2)"),
     Case("batchnorm_missing_dvar_path", layer(batchnorm_forward, named(bn_missing_dvar, "batchnorm_backward"),
                                               _bn_inputs, args=({"mode": "train"},)),
          tags=(), words=(("dx",),), forbid=("dout",), planted="dx without the variance path"),

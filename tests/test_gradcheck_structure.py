@@ -95,6 +95,26 @@ def groupnorm_backward_dbeta_averaged(dout, cache):
     return dx, dgamma, dbeta / (dout.shape[0] * dout.shape[2] * dout.shape[3])  # a mean, not a sum
 
 
+def affine_relu_backward_skips_relu(dout, cache):
+    fc_cache, relu_cache = cache
+    return ref.affine_backward(dout, fc_cache)  # relu_backward forgotten
+
+
+def conv_relu_pool_backward_skips_relu(dout, cache):
+    conv_cache, relu_cache, pool_cache = cache
+    return ref.conv_backward_fast(ref.max_pool_backward_fast(dout, pool_cache), conv_cache)
+
+
+def sandwich_inputs(seed=8):
+    r = rng(seed)
+    return r.standard_normal((4, 5)), r.standard_normal((5, 6)), r.standard_normal(6)
+
+
+def conv_pool_inputs(seed=9):
+    r = rng(seed)
+    return r.standard_normal((2, 3, 6, 6)), r.standard_normal((4, 3, 3, 3)), r.standard_normal(4)
+
+
 def spatial_inputs(seed=6):
     r = rng(seed)
     return r.standard_normal((2, 3, 4, 5)), r.standard_normal(3), r.standard_normal(3)
@@ -139,6 +159,17 @@ CASES = {
                                           "transpose(0, 3, 1, 2)"),
     "groupnorm_dbeta_averaged": (ref.spatial_groupnorm_forward, groupnorm_backward_dbeta_averaged, group_inputs,
                                  (2, {}), "beta", "batch_size", "N·H·W"),
+    "tanh_derivative_from_out": (ref.tanh_forward, lambda dout, out: dout * (1 - out),
+                                 lambda: (rng(10).standard_normal((4, 5)),), (), "x", "tanh_derivative",
+                                 "1 - out**2"),
+    "sigmoid_derivative_without_s": (ref.sigmoid_forward, lambda dout, out: dout * (1 - out),
+                                     lambda: (rng(11).standard_normal((4, 5)),), (), "x", "sigmoid_derivative",
+                                     "out * (1 - out)"),
+    "affine_relu_skips_relu": (ref.affine_relu_forward, affine_relu_backward_skips_relu, sandwich_inputs, (),
+                               "x", "mask", "relu_backward(dout, relu_cache)"),
+    "conv_relu_pool_skips_relu": (ref.conv_relu_pool_forward, conv_relu_pool_backward_skips_relu, conv_pool_inputs,
+                                  ({"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}),
+                                  "x", "mask", "where the ReLU inside the layer blocked it"),
 }
 
 
@@ -161,7 +192,10 @@ def test_the_same_structure_written_right_passes_in_the_same_configurations():
              "conv_dw_assigned": ref.conv_backward_naive,
              "max_pool_overlapping_assigned": ref.max_pool_backward_naive,
              "spatial_batchnorm_dx_no_transpose": ref.spatial_batchnorm_backward,
-             "groupnorm_dbeta_averaged": ref.spatial_groupnorm_backward}
+             "groupnorm_dbeta_averaged": ref.spatial_groupnorm_backward,
+             "tanh_derivative_from_out": ref.tanh_backward, "sigmoid_derivative_without_s": ref.sigmoid_backward,
+             "affine_relu_skips_relu": ref.affine_relu_backward,
+             "conv_relu_pool_skips_relu": ref.conv_relu_pool_backward}
     for case, backward in right.items():
         forward, _, make, args, *_ = CASES[case]
         for mode in MODES:

@@ -41,6 +41,7 @@ class Comparison:
         others: the layer's other inputs by name ({"gamma": ...}), when known.
         upstream: the upstream gradient dout the analytic values were computed for (a layer).
         args: the layer's arguments that are not differentiated (conv_param, pool_param, ...).
+        output: the layer's output, when it has the input's shape (an activation).
     """
 
     name: str
@@ -61,6 +62,7 @@ class Comparison:
     others: dict | None = None
     upstream: np.ndarray | None = None
     args: tuple = ()
+    output: np.ndarray | None = None
 
     @property
     def grad(self) -> str:
@@ -660,6 +662,38 @@ def find_mask_wrong_array(c: Comparison) -> Finding | None:
     return None
 
 
+# (tag, the course's derivative, the forward, [(a wrong derivative, in words)]) from out y and input x.
+ACTIVATIONS = (
+    ("tanh_derivative", lambda y, x: 1 - y ** 2, "tanh", [
+        (lambda y, x: 1 - y, "1 - out"), (lambda y, x: 1 - x ** 2, "1 - x**2, from the input"),
+        (lambda y, x: 1 - np.tanh(y) ** 2, "1 - tanh(out)**2, tanh applied twice")]),
+    ("sigmoid_derivative", lambda y, x: y * (1 - y), "sigmoid", [
+        (lambda y, x: 1 - y, "1 - out"), (lambda y, x: x * (1 - x), "x * (1 - x), from the input"),
+        (lambda y, x: y, "out")]),
+)
+
+
+def find_activation_derivative(c: Comparison) -> Finding | None:
+    """dx = dout * f'(...) with the derivative of tanh or sigmoid written wrongly from out (or x)."""
+    if c.upstream is None or c.output is None or c.values_all is None or not c.wrong.any() \
+            or np.shape(c.upstream) != c.shape or np.shape(c.output) != c.shape:
+        return None
+    take = lambda a: np.asarray(a, dtype=np.float64).reshape(-1)[c.flat_indices]  # noqa: E731
+    u, y, x = take(c.upstream), take(c.output), take(c.values_all)
+    for tag, right, name, wrongs in ACTIVATIONS:
+        if not _fits(c.numeric, u * right(y, x), 1e-5):
+            continue  # the forward is not this activation
+        for wrong, words in wrongs:
+            if _fits(c.analytic, u * wrong(y, x), 1e-6):
+                course = "(1 - out**2)" if name == "tanh" else "out * (1 - out)"
+                return Finding(
+                    tag, f"{c.grad} = dout * ({words}) exactly, but the numerical gradient is "
+                    f"dout * {course}: the derivative of {name} is written wrongly",
+                    f"the derivative of {name}, written from its output out = {name}(x), is {course}",
+                    f"{c.grad} = dout * {course}, with out from the cache")
+    return None
+
+
 def find_mean_term(c: Comparison) -> Finding | None:
     """analytic - numerical is one constant per column (per feature): the path through the mean."""
     if len(c.shape) != 2 or not c.wrong.any():
@@ -714,7 +748,8 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
     """
     for find in (find_nan, find_zeros, lambda c: find_regularisation(c, weights, reg), find_sign,
                  find_factor, find_factor_near_one, find_feature_factor, find_transposed, find_correct_class,
-                 find_max_route, find_side_factor, find_mask_wrong_array, find_mask, find_window_spread,
+                 find_max_route, find_side_factor, find_activation_derivative, find_mask_wrong_array,
+                 find_mask, find_window_spread,
                  find_flipped, find_shifted, find_channels_mixed, find_overwritten, find_border,
                  find_stride, find_mean_term,
                  find_variance_term, find_rows, find_channels):
@@ -777,6 +812,17 @@ def float32_roundoff(grad: str, error: float, h: float, thresholds) -> Finding:
         "nothing in the formula: float32 keeps about 7 digits, and a difference quotient with "
         f"h={h:g} loses about 3 of them", "compute in float64 (drop the .astype(np.float32)) to "
         "check the gradient to the usual 1e-7")
+
+
+def blocked_by_output(grad: str, blocked: int, size: int, bname: str) -> Finding:
+    """A layer ending in a ReLU whose backward lets dout through where the output is 0."""
+    return Finding(
+        "mask", f"{grad} is right once dout is set to 0 where the layer's output is 0 ({blocked} of "
+        f"{size} outputs): {bname} lets the gradient through where the ReLU inside the layer blocked it",
+        "the ReLU's backward is skipped (or its mask not applied) in the backward pass of a layer "
+        "that ends in a ReLU: dout goes on to the layer below unmasked",
+        "apply the ReLU's backward first: da = relu_backward(dout, relu_cache), then the layer below "
+        "gets da, not dout")
 
 
 # ------------------------------------------------------------- right values, harmful habits

@@ -1,12 +1,18 @@
 """Gradient checks with a diagnosis: gradcheck (a layer), gradcheck_loss, gradcheck_model.
 
 The flow of one check, each step a small function:
-  1. structure  — forward/backward are deterministic, return arrays of the right shapes,
-                  and backward is linear in dout (cheap: no finite differences);
-  2. fast       — random directional derivatives, a few forward passes per input;
-  3. localise   — central differences per coordinate (every one in "full" mode; in "auto"
-                  only for inputs that failed fast, on a budget of coordinates when large);
-  4. diagnose   — name the pattern of a wrong gradient (sanitykit.engine.diagnosis).
+  1. structure  — backward is deterministic and returns arrays of the right shapes (a wrong
+                  shape is read: sanitykit.engine.shapes); no finite differences;
+  2. fast       — one random direction through every input at once (two forward passes
+                  confirm a correct layer), then per-input directions when it disagrees;
+  3. explain    — only once something disagrees: the tests that call the user's code again
+                  (a noisy forward, an input written in place, linearity in dout:
+                  sanitykit.engine.structure), so a correct layer never pays for them;
+  4. localise   — central differences per coordinate (every one in "full" mode; in "auto"
+                  only for inputs that failed fast, on a budget of coordinates when large;
+                  in "fast" a few structured coordinates of an input its directions cannot name);
+  5. diagnose   — name the pattern of a wrong gradient (sanitykit.engine.diagnosis), and warn
+                  of right values with a harmful habit (dout written in place, a (1, D) shape).
 Always returns a GradcheckResult; raising is assert_gradients_match's job.
 
 Verdict thresholds (Thresholds): relative error <= 1e-7 is a pass, <= 1e-4 a warning
@@ -119,7 +125,7 @@ class GradcheckResult(NotebookDisplay):
 
     status: str
     subject: str = ""
-    mode: str = ""                 # passes that ran: "fast", "fast+sampled", "fast+full", "full"
+    mode: str = ""                 # passes that ran: "fast", "fast+probed", "fast+sampled", "fast+full", "full"
     requested_mode: str = "auto"
     sampled: bool = False
     per_input: list = field(default_factory=list)
@@ -1020,7 +1026,25 @@ def _name_pattern(ctx: _Context, i: int, r: InputResult, per_input) -> dg.Findin
     # "only the first example is right" (which ones cannot see) wins over it. Ignoring dout
     # also mixes the examples, so it is named first.
     return (_ignores_dout(ctx, i) or structure.mixes_examples(ctx.problem, ctx.out0, ctx.u, i, ctx.restore)
-            or found)
+            or _blocked_by_output(ctx, i, r) or found)
+
+
+def _blocked_by_output(ctx: _Context, i: int, r: InputResult) -> dg.Finding | None:
+    """Right for dout set to 0 where the output is 0: a ReLU inside the layer whose mask is skipped.
+
+    By the chain rule no gradient flows back from an output a ReLU clamped to 0, so the true
+    gradient is the same for dout and for dout masked there; a backward without the mask
+    becomes right only for the masked one. One backward pass.
+    """
+    zero = np.asarray(ctx.out0) == 0
+    if ctx.problem.kind != "layer" or r.numeric is None or not zero.any() or zero.all():
+        return None
+    g = ctx.problem.gradients(np.where(zero, 0.0, ctx.u))[i]
+    ctx.restore()
+    idx = r._indices
+    if g.shape != r.shape or not dg._fits(g.reshape(-1)[idx], r.numeric.reshape(-1)[idx], 1e-5):
+        return None
+    return dg.blocked_by_output(r.grad, int(zero.sum()), zero.size, ctx.problem.bname)
 
 
 def _fast_finding(ctx: _Context, i: int, r: InputResult) -> dg.Finding:
@@ -1086,7 +1110,8 @@ def _comparison(ctx, i, r) -> dg.Comparison:
                          others={n: x for j, (n, x) in enumerate(zip(ctx.problem.names,
                                                                     ctx.problem.inputs)) if j != i},
                          upstream=ctx.u if ctx.problem.kind == "layer" else None,
-                         args=tuple(getattr(ctx.problem, "args", ())))
+                         args=tuple(getattr(ctx.problem, "args", ())),
+                         output=ctx.out0 if np.shape(ctx.out0) == r.shape else None)
 
 
 def _stride(problem) -> int | None:

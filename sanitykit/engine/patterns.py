@@ -52,6 +52,7 @@ PATTERNS: dict[str, str] = {
     "mean_term": "a normalisation's gradient missing the path through the mean: off by a constant per column",
     "mixes_examples": "a backward pass that sums over the batch where the forward works per example",
     "overwritten": "'=' where '+=' belongs: only the last window's contribution kept where windows overlap",
+    "sigmoid_derivative": "a sigmoid derivative other than s * (1 - s) (1 - s, or s of the input)",
     # ---- layers (checks/layers.py)
     "no_flatten": "affine on N x d1 x d2 ... input without flattening each example first",
     "output_size": "an output-size formula that is wrong (padding or stride ignored, H and W swapped)",
