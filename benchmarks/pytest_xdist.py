@@ -53,7 +53,9 @@ def main(trees: list[str]) -> None:
             folder = Path(tmp)
             serial, serial_cpu, alone = timed_run(tree, 0, folder)
             parallel, parallel_cpu, split = timed_run(tree, 2, folder)
-        same = "same outcomes" if alone == split else f"{sum(alone.get(k) != v for k, v in split.items())} differ"
+        differ = sorted(k for k in {*alone, *split} if alone.get(k) != split.get(k))
+        same = "same outcomes" if not differ else f"{len(differ)} differ: " + ", ".join(
+            f"{k.rsplit('::', 1)[-1]} ({alone.get(k)} alone, {split.get(k)} with -n 2)" for k in differ)
         print(f"{tree:36s} alone {serial:6.2f} s (cpu {serial_cpu:6.2f})   -n 2 {parallel:6.2f} s "
               f"(cpu {parallel_cpu:6.2f})   wall ratio {parallel / serial:4.2f}   {len(alone)} items, {same}")
 
