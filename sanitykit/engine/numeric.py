@@ -5,6 +5,8 @@ from typing import Callable
 
 import numpy as np
 
+AGREE_CAP = 1e-8  # the error reported for a difference below the round-off estimate
+
 
 def rel_error(a, b) -> float:
     """max |a-b| / max(1e-8, |a|+|b|), the course's relative error.
@@ -162,3 +164,26 @@ def joint_quotients(evaluate: Callable[[], np.ndarray], xs, vs, out0: np.ndarray
     second = (plus - ref) - (ref - minus)
     bound = float(np.sum(np.abs(u * second))) / h
     return float(np.dot(plus - ref, u)) / h, float(np.dot(ref - minus, u)) / h, bound
+
+
+def directional_error(analytic: float, d_plus: float, d_minus: float, g, atol,
+                      typical: float | None = None) -> float:
+    """|numeric - analytic| relative to the directional derivative and the gradient's size.
+
+    The expected size of <g, v> for a random unit v is ||g||/sqrt(n) (`typical`, computed from g
+    unless given); adding it keeps a direction that happens to be nearly orthogonal to g from
+    inflating the error.
+    """
+    numeric = 0.5 * (d_plus + d_minus)
+    diff = abs(numeric - analytic)
+    if typical is None:
+        typical = np.linalg.norm(g) / np.sqrt(max(g.size, 1))
+    err = float(diff / max(abs(numeric) + abs(analytic) + typical, 1e-8))
+    # Within round-off: agreement, whatever the ratio says (a gradient that is truly 0).
+    return min(err, AGREE_CAP) if diff <= atol else err
+
+
+def roundoff(out0, u, h, eps) -> float:
+    """Estimated round-off of a difference quotient: eps·Σ|out·dout| / h, with a margin."""
+    scale = float(np.sum(np.abs(np.asarray(out0) * u)))
+    return 8 * eps * max(scale, 1.0) / h
