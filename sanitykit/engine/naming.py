@@ -15,6 +15,7 @@ from sanitykit.engine import structure
 from sanitykit.engine.findings import Finding
 from sanitykit.engine.numeric import directional_differences, directional_error, roundoff
 from sanitykit.engine.results import FAIL, PASS, WARN
+from sanitykit.engine.usercode import NotImplementedYet, UserCodeError
 
 MAX_SHOWN = 5            # places named in a message, then a count
 FLOAT32_ROUNDOFF = 1e-3  # a float32 warning up to this error is round-off (eps32 / h ~ 1e-4)
@@ -93,7 +94,7 @@ def _name_pattern(ctx, i: int, r, per_input) -> dg.Finding:
     if finding:
         return finding
     if r.numeric is None:  # fast mode: directional derivatives only
-        return _ignores_dout(ctx, i) or _fast_finding(ctx, i, r)
+        return _quietly(_ignores_dout, ctx, i) or _fast_finding(ctx, i, r)
     if r.wrong == 0:
         return _sample_missed(ctx, i, r)
     finding = _not_through_dout(ctx, i, r)
@@ -106,8 +107,19 @@ def _name_pattern(ctx, i: int, r, per_input) -> dg.Finding:
     # A dout of ones is the weaker test: it runs after every element-wise pattern, so
     # "only the first example is right" (which ones cannot see) wins over it. Ignoring dout
     # also mixes the examples, so it is named first.
-    return (_ignores_dout(ctx, i) or structure.mixes_examples(ctx.problem, ctx.out0, ctx.u, i, ctx.restore)
-            or _blocked_by_output(ctx, i, r) or found)
+    return (_quietly(_ignores_dout, ctx, i)
+            or _quietly(structure.mixes_examples, ctx.problem, ctx.out0, ctx.u, i, ctx.restore)
+            or _quietly(_blocked_by_output, ctx, i, r) or found)
+
+
+def _quietly(probe, *args) -> dg.Finding | None:
+    """A probe that calls the user's code again to name a mistake already measured: if that call
+    raises (a backward that cannot take a dout of ones), the probe says nothing, and the verdict
+    stays the failure it is, never an error."""
+    try:
+        return probe(*args)
+    except (UserCodeError, NotImplementedYet):
+        return None
 
 
 def _blocked_by_output(ctx, i: int, r) -> dg.Finding | None:
