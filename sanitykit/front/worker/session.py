@@ -294,7 +294,7 @@ class WorkerSession(Session):
             note = CRASH_NOTE.format(function=function, how=ending_words(code), where=where)
         else:
             note = EXIT_NOTE.format(function=function, code=code, where=where)
-        details: dict[str, Any] = {"exit_signal": signal.Signals(-code).name} if code < 0 else {"exit_code": code}
+        details: dict[str, Any] = {"exit_signal": signal_name(-code)} if code < 0 else {"exit_code": code}
         return at_the_line(errored(Reason("crashed", (function,), note=note), **details), frames)
 
     def _frames(self, dump: str, thread: int | None) -> list[Frame]:
@@ -336,6 +336,13 @@ def ending_words(returncode: int | None) -> str:
     """How a process ended, in words: "segmentation fault (SIGSEGV)", "exit code 3"."""
     code = returncode if returncode is not None else 0
     if code < 0:
-        sig = signal.Signals(-code)
-        return f"{SIGNAL_WORDS.get(sig, 'killed by a signal')} ({sig.name})"
+        return f"{SIGNAL_WORDS.get(-code, 'killed by a signal')} ({signal_name(-code)})"
     return f"exit code {code}"
+
+
+def signal_name(number: int) -> str:
+    """SIGSEGV for 11; `signal 40` for a number the signal module does not name (real-time signals)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
