@@ -36,6 +36,7 @@ class ShapeReading:
     repair: object = None
     soft: bool = False
     repaired: str = ""
+    grad: str = ""
 
     def measured(self, right: bool | None) -> Finding:
         """The finding with what the repair measured: right values in the wrong shape, or not.
@@ -43,7 +44,7 @@ class ShapeReading:
         Args:
             right: the repaired gradient matches the numerical one (None: not measured).
         """
-        f, grad = self.finding, self.finding.what.split(" ", 1)[0]
+        f, grad = self.finding, self.grad
         if right is None or not self.repaired:
             return f
         if right:
@@ -92,22 +93,22 @@ def read_shape(name: str, got: tuple, expected: tuple, *, dout_shape: tuple | No
     for read in (_broadcast, _reversed, _padded):
         reading = read(grad, head, got, expected, pad)
         if reading:
-            return reading
+            return replace(reading, grad=grad)
     reading = _reduced(grad, head, got, expected, dout_shape, batch_shape)
     if reading:
-        return reading
+        return replace(reading, grad=grad)
     if int(np.prod(got)) == int(np.prod(expected)):
         return ShapeReading(Finding(
             "shape", f"{head}: the same number of elements in another shape",
             f"{grad} is computed flat (or in another layout) and never brought back to the shape "
             f"of {name}", f"end with {grad} = {grad}.reshape({name}.shape)"),
-            repair=lambda g: g.reshape(expected), repaired=f"{grad}.reshape({name}.shape)")
+            repair=lambda g: g.reshape(expected), repaired=f"{grad}.reshape({name}.shape)", grad=grad)
     return ShapeReading(Finding(
         "shape", f"{head}: no single mistake of the usual ones gives this shape",
         f"{grad} is built from arrays that do not belong together: print the shape of every "
         f"intermediate array of {grad} and compare it with the forward pass's",
         f"write {grad} so that its shape {expected} follows from the computation itself "
-        "(a reshape that only makes the shape right leaves the values wrong)"))
+        "(a reshape that only makes the shape right leaves the values wrong)"), grad=grad)
 
 
 def _broadcast(grad, head, got, expected, pad) -> ShapeReading | None:
@@ -123,7 +124,7 @@ def _broadcast(grad, head, got, expected, pad) -> ShapeReading | None:
         "broadcast_shape", f"{head}: it differs only by axes of length 1, so an update "
         f"{name} -= lr * {grad} {becomes}",
         f"a keepdims=True (or a reshape to a row) left in the computation of {grad}",
-        f"drop the keepdims: {grad} = dout.sum(axis=0) gives shape {expected}"),
+        f"drop the keepdims=True (or the reshape) so that {grad} comes out with shape {expected}"),
         repair=lambda g: g.reshape(expected), soft=True, repaired=f"{grad}.reshape({name}.shape)")
 
 
