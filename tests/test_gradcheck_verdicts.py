@@ -279,12 +279,27 @@ def test_a_generator_of_its_own_is_told_from_an_unseeded_global_draw():
     assert "generator of its own" in result.hint
 
 
-def test_a_cache_written_by_backward_is_named_with_the_array():
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cache_written_by_backward_with_right_values_is_a_warning_naming_the_array(mode):
     def batchnorm_backward(dout, cache):
         grads = ref.batchnorm_backward(dout, cache)
         xhat = cache[0]
         xhat *= 2  # right the first time, damaged for the next call
         return grads
+    r = rng(9)
+    x, gamma, beta = r.standard_normal((5, 3)), r.standard_normal(3), r.standard_normal(3)
+    result = sk.gradcheck(ref.batchnorm_forward, batchnorm_backward, x, gamma, beta,
+                          args=({"mode": "train"},), mode=mode)
+    assert result.status == "warn" and result.pattern == "mutates_input", str(result)
+    assert "wrote into its cache (cache[0])" in result.message
+    assert "second backward pass" in result.hint
+
+
+def test_a_backward_whose_second_call_differs_is_named_with_the_array_it_wrote():
+    def batchnorm_backward(dout, cache):
+        xhat = cache[0]
+        xhat *= 2  # damaged before use: wrong, and wrong differently at every call
+        return ref.batchnorm_backward(dout, cache)
     r = rng(9)
     x, gamma, beta = r.standard_normal((5, 3)), r.standard_normal(3), r.standard_normal(3)
     result = sk.gradcheck(ref.batchnorm_forward, batchnorm_backward, x, gamma, beta,

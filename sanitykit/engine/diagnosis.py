@@ -848,3 +848,13 @@ def writes_input(bname: str, name: str) -> Finding:
         "the next layer's cache, the next iteration's forward) reads the modified values",
         f"compute new arrays instead of writing into {name}: x_pos = np.maximum(x, 0), "
         "not x[x <= 0] = 0")
+
+
+def writes_cache(bname: str, paths: list[str]) -> Finding:
+    """A backward that writes into arrays of its cache, with right gradients this time."""
+    return Finding(
+        "mutates_input", f"{bname} wrote into its cache ({', '.join(paths[:3])}); the gradients "
+        "it returned are right", "a second backward pass with the same cache (a gradient check "
+        "that calls it again, a step retried) starts from the damaged values and gets other "
+        "gradients", "compute new arrays instead of writing into the cache: xc = xhat * gamma, "
+        "not xhat *= gamma")

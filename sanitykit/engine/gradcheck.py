@@ -456,13 +456,14 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
     _check_output(problem, out0, result)
     u = _upstream(problem, out0, dout, rng)
     _restore_after(problem, pristine, result, "forward")
+    before = structure.cache_snapshot(problem)
     grads = [g.copy() for g in problem.gradients(u, fresh=False)]
+    written = structure.cache_written(before, problem)
     mutated = _restore_after(problem, pristine, result, "backward", strict=False)
     h, thr, eps = _precision(problem, out0, grads, setup, result)
     result.h, result.thresholds = h, thr
     ctx = _Context(problem, out0, u, grads, h, thr, roundoff(out0, u, h, eps), rng, batch, reg,
-                   seed=setup.seed, eps=eps, pristine=pristine, result=result)
-    _stop_on(structure.backward_noise(problem, u, grads, ctx.restore), result)
+                   seed=setup.seed, eps=eps, pristine=pristine, result=result, raw_grads=list(grads))
     soft = _check_shapes(ctx, result)
     _check_nan(problem, ctx.grads, result)
     per_input = [InputResult(n, x.shape) for n, x in zip(problem.names, problem.inputs)]
@@ -488,7 +489,7 @@ def _run_checked(problem, setup, result, dout, batch, reg, pristine) -> Gradchec
         passes.append("probed")
     result.mode, result.sampled, result.per_input = "+".join(passes), sampled, per_input
     naming.diagnose(ctx, per_input, result)
-    _soft_faults(ctx, per_input, result, soft, mutated)
+    _soft_faults(ctx, per_input, result, soft, mutated, written)
     return _finish(result)
 
 
@@ -517,13 +518,14 @@ def _failing(per_input) -> bool:
 
 def _explain_structure(ctx: "_Context", per_input, mutated: str | None) -> None:
     """Once a gradient disagrees, the structural tests that can explain it (they call the user's
-    code again, so a correct layer never pays for them): a noisy forward, an input the backward
-    wrote into, terms that do not go through dout."""
+    code again, so a correct layer never pays for them): a noisy forward or backward, an input
+    the backward wrote into, terms that do not go through dout."""
     if ctx.explained or all(r.status == PASS for r in per_input):
         return
     problem, result = ctx.problem, ctx.result
-    # A noisy forward looks like a kink to a directional step: tested on any doubt.
+    # Noise looks like a kink to a directional step: tested on any doubt.
     _stop_on(structure.forward_noise(problem, ctx.out0), result)
+    _stop_on(structure.backward_noise(problem, ctx.u, ctx.raw_grads, ctx.restore), result)
     if not _failing(per_input):
         return
     ctx.explained = True
@@ -553,6 +555,7 @@ class _Context:
     zero_grads: list | None = None             # backward(dout=0) per input (layers only)
     fast: dict = field(default_factory=dict)   # input index -> [(v, d_plus, d_minus)]
     explained: bool = False                    # the structural tests of _explain_structure ran
+    raw_grads: list = field(default_factory=list)  # the gradients as returned (before a shape repair)
 
     @property
     def low_precision(self) -> bool:
@@ -915,7 +918,7 @@ def _localise(ctx: _Context, i: int, indices: np.ndarray, r: InputResult) -> Non
 
 
 def _soft_faults(ctx: _Context, per_input: list[InputResult], result: GradcheckResult,
-                 soft: dict, mutated: str | None) -> None:
+                 soft: dict, mutated: str | None, written: list[str]) -> None:
     """Right values, harmful habits: a warning where the values pass, a note where they do not."""
     for k, finding in soft.items():
         r = per_input[k]
@@ -930,6 +933,8 @@ def _soft_faults(ctx: _Context, per_input: list[InputResult], result: GradcheckR
                                problem.dout_zeroed)
     elif mutated:
         habit = dg.writes_input(problem.bname, mutated)
+    elif written:
+        habit = dg.writes_cache(problem.bname, written)
     if habit is None:
         return
     if _failing(per_input):

@@ -82,15 +82,16 @@ def one_sided_differences(evaluate: Callable[[], np.ndarray], x: np.ndarray, fla
     n = len(flat_indices)
     d_plus = np.empty(n)
     d_minus = np.empty(n)
+    diff = np.empty_like(ref)  # one buffer for every difference: no allocation per call
     for k, j in enumerate(flat_indices):
         old = flat[j]
         try:
             # Each output is reduced at once, before the next perturbation: an output that
             # aliases x (or a buffer the forward reuses) must not change under our feet.
             flat[j] = old + h
-            d_plus[k] = np.dot(evaluate().reshape(-1) - ref, u)
+            d_plus[k] = np.dot(np.subtract(evaluate().reshape(-1), ref, out=diff), u)
             flat[j] = old - h
-            d_minus[k] = np.dot(ref - evaluate().reshape(-1), u)
+            d_minus[k] = np.dot(np.subtract(ref, evaluate().reshape(-1), out=diff), u)
         finally:
             flat[j] = old
     return d_plus / h, d_minus / h

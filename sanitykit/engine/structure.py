@@ -96,6 +96,24 @@ def _cache_arrays(cache, path: str = "cache", depth: int = 3) -> list[tuple[str,
     return [found for p, v in items for found in _cache_arrays(v, p, depth - 1)]
 
 
+def cache_snapshot(problem) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(path, array, copy) of every array of the problem's cache, taken before a backward call."""
+    return [(path, a, a.copy()) for path, a in _cache_arrays(getattr(problem, "cache", None))]
+
+
+def cache_written(snapshot, problem, inputs_too: bool = False) -> list[str]:
+    """The paths of the cache arrays a backward call changed (`cache[1]`), inputs named as such.
+
+    Args:
+        inputs_too: also list the arrays that are the layer's inputs (gradcheck reports those as
+            the input itself).
+    """
+    owner = {id(x): n for n, x in zip(problem.names, problem.inputs)}
+    return [path + (f" (the input {owner[id(a)]} itself)" if id(a) in owner else "")
+            for path, a, copy in snapshot if (inputs_too or id(a) not in owner)
+            and not np.array_equal(a, copy, equal_nan=True)]
+
+
 def backward_noise(problem, u, grads: list, restore: Callable[[], None]) -> Finding | None:
     """A second backward with the same cache (and dout) differs: how much, and why.
 
@@ -103,12 +121,9 @@ def backward_noise(problem, u, grads: list, restore: Callable[[], None]) -> Find
     is named (the backward writes into its cache); else a seeded rerun tells an unseeded draw
     from state kept between calls.
     """
-    cache = getattr(problem, "cache", None)
-    before = [(path, a, a.copy()) for path, a in _cache_arrays(cache)]
+    before = cache_snapshot(problem)
     again = problem.gradients(u, fresh=False)
-    owner = {id(x): n for n, x in zip(problem.names, problem.inputs)}
-    written = [path + (f" (the input {owner[id(a)]} itself)" if id(a) in owner else "")
-               for path, a, copy in before if not np.array_equal(a, copy, equal_nan=True)]
+    written = cache_written(before, problem, inputs_too=True)
     restore()
     differ = [(n, a, b) for n, a, b in zip(problem.names, grads, again)
               if not np.array_equal(a, b, equal_nan=True)]
