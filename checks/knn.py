@@ -226,7 +226,8 @@ def vote_check(ctx: CheckContext, case: str) -> Outcome:
         nearest = y_train[np.argmin(dists, axis=1)]
         if not np.array_equal(k1, nearest):
             return failed(Finding("nearest_wrong", f"{SUBJECT}.predict_labels with k=1 does not give the label of "
-                                  "the nearest training point", fix="np.argsort(dists[i])[:k] (ascending: nearest first)",
+                                  "the nearest training point",
+                                  fix="np.argsort(dists[i])[:k] (ascending: nearest first)",
                                   where=("y_pred",)))
         return passed(f"majority of the k=5 nearest labels for {len(dists)} test points; k=1 gives the nearest's label")
     return passed("ties between two labels go to the smaller one, for every tied pair")

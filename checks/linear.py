@@ -42,6 +42,7 @@ N, D, C = 9, 6, 4     # N, D, C distinct: a factor of N in dW cannot pass for an
 W_SCALE = 0.5         # scores of ~1: some SVM margins active, some not
 REG = 0.25
 VALUE_TOL = 1e-7
+MIXED = "the 2016 and 2017 conventions mixed: one year's penalty with the other year's gradient"
 YEARS = {0.5: "0.5 * reg * sum(W**2) with gradient reg * W, as in winter 2016",
          1.0: "reg * sum(W**2) with gradient 2 * reg * W, as from 2017"}
 
@@ -200,7 +201,7 @@ def loss_reg(ctx: CheckContext, topic: str) -> Outcome:
     return failed(Finding("reg_mismatch", f"{name}: the loss adds {times(r, 'reg * sum(W**2)')} but dW adds "
                           f"{times(g, 'reg * W')}; the gradient of {times(r, 'reg * sum(W**2)')} is "
                           f"{times(2 * r, 'reg * W')}",
-                          likely="the 2016 and 2017 conventions mixed" if {round(r, 6), round(g, 6)} <= {0.5, 1.0} else "",
+                          likely=MIXED if (round(r, 6), round(g, 6)) in ((1.0, 1.0), (0.5, 2.0)) else "",
                           fix="pick one year and keep loss and gradient together: loss += reg * np.sum(W * W) with "
                               "dW += 2 * reg * W, or loss += 0.5 * reg * np.sum(W * W) with dW += reg * W",
                           where=("dW",)), **details)

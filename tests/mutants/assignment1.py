@@ -27,8 +27,9 @@ def variant(id: str, description: str, *edits: Edit) -> Variant:
     return Variant(id, description, edits, assignment=1)
 
 
-SVM_VECTORIZED = "    data_loss, dscores = svm_loss(X @ W, y)\n    return add_regularization(data_loss, X.T @ dscores, W, reg)\n"
-SOFTMAX_VECTORIZED = "    data_loss, dscores = softmax_loss(X @ W, y)\n    return add_regularization(data_loss, X.T @ dscores, W, reg)\n"
+RETURN_VECTORIZED = "    return add_regularization(data_loss, X.T @ dscores, W, reg)\n"
+SVM_VECTORIZED = "    data_loss, dscores = svm_loss(X @ W, y)\n" + RETURN_VECTORIZED
+SOFTMAX_VECTORIZED = "    data_loss, dscores = softmax_loss(X @ W, y)\n" + RETURN_VECTORIZED
 REG = "    return float(data_loss + reg * np.sum(W * W)), data_dW + 2 * reg * W\n"
 
 
@@ -196,7 +197,8 @@ MUTANTS = [
            "self.params[name] -= learning_rate * grad", "self.params[name] += learning_rate * grad",
            "models.two_layer_net.train", "against the gradient"),
     mutant("net_train_labels_apart", "drew y_batch with indices of its own", NET,
-           "X_batch, y_batch = X[batch], y[batch]", "X_batch, y_batch = X[batch], y[random.choice(num_train, batch_size)]",
+           "X_batch, y_batch = X[batch], y[batch]",
+           "X_batch, y_batch = X[batch], y[random.choice(num_train, batch_size)]",
            "models.two_layer_net.train", "labels"),
     mutant("net_predict_over_examples", "argmax over axis 0", NET, "return np.argmax(self.loss(X), axis=1)",
            "return np.argmax(self.loss(X), axis=0)", "models.two_layer_net.predict", "axis"),

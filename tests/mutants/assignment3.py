@@ -178,7 +178,8 @@ VARIANTS = [
                  "    for n in range(x.shape[0]):\n        for t in range(x.shape[1]):\n"
                  "            dW[x[n, t]] += dout[n, t]\n")),
     variant("a3_lstm_split", "the gates taken with np.split",
-            Edit(RNN, "    i = sigmoid(a[:, :H])\n", "    a_i, a_f, a_o, a_g = np.split(a, 4, axis=1)\n    i = sigmoid(a_i)\n")),
+            Edit(RNN, "    i = sigmoid(a[:, :H])\n",
+                 "    a_i, a_f, a_o, a_g = np.split(a, 4, axis=1)\n    i = sigmoid(a_i)\n")),
     variant("a3_lstm_dnext_c_in_place", "dnext_c += ... in lstm_step_backward (the caller's copy is its own)",
             Edit(RNN, "    x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache\n"
                       "    # next_c reaches the loss directly and through next_h = o * tanh(next_c).\n"

@@ -73,15 +73,18 @@ class Progress:
             self.bar.stop()
 
     def finished(self, result) -> None:
+        from sanitykit.front.render.text import printable  # reasons quote students' exceptions
+
         self.done += 1
         how = "unchanged, kept" if result.reused else f"{result.duration_s:.1f} s"
         line = f"[{self.done}/{self.total}] {result.name}: {result.score:g}/{result.max_score:g} {result.status} ({how})"
         if self.bar:
             self.bar.update(self.task, advance=1, description=result.name)
             if result.status != "graded":
-                self.bar.console.print(line + ": " + "; ".join(result.reasons), markup=False, highlight=False)
+                self.bar.console.print(line + ": " + printable("; ".join(result.reasons)), markup=False,
+                                       highlight=False)
         else:
-            print(line + (": " + "; ".join(result.reasons) if result.status != "graded" else ""),
+            print(line + (": " + printable("; ".join(result.reasons)) if result.status != "graded" else ""),
                   file=sys.stderr, flush=True)
 
 
@@ -91,11 +94,12 @@ def show_class(results, plan, out: Path) -> None:
     from rich.table import Table
 
     from sanitykit.front.grading.outputs import histogram, most_failed
+    from sanitykit.front.render.text import printable
 
     console = Console(file=sys.stdout)
     table = Table("submission", "score", "status", "errors", box=None, pad_edge=False)
     for r in results:
-        table.add_row(r.name, f"{r.score:g}/{r.max_score:g}", r.status, r.error_summary()[:120] or "-")
+        table.add_row(r.name, f"{r.score:g}/{r.max_score:g}", r.status, printable(r.error_summary()[:120]) or "-")
     console.print(table, markup=False, highlight=False)
     console.print("\nscores (% of max)", markup=False, highlight=False)
     top = max((n for _, _, n in histogram(results)), default=0) or 1

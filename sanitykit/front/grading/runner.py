@@ -105,7 +105,10 @@ def notes(run: ChildRun, results: dict[str, dict[str, Any]], limits: Limits) -> 
     # Output the fences kept back at import, plus what escaped them into the child's pipe.
     dropped = run.dropped_output + loaded.get("output_dropped", 0)
     if dropped:
-        found.append(PRINTED_MESSAGE.format(size=dropped / 2**20))
+        at_import = loaded.get("loading", {}).get("printed_at_import") or {}
+        first = "; first lines at import: " + ", ".join(f"'{line}'" for line in at_import["first_lines"]) \
+            if at_import.get("first_lines") else ""
+        found.append(PRINTED_MESSAGE.format(size=dropped / 2**20) + first)
     return found
 
 
