@@ -229,4 +229,16 @@ def catalogue(suites: tuple[str, ...] | list[str] | None = None) -> list[CheckSp
     unknown = wanted - set(SUITES)
     if unknown:
         raise ValueError(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
-    return [spec for spec in REGISTRY.values() if spec.suite in wanted]
+    ordered = sorted(enumerate(REGISTRY.values()), key=lambda item: (_module_rank(item[1]), item[0]))
+    return [spec for _, spec in ordered if spec.suite in wanted]
+
+
+# The order checks run and are listed in, by the module that declares them: whatever module
+# a caller happened to import first (a test importing checks.rnn), the catalogue is the same.
+# rnn comes before captioning, whose checks are blamed on a failed rnn layer.
+MODULE_ORDER = ("layers", "losses", "optim", "models", "rnn", "captioning", "neural_net", "training", "linear", "knn")
+
+
+def _module_rank(spec: CheckSpec) -> int:
+    module = str(getattr(spec.func, "__module__", "")).rsplit(".", 1)[-1]
+    return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
