@@ -171,11 +171,17 @@ def vote_problem(got: np.ndarray, expected: np.ndarray, dists: np.ndarray, y_tra
     nearest, farthest = y_train[order[:k]], y_train[order[::-1][:k]]
     farthest_vote = ref.KNearestNeighbor.predict_labels(_memorised(np.zeros((len(y_train), 1)), y_train),
                                                         -dists, k=k)
+    one_nearest = y_train[np.argmin(dists, axis=1)]
     if np.array_equal(got, farthest_vote):
         pattern, fix = "nearest_wrong", "the nearest have the smallest distances: np.argsort(dists[i])[:k]"
     elif case == "ties":
+        # Checked before "k ignored": a first-met tie-break can equal the 1-NN labels on the ties case.
         pattern, fix = "tie_break", ("break ties by the smallest label: np.argmax(np.bincount(closest_y)) "
                                      "(Counter.most_common keeps the first label met, not the smallest)")
+    elif k > 1 and np.array_equal(got, one_nearest):
+        # Every label is the single nearest point's: k is never used (sliced [:1], or not passed on).
+        pattern, fix = "nearest_wrong", (f"k={k} was asked, but every label is the nearest point's: take the k "
+                                         "nearest, closest_y = self.y_train[np.argsort(dists[i])[:k]]")
     else:
         pattern, fix = "majority_vote", ("take the most common of the k labels: closest_y = self.y_train["
                                          "np.argsort(dists[i])[:k]]; y_pred[i] = np.argmax(np.bincount(closest_y))")
@@ -258,10 +264,15 @@ def predict_check(ctx: CheckContext) -> Outcome:
             continue
         culprits = failed_here(ctx, f"knn.{topic}.distances") + voting
         if not culprits:
-            return failed(Finding("majority_vote", f"{SUBJECT}.predict(X, k=3, num_loops={num_loops}) gave labels "
-                                  f"{got.tolist()}, expected {expected.tolist()}",
-                                  fix="predict computes the distances with the num_loops version asked for and "
-                                      "returns self.predict_labels(dists, k=k)", where=("y_pred",)))
+            k_lost = got.shape == expected.shape and np.array_equal(got, _memorised(X_train, y_train).predict(X, k=1))
+            fix = ("predict passes k on: return self.predict_labels(dists, k=k)" if k_lost else
+                   "predict computes the distances with the num_loops version asked for and "
+                   "returns self.predict_labels(dists, k=k)")
+            return failed(Finding("nearest_wrong" if k_lost else "majority_vote",
+                                  f"{SUBJECT}.predict(X, k=3, num_loops={num_loops}) gave labels "
+                                  f"{got.tolist()}, expected {expected.tolist()}"
+                                  + ("; they are the k=1 labels: k is not passed on" if k_lost else ""),
+                                  fix=fix, where=("y_pred",)))
         blamed += culprits
     if blamed:
         return blamed_on(Reason("blamed", (SUBJECT,), tuple(dict.fromkeys(blamed))))

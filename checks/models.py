@@ -415,6 +415,10 @@ def initial_loss(ctx: CheckContext, topic: str) -> Outcome:
     if abs(loss - arch.batch * expected) <= arch.batch * tol:
         what += f": {loss / expected:.0f} times too big, the loss summed rather than averaged over N"
         pattern, fix = "batch_size", "divide the summed loss by N, or use softmax_loss, which averages"
+    elif abs(loss - (arch.num_classes - 1)) <= 0.02 * (arch.num_classes - 1):
+        # Every margin is 1 at near-zero scores: the multiclass SVM's C - 1, not softmax's log C.
+        what += f": that is C - 1 = {arch.num_classes - 1}, the SVM loss at near-zero scores"
+        pattern, fix = "wrong_loss", "the model's data loss is softmax_loss(scores, y), not svm_loss"
     return failed(Finding(pattern, what, fix=fix, where=("loss",)), loss=loss, expected=expected, tolerance=tol)
 
 

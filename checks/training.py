@@ -297,6 +297,7 @@ def overfit_user_optim(ctx: CheckContext) -> Outcome:
         raise SkipCheck("no sgd_momentum, rmsprop, adam or Solver in the target")
     lines, problems, notes, details = [], [], [], {}
     departed = []  # the rules (and the Solver's rule) that a failure is about, for the blame retry
+    pattern = "optimizer_departs"
     for name, rule in rules.items():
         line, problem, info = _compare_rule(ctx, name, rule, X, y)
         lines.append(line)
@@ -320,13 +321,14 @@ def overfit_user_optim(ctx: CheckContext) -> Outcome:
         if problem:
             problems.append(problem)
             departed.append(solver_rule)
+            if problem == LABELS_APART:
+                pattern = "minibatch_labels"
     message = "\n".join(lines)
     details["departed"] = list(dict.fromkeys(departed))
     if solver_crash and not problems:
         return blamed_on(SOLVER_RAISES, with_yours=message, **details)
     if problems:
-        return failed(measured("optimizer_departs", message, "; ".join(problems), where=tuple(departed)),
-                      **details)
+        return failed(measured(pattern, message, "; ".join(problems), where=tuple(departed)), **details)
     if notes:
         return warned(measured("optimizer_departs", message, "; ".join(notes), where=tuple(rules)), **details)
     return passed(message, **details)
@@ -440,6 +442,7 @@ def _user_solver_run(ctx: CheckContext, X: np.ndarray, y: np.ndarray,
     Solver = ctx.fn("Solver")
     rule = "adam" if "adam" in rules or not rules else next(iter(rules))
     model = fc_net(ctx)
+    batches = record_batches(model)
     small = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
     kwargs = dict(update_rule=rule, optim_config={"learning_rate": USER_RULES.get(rule, 1e-2)},
                   num_epochs=OVERFIT_ITERS, batch_size=OVERFIT_EXAMPLES, verbose=False,
@@ -456,8 +459,41 @@ def _user_solver_run(ctx: CheckContext, X: np.ndarray, y: np.ndarray,
     line = f"your Solver with {rule}: training accuracy {acc:.0%}  {tr.sparkline(losses)}"
     if acc >= 0.99:
         return line, None, rule
+    if labels_apart(batches, X, y):
+        return line, LABELS_APART, rule
     return line, ("your Solver does not overfit with a working model: check _step (each parameter "
                   "updated with its own config, stored back) and that train() runs every iteration"), rule
+
+
+LABELS_APART = ("your Solver passes model.loss labels that are not those of its examples: draw one "
+                "batch_mask and index both, X_batch = X_train[batch_mask]; y_batch = y_train[batch_mask]")
+
+
+def record_batches(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Wrap model.loss so every (X, y) it is trained on is kept (the instance's own attribute)."""
+    batches: list[tuple[np.ndarray, np.ndarray]] = []
+    loss = model.loss
+
+    def recording_loss(X_batch, y_batch=None, *args, **kwargs):
+        if y_batch is not None:
+            batches.append((np.array(X_batch, copy=True), np.array(y_batch, copy=True)))
+        return loss(X_batch, y_batch, *args, **kwargs)
+
+    model.loss = recording_loss
+    return batches
+
+
+def labels_apart(batches: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray, y: np.ndarray) -> bool:
+    """Whether some example reached loss() with a label other than its own (X and y sampled apart)."""
+    rows = {X[i].tobytes(): int(y[i]) for i in range(len(X))}
+    for X_batch, y_batch in batches:
+        if X_batch.ndim != X.ndim or len(X_batch) != len(y_batch):
+            continue
+        for x_row, label in zip(X_batch, y_batch):
+            own = rows.get(np.asarray(x_row, dtype=X.dtype).tobytes())
+            if own is not None and own != int(label):
+                return True
+    return False
 
 
 # ---------------------------------------------------------------- learning rates and update sizes

@@ -175,9 +175,10 @@ MUTANTS = [
     mutant("knn_k_ignored", "predict_labels looks at the nearest point only", KNN,
            'nearest = np.argsort(dists, axis=1, kind="stable")[:, :k]',
            'nearest = np.argsort(dists, axis=1, kind="stable")[:, :1]', "knn.predict_labels.majority",
-           "k=5"),
+           "k=5", pattern="nearest_wrong"),
     mutant("knn_predict_k_lost", "predict forgets to pass k on", KNN, "return self.predict_labels(dists, k=k)",
-           "return self.predict_labels(dists)", "knn.predict.labels", "predict"),
+           "return self.predict_labels(dists)", "knn.predict.labels", "predict",
+           pattern="nearest_wrong"),
     # ---- the assignment-1 two-layer net
     mutant("net_reg_gradient_half", "grads W1 += reg * W1 for a loss with reg * sum(W1**2)", NET,
            'grads["W1"] += 2 * reg * p["W1"]', 'grads["W1"] += reg * p["W1"]', "models.two_layer_net.gradcheck",

@@ -383,7 +383,7 @@ MODELS = [
     mutant("two_layer_svm_loss", "TwoLayerNet scored with svm_loss instead of softmax_loss", FC,
            'data_loss, dscores = softmax_loss(scores, y)\n        loss = data_loss + _l2_penalty(p, ("W1", "W2"), self.reg)',
            'data_loss, dscores = svm_loss(scores, y)\n        loss = data_loss + _l2_penalty(p, ("W1", "W2"), self.reg)',
-           "models.*", "log|softmax"),
+           "models.*", "log|softmax", pattern="wrong_loss"),
     mutant("fc_weights_zero", "initialised every weight matrix with zeros", FC,
            'params[f"W{i}"] = weight_scale * randn(dims[i - 1], dims[i])',
            'params[f"W{i}"] = np.zeros((dims[i - 1], dims[i]))',
@@ -481,7 +481,7 @@ TRAINING = [
            "loss, grads = self.model.loss(self.X_train[batch_mask], self.y_train[batch_mask])",
            "loss, grads = self.model.loss(self.X_train[batch_mask], "
            "self.y_train[self.rng.choice(self.X_train.shape[0], self.batch_size)])",
-           "training.*", "overfit|accuracy"),
+           "training.*", "overfit|accuracy|labels", pattern="minibatch_labels"),
 ]
 
 MUTANTS: tuple[Mutant, ...] = tuple(AFFINE + ACTIVATIONS + BATCHNORM + LAYERNORM + DROPOUT + CONV + POOL
