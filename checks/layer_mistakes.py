@@ -12,15 +12,21 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from sanitykit import reference as ref
+
 BN_EPS = 1e-5
 Mistake = tuple[str, str, str]  # (pattern, what the code does, the line to write)
 
 
 # ---------------------------------------------------------------- normalisation
 
-def normalised(x: np.ndarray, axes: tuple[int, ...], eps: float, eps_place: str) -> np.ndarray:
-    """(x - mean) / sqrt(var + eps) over `axes`, or with eps left out or added outside the root."""
-    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+def normalised(x: np.ndarray, axes: tuple[int, ...], eps: float, eps_place: str, ddof: int = 0) -> np.ndarray:
+    """(x - mean) / sqrt(var + eps) over `axes`, or with eps left out or added outside the root.
+
+    Args:
+        ddof: 1 for the unbiased variance a student may take (np.var(ddof=1), sum / (N - 1)).
+    """
+    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True, ddof=ddof)
     root = {"inside": np.sqrt(var + eps), "missing": np.sqrt(var), "outside": np.sqrt(var) + eps}[eps_place]
     with np.errstate(all="ignore"):
         return (x - mu) / root
@@ -46,11 +52,24 @@ def batchnorm_mistakes(inputs: dict, args: tuple, axis: int = 0) -> list[tuple[M
     x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
     eps = _eps_of(args[0] if args else {})
     fix = f"xhat = (x - mu) / np.sqrt(var + eps), with mu and var over axis={axis}"
-    return eps_variants(lambda place: gamma * normalised(x, (axis,), eps, place) + beta, fix)
+    unbiased = (("unbiased_variance", f"the variance is unbiased (divided by {x.shape[axis] - 1}, ddof=1): out "
+                 f"matches x.var(axis={axis}, ddof=1), the course uses the biased x.var(axis={axis})",
+                 f"var = x.var(axis={axis}) (or ((x - mu) ** 2).mean(axis={axis})), not a sum / (N - 1)"),
+                gamma * normalised(x, (axis,), eps, "inside", ddof=1) + beta)
+    return [*eps_variants(lambda place: gamma * normalised(x, (axis,), eps, place) + beta, fix),
+            *([unbiased] if x.shape[axis] > 1 else [])]
 
 
 def layernorm_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
-    return batchnorm_mistakes(inputs, args, axis=1)
+    """Batchnorm's mistakes over axis 1, and layernorm computed with batchnorm's axis 0."""
+    x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
+    eps = _eps_of(args[0] if args else {})
+    over_batch = (("wrong_axis", "the statistics are taken over the batch (axis=0, batchnorm's axis): out "
+                   "matches batchnorm, each feature normalised across the samples",
+                   "mu = x.mean(axis=1, keepdims=True); var = x.var(axis=1, keepdims=True): one mean and "
+                   "variance per sample"),
+                  gamma * normalised(x, (0,), eps, "inside") + beta)
+    return [*batchnorm_mistakes(inputs, args, axis=1), *([over_batch] if x.shape[0] > 1 else [])]
 
 
 def _rows_batchnorm(rows: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -112,6 +131,46 @@ def test_mode_mistakes(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runni
             for place, (pattern, words) in EPS_MISTAKES.items()]
 
 
+# ---------------------------------------------------------------- windows: stride and kernel orientation
+
+def _stride_one_cropped(forward: Callable, args: tuple, param: dict, out_shape: tuple) -> np.ndarray:
+    """The layer run with stride 1, cropped to the right output size: windows slid one pixel at a time."""
+    out = forward(*args, {**param, "stride": 1})[0]
+    return out[:, :, :out_shape[2], :out_shape[3]]
+
+
+STRIDE_WORDS = ("the windows slide one pixel at a time whatever the stride: out matches the first "
+                "{h} x {w} outputs of a stride-1 {layer}")
+
+
+def conv_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
+    """A true convolution (the filters flipped), or windows placed without the stride."""
+    x, w, b = inputs["x"], inputs["w"], inputs["b"]
+    conv_param = args[0]
+    correct = ref.conv_forward_naive(x, w, b, conv_param)[0]
+    flipped = (("flipped", "the filters are rotated by 180 degrees (w[:, :, ::-1, ::-1]): out is a true "
+                "convolution, the course's layer is a cross-correlation",
+                "use w[f] as it is: out[n, f, i, j] = np.sum(window * w[f]) + b[f]"),
+               ref.conv_forward_naive(x, w[:, :, ::-1, ::-1], b, conv_param)[0])
+    variants = [flipped]
+    if int(conv_param.get("stride", 1)) > 1:
+        words = STRIDE_WORDS.format(h=correct.shape[2], w=correct.shape[3], layer="convolution")
+        variants.append((("stride", words, "window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]"),
+                         _stride_one_cropped(ref.conv_forward_naive, (x, w, b), conv_param, correct.shape)))
+    return variants
+
+
+def max_pool_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
+    """Pooling windows placed without the stride."""
+    x, pool_param = inputs["x"], args[0]
+    if int(pool_param.get("stride", 1)) <= 1:
+        return []
+    correct = ref.max_pool_forward_naive(x, pool_param)[0]
+    words = STRIDE_WORDS.format(h=correct.shape[2], w=correct.shape[3], layer="max pool")
+    return [(("stride", words, "window = x[:, :, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width]"),
+             _stride_one_cropped(ref.max_pool_forward_naive, (x,), pool_param, correct.shape))]
+
+
 # ---------------------------------------------------------------- naming
 
 EXPLAINERS: dict[str, Callable[[dict, tuple], list[tuple[Mistake, np.ndarray]]]] = {
@@ -119,6 +178,10 @@ EXPLAINERS: dict[str, Callable[[dict, tuple], list[tuple[Mistake, np.ndarray]]]]
     "layernorm": layernorm_mistakes,
     "spatial_batchnorm": spatial_batchnorm_mistakes,
     "spatial_groupnorm": spatial_groupnorm_mistakes,
+    "conv": conv_mistakes,
+    "conv_fast": conv_mistakes,
+    "max_pool": max_pool_mistakes,
+    "max_pool_fast": max_pool_mistakes,
 }
 
 

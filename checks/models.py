@@ -583,6 +583,12 @@ def only_with_variant(outcome: Outcome, variant: dict[str, Any]) -> Outcome:
     (key, value), = variant.items()
     short = {"batchnorm": "bn", "layernorm": "ln"}.get(str(value), "")
     words = VARIANT_HINTS[key].format(value=value, short=short)
+    finding = outcome.finding
+    if key == "keep_ratio" and finding is not None and finding.pattern == "unknown":
+        # Right without dropout, wrong with it: the backward pass does not apply the forward's mask.
+        finding = replace(finding, pattern="mask", likely=words, fix="")
+        return replace(outcome, finding=finding, message=wording.finding_message(finding),
+                       hint=wording.finding_hint(finding), details={**outcome.details, "only_with": key})
     hint = f"{words}\n{outcome.hint}" if outcome.hint else words
     return replace(outcome, hint=hint, details={**outcome.details, "only_with": key})
 

@@ -249,6 +249,12 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w, one step from explicit state")
+    if first.status == "fail" and ignores_learning_rate(ctx, rule, w, dw, config):
+        return failed(replace(first.finding, pattern="lr_ignored", what=f"{rule}: {first.finding.what}",
+                              likely="the step is the same for config['learning_rate'] and a tenth of it: "
+                                     "the learning rate is hard-coded or never read",
+                              fix=f"scale the update by config['learning_rate']: {UPDATE[rule]}",
+                              where=("config['learning_rate']",)), **first.details)
     if first.status == "fail":
         # sgd and momentum are linear in dw: the part of the step due to dw alone shows a sign error.
         without_dw = REFERENCE[rule](w, np.zeros_like(dw), copy_config(config))[0] - w
@@ -262,6 +268,13 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
                           fix="the state in config is not carried from one call to the next: store it back, "
                               f"e.g. config['{STATE[rule][0] if STATE[rule] else 'learning_rate'}'] = ..."),
                   **third.details)
+
+
+def ignores_learning_rate(ctx: CheckContext, rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> bool:
+    """Whether the user's first step moves w, and exactly as far with a tenth of the learning rate."""
+    steps = [call_rule(ctx, rule, w, dw, copy_config({**config, "learning_rate": scale * config["learning_rate"]}))[0] - w
+             for scale in (1.0, 0.1)]
+    return bool(np.any(steps[0])) and rel_error(steps[0], steps[1]) < 1e-9
 
 
 def step_mistake(rule: str, step: np.ndarray, expected: np.ndarray) -> tuple[str | None, str]:

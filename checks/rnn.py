@@ -253,12 +253,30 @@ def _lstm_step_known(inputs: dict, upstream: tuple, got: tuple) -> tuple[str, st
     _, _, cache = ref.lstm_step_forward(*inputs.values())
     named = {**{k: v for k, v in LSTM_STEP_MISTAKES.items()},
              **{order: ("gate_order", f"the gradients of the gates are assembled in the order "
-                                      f"{', '.join(order)} instead of i, f, o, g") for order in mistakes.GATE_ORDERS}}
+                                      f"{', '.join(order)} instead of i, f, o, g") for order in mistakes.GATE_ORDERS},
+             **LSTM_TANH_MISTAKES}
     found = mistakes.match(got, ((key, mistakes.lstm_step_grads(cache, *upstream, key)) for key in named))
     if found:
         pattern, words = named[found]
-        return pattern, words, CELL_FIX if pattern == "cell_path" else GATE_FIX
+        return pattern, words, {"cell_path": CELL_FIX, "tanh_derivative": LSTM_TANH_FIX}.get(pattern, GATE_FIX)
     return None
+
+
+# A tanh derivative gone wrong in the LSTM: of the block input g = tanh(a_g), or of tanh(next_c).
+LSTM_TANH_WORDS = {  # TANH_LOCAL key -> (words for g, words for tanh(next_c))
+    "1 - h instead of 1 - h**2": ("1 - g instead of 1 - g**2", "1 - tanh(next_c) instead of 1 - tanh(next_c)**2"),
+    "the derivative of tanh is missing (da = dnext_h)": ("its derivative is missing (dg = dc * i)",
+                                                         "its derivative is missing (dc = dnext_c + dnext_h * o)"),
+    "tanh applied again to the output: 1 - np.tanh(next_h)**2": (
+        "tanh applied again to g: 1 - np.tanh(g)**2", "tanh applied again: 1 - np.tanh(np.tanh(next_c))**2"),
+}
+LSTM_TANH_MISTAKES = {
+    f"{part}:{local}": ("tanh_derivative", f"the derivative of {name} is wrong: {words[index]}")
+    for index, (part, name) in enumerate((("g", "the block input g = tanh(a_g)"), ("c", "tanh(next_c)")))
+    for local, words in LSTM_TANH_WORDS.items()
+}
+LSTM_TANH_FIX = ("d tanh(a) / da = 1 - tanh(a)**2: dg's local factor is (1 - g ** 2) and the cell path's "
+                 "dnext_h * o * (1 - np.tanh(next_c) ** 2)")
 
 
 SEQUENCE_MISTAKES = {

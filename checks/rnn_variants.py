@@ -37,14 +37,17 @@ def lstm_step_grads(cache: tuple, dnext_h: np.ndarray, dnext_c: np.ndarray, mist
 
     Args:
         mistake: "" (right), "no_tanh_path" (dc = dnext_c), "no_dnext_c" (dc ignores dnext_c),
-            "dprev_c_no_f" (dprev_c = dc), "dprev_c_raw" (dprev_c = dnext_c * f), or a gate order
-            such as "ifgo" (da assembled in that order instead of i, f, o, g).
+            "dprev_c_no_f" (dprev_c = dc), "dprev_c_raw" (dprev_c = dnext_c * f), a gate order
+            such as "ifgo" (da assembled in that order instead of i, f, o, g), or a wrong tanh
+            derivative "g:<TANH_LOCAL key>" (of the block input g) or "c:<key>" (of tanh(next_c)).
     """
     x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
-    through_h = dnext_h * o * (1 - tanh_c ** 2)
+    which, _, local = mistake.partition(":") if mistake[:2] in ("g:", "c:") else ("", "", "right")
+    tanh_of = {part: TANH_LOCAL[local if which == part else "right"] for part in ("g", "c")}
+    through_h = dnext_h * o * tanh_of["c"](tanh_c)
     dc = {"no_tanh_path": dnext_c, "no_dnext_c": through_h}.get(mistake, dnext_c + through_h)
     blocks = {"i": dc * g * i * (1 - i), "f": dc * prev_c * f * (1 - f),
-              "o": dnext_h * tanh_c * o * (1 - o), "g": dc * i * (1 - g ** 2)}
+              "o": dnext_h * tanh_c * o * (1 - o), "g": dc * i * tanh_of["g"](g)}
     order = mistake if sorted(mistake) == sorted("ifog") else "ifog"
     da = np.concatenate([blocks[k] for k in order], axis=1)
     dprev_c = {"dprev_c_no_f": dc, "dprev_c_raw": dnext_c * f}.get(mistake, dc * f)

@@ -590,6 +590,13 @@ NORM_MISTAKES = [  # (function, old, new, check, pattern)
     ("batchnorm_forward", "running_var = momentum * running_var + (1 - momentum) * var",
      "running_var = momentum * running_var + (1 - momentum) * np.sqrt(var)", "batchnorm.running_average",
      "running_std"),
+    ("batchnorm_forward", "var = (xmu ** 2).mean(axis=0)", "var = (xmu ** 2).sum(axis=0) / (x.shape[0] - 1)",
+     "batchnorm.forward", "unbiased_variance"),
+    ("layernorm_forward", "var = x.var(axis=1, keepdims=True)", "var = x.var(axis=1, keepdims=True, ddof=1)",
+     "layernorm.forward", "unbiased_variance"),
+    ("layernorm_forward", "mu = x.mean(axis=1, keepdims=True)\n    var = x.var(axis=1, keepdims=True)",
+     "mu = x.mean(axis=0, keepdims=True)\n    var = x.var(axis=0, keepdims=True)", "layernorm.forward",
+     "wrong_axis"),
 ]
 
 
@@ -645,6 +652,33 @@ def test_conv_padding_and_output_size_mistakes_are_named_when_the_forward_raises
         interface = results["layers.conv.interface"]
         assert interface.status == "fail" and interface.diagnosis.pattern == pattern, (new, interface.message)
         assert interface.diagnosis.likely and "internal" not in interface.message
+
+
+WINDOW_MISTAKES = [  # (function, old, new, pattern): the output has the right shape, the wrong windows
+    ("conv_forward_naive", "window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]",
+     "window = x_pad[:, :, i:i + HH, j:j + WW]", "stride"),
+    ("conv_forward_naive", "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b",
+     "np.tensordot(window, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b", "flipped"),
+    ("max_pool_forward_naive", "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
+     "window = x[:, :, i:i + ph, j:j + pw]", "stride"),
+]
+
+
+def test_windows_placed_without_the_stride_or_flipped_filters_are_named_from_the_output():
+    for function, old, new, pattern in WINDOW_MISTAKES:
+        topic = "conv" if function.startswith("conv") else "max_pool"
+        result = run({function: planted(function, old, new)}, only=f"layers.{topic}.")[f"layers.{topic}.forward"]
+        assert result.status == "fail" and result.diagnosis.pattern == pattern, (new, result.message)
+        assert pattern in result.diagnosis.fix or pattern == "flipped" and "w[f]" in result.diagnosis.fix
+
+
+def test_a_forward_wrong_in_another_way_is_not_named_a_window_mistake():
+    def conv_forward_plus_one(x, w, b, conv_param):
+        out, cache = R.conv_forward_naive(x, w, b, conv_param)
+        return out + 1, cache  # planted: an offset, no window mistake reproduces it
+
+    result = run({"conv_forward_naive": conv_forward_plus_one}, only="layers.conv.")["layers.conv.forward"]
+    assert result.status == "fail" and result.diagnosis.pattern not in ("stride", "flipped"), result.message
 
 
 def test_max_pool_output_size_without_the_one_is_named():

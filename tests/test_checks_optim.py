@@ -155,6 +155,30 @@ def test_rule_crashing_without_config_is_an_error_not_a_crash():
 
 # ---------------------------------------------------------------- one bug, one failure
 
+def sgd_momentum_hard_coded_rate(w, dw, config=None):
+    """The learning rate written in as 1e-2 instead of read from config."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config["momentum"] * config.get("velocity", np.zeros_like(w)) - 1e-2 * dw  # planted
+    config["velocity"] = v
+    return w + v, config
+
+
+def test_a_hard_coded_learning_rate_is_named_by_the_step_check():
+    results = run_suite_part(("optim.sgd_momentum.step", "optim.sgd_momentum.progress"),
+                             sgd_momentum=sgd_momentum_hard_coded_rate)
+    step = results["optim.sgd_momentum.step"]
+    assert step.status == "fail" and step.diagnosis.pattern == "lr_ignored", step.message
+    assert "config['learning_rate']" in step.hint
+    assert results["optim.sgd_momentum.progress"].status in ("fail", "skip")
+
+
+def test_a_wrong_step_that_reads_the_learning_rate_is_not_called_lr_ignored():
+    results = run_suite_part(("optim.sgd_momentum.step",), sgd_momentum=sgd_momentum_sign_error)
+    assert results["optim.sgd_momentum.step"].diagnosis.pattern != "lr_ignored"
+
+
 def run_suite_part(ids, **objects):
     """The given checks in declaration order, each seeing the earlier results (as the runner does)."""
     from sanitykit.front.runner import check_result

@@ -75,6 +75,17 @@ def lstm_step_backward_cell_cut(dnext_h, dnext_c, cache):
     return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
+def lstm_step_backward_tanh(g_local=lambda g: 1 - g ** 2, c_local=lambda t: 1 - t ** 2):
+    """lstm_step_backward with the local factors of g = tanh(a_g) and of tanh(next_c) as given."""
+    def backward(dnext_h, dnext_c, cache):
+        x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c = cache
+        dc = dnext_c + dnext_h * o * c_local(tanh_c)
+        da = np.concatenate([dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tanh_c * o * (1 - o),
+                             dc * i * g_local(g)], axis=1)
+        return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+    return backward
+
+
 def temporal_loss_over_words(x, y, mask):
     loss, dx = R.temporal_softmax_loss(x, y, mask)
     return loss * x.shape[0] / mask.sum(), dx
@@ -95,6 +106,12 @@ def temporal_loss_unmasked_dx(x, y, mask):
     ("rnn.lstm_step.forward", {"lstm_step_forward": lstm_step_forward_ifgo}, "gate_order"),
     ("rnn.lstm_step.gradcheck", {"lstm_step_backward": lstm_step_backward_cell_cut}, "cell_path"),
     ("rnn.lstm_step.cell_path", {"lstm_step_backward": lstm_step_backward_cell_cut}, "cell_path"),
+    ("rnn.lstm_step.gradcheck", {"lstm_step_backward": lstm_step_backward_tanh(g_local=lambda g: 1 - g)},
+     "tanh_derivative"),
+    ("rnn.lstm_step.cell_path", {"lstm_step_backward": lstm_step_backward_tanh(g_local=lambda g: 1 - g)},
+     "tanh_derivative"),
+    ("rnn.lstm_step.gradcheck", {"lstm_step_backward": lstm_step_backward_tanh(c_local=lambda t: 1 - t)},
+     "tanh_derivative"),
     ("rnn.temporal_softmax.value", {"temporal_softmax_loss": temporal_loss_over_words}, "loss_normalisation"),
     ("rnn.temporal_softmax.mask", {"temporal_softmax_loss": temporal_loss_unmasked_dx}, "mask_ignored"),
 ])

@@ -29,3 +29,18 @@ def test_every_failure_is_named_and_every_skip_and_error_has_a_reason(tree):
             assert c["reason"] and c["reason"]["kind"] in REASON_KINDS, c["id"]
         if c["status"] == "fail":
             assert c["diagnosis"] or (c["reason"] and c["reason"]["kind"] == "blamed"), c["id"]
+
+
+def test_only_an_unnamed_finding_says_that_no_pattern_describes_it():
+    from dataclasses import replace
+
+    from sanitykit.engine import wording
+    from sanitykit.engine.findings import Finding
+
+    unnamed = Finding("unknown", "9 of 20 probed elements of dW2 are wrong (45%)", evidence=("dW2[1, 1]: ...",))
+    assert wording.finding_message(unnamed).splitlines()[-1] == wording.UNNAMED
+    # A check that names the mistake later (a known mistake reproduces the output) keeps the
+    # measured lines and loses the "unnamed" one: the message never contradicts the pattern.
+    named = replace(unnamed, pattern="mask")
+    assert wording.UNNAMED not in wording.finding_message(named)
+    assert wording.finding_message(named).splitlines() == [unnamed.what, *unnamed.evidence]

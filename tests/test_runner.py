@@ -261,7 +261,7 @@ def test_a_failure_that_names_no_user_error_gets_no_source_line(tmp_path):
 
     [result] = run(spec("layers.a.other", swallows), target=load_target(tmp_path))
 
-    assert result.message == "out is wrong" and "source_line" not in result.details
+    assert result.message.splitlines()[0] == "out is wrong" and "source_line" not in result.details
 
 
 def test_check_runs_the_catalogue_on_a_dict_target_of_the_reference():
@@ -330,3 +330,20 @@ def test_numpy_patched_by_a_student_is_put_back_and_reported(tmp_path):
     assert report.by_id("losses.softmax.value").status == "pass"
     assert report.loading["numpy_restored"] == [
         "cs231n/layers.py replaced numpy.sum at import; sanitykit put numpy back"]
+
+
+def test_an_array_shaped_as_the_transpose_of_its_partner_is_named_in_the_hint():
+    def loss_with_transposed_gradient(ctx):
+        W, dW = np.ones((4, 6)), np.ones((6, 4))  # planted: dW = dscores.T @ X
+        return call_user(lambda: W + dW, subject="svm_loss_vectorized")
+
+    def plain_mismatch(ctx):
+        return call_user(lambda: np.ones((4, 6)) + np.ones((5, 3)), subject="svm_loss_vectorized")
+
+    by_id = {r.id: r for r in run(spec("linear.a.reversed", loss_with_transposed_gradient),
+                                  spec("linear.a.mismatch", plain_mismatch))}
+    reversed_hint = by_id["linear.a.reversed"].hint
+    assert by_id["linear.a.reversed"].status == "error"
+    assert "(4, 6) and (6, 4)" in reversed_hint and "transpose" in reversed_hint
+    assert "transpose" not in by_id["linear.a.mismatch"].hint
+    assert "print the shapes" in by_id["linear.a.mismatch"].hint

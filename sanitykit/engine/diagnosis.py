@@ -766,7 +766,7 @@ def classify(c: Comparison, *, weights: np.ndarray | None = None, reg: float | N
             f"check which elements of {c.grad} your loops reach")
     return Finding(
         "unknown", f"{int(c.wrong.sum())} of {c.wrong.size} probed elements of {c.grad} are wrong "
-        f"({100 * frac:.0f}%), in a way none of sanitykit's patterns describes",
+        f"({100 * frac:.0f}%)",
         f"a term of {c.grad} is wrong or missing",
         f"derive {c.grad} again on paper for a tiny case (N=2) and compare term by term "
         "with your code at the worst elements")

@@ -190,7 +190,7 @@ def _raised(name: str, exc: BaseException) -> UserCodeError:
     change = numpy_change(exc)
     error = UserCodeError(reason, subject=name, where=where, source_line=code,
                           error_type=type(exc).__name__, numpy_change=change,
-                          fix=_numpy_fix(type(exc).__name__, change))
+                          fix=_numpy_fix(type(exc).__name__, change) or _reversed_shapes_fix(exc))
     recorded = _RECORDED.get()
     if recorded is not None:
         recorded.append(error)
@@ -222,6 +222,27 @@ def numpy_change(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and "Unable to avoid copy" in text:
         return "copy_false"
     return ""
+
+
+SHAPE_IN_MESSAGE = re.compile(r"\((\d+(?:\s*,\s*\d+)+)\s*,?\)")
+
+
+def reversed_shapes(message: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Two shapes of a broadcast error that are each other's reverse, (4, 6) and (6, 4), or None."""
+    shapes = [tuple(int(n) for n in group.split(",")) for group in SHAPE_IN_MESSAGE.findall(message)]
+    for i, first in enumerate(shapes):
+        for second in shapes[i + 1:]:
+            if first != second and first == second[::-1]:
+                return first, second
+    return None
+
+
+def _reversed_shapes_fix(exc: BaseException) -> str:
+    """The hint for an array built as the transpose of what it meets (a product's factors swapped)."""
+    from sanitykit.engine.wording import reversed_shapes_fix
+
+    pair = reversed_shapes(str(exc)) if isinstance(exc, ValueError) else None
+    return reversed_shapes_fix(*pair) if pair else ""
 
 
 def _numpy_fix(error_type: str, change: str) -> str:

@@ -40,9 +40,13 @@ def hint_lines(likely: str, fix: str) -> list[str]:
     return [fix] if fix else []
 
 
+UNNAMED = "none of sanitykit's patterns describes it"
+
+
 def finding_message(finding: Finding) -> str:
-    """What is wrong, then the measured evidence lines."""
-    return "\n".join(line for line in (finding.what, *finding.evidence) if line)
+    """What is wrong, then the measured evidence lines (and, for an unnamed mistake, that it is)."""
+    unnamed = (UNNAMED,) if finding.pattern == "unknown" else ()
+    return "\n".join(line for line in (finding.what, *finding.evidence, *unnamed) if line)
 
 
 def finding_hint(finding: Finding) -> str:
@@ -155,6 +159,13 @@ ERROR_FIXES = {
 }
 RETURN_FIX = ("return exactly what the course's docstring says, e.g. `return out, cache` from a "
               "forward and `return dx, dw, db` from a backward, each an ndarray")
+
+
+def reversed_shapes_fix(first: tuple[int, ...], second: tuple[int, ...]) -> str:
+    """The fix for two arrays on one line shaped as each other's transpose (a reversed_shape mistake)."""
+    return (f"the arrays on that line are shaped {first} and {second}, each other's transpose: one of them "
+            "(often a gradient like dW) was built with the factors of a product swapped, e.g. dscores.T @ X "
+            "where X.T @ dscores belongs; give it the shape of the parameter it belongs to (dW.shape == W.shape)")
 
 
 def user_error_fix(error_type: str, numpy_change: str = "") -> str:

@@ -100,7 +100,8 @@ MUTANTS = [
            "return dx, dprev_h, dc, dWx, dWh, db", ("rnn.lstm_step.gradcheck", "rnn.lstm_step.cell_path"),
            "forget|dprev_c"),
     mutant("lstm_tanh_derivative_of_g", "(1 - g) for the derivative of g = tanh(a_g)", RNN,
-           "dc * i * (1 - g ** 2)", "dc * i * (1 - g)", "rnn.lstm_step.gradcheck", "dx|dWx"),
+           "dc * i * (1 - g ** 2)", "dc * i * (1 - g)", "rnn.lstm_step.gradcheck", "dx|dWx",
+           pattern="tanh_derivative"),
     mutant("lstm_backward_gates_swapped", "assembled the gate gradients in the order i, f, g, o", RNN,
            OUTPUT_GATE + BLOCK_INPUT, BLOCK_INPUT + OUTPUT_GATE, "rnn.lstm_step.gradcheck", "order"),
     # ---- the LSTM over time
