@@ -132,6 +132,13 @@ FAMILY: dict[str, str | tuple[str, ...]] = {
     "captions_not_shifted": "caption_shift", "captions_null_counted": "null_mask",
     "captions_mask_from_inputs": "null_mask", "captions_no_projection_gradient": "zeros",
     "sample_start_fed_back": "sample_feedback", "sample_from_zero_state": "sample_start",
+    # tagged once the vocabulary had their words (read from the mistake, as above)
+    "sigmoid_backward_missing_s": "sigmoid_derivative", "conv_forward_no_bias": "row_offset",
+    "affine_bn_relu_backward_wrong_dout": "mask", "svm_counts_correct_class": "correct_class",
+    "svm_naive_counts_correct_class": "correct_class", "svm_vectorized_correct_class_counted": "correct_class",
+    "channel_mean_is_mean_image": WRONG_AXIS, "knn_no_loops_transposed": ("transposed", "reversed_shape"),
+    "net_train_uphill": "uphill_step", "net_train_labels_apart": "minibatch_labels",
+    "net_predict_over_examples": "predict_axis", "embedding_flattened": "shape",
 }
 
 

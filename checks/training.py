@@ -820,7 +820,7 @@ def preprocessing_train_only(ctx: CheckContext) -> Outcome:
     # Splits with clearly different means, so each way of fitting gives different numbers.
     X_train = 1.0 + ctx.rng.standard_normal((40, 3, 4, 4))
     X_val = -2.0 + ctx.rng.standard_normal((20, 3, 4, 4))
-    lines, problems = [], []
+    lines, problems, per_pixel = [], [], []
     for name, helper in helpers.items():
         result = call_user(helper, X_train.copy(), X_val.copy(), subject=name)
         if result is None:
@@ -829,6 +829,12 @@ def preprocessing_train_only(ctx: CheckContext) -> Outcome:
             raise UserCodeError(f"{name} returned {type(result).__name__}, expected (X_train, X_val)",
                                 subject=name)
         out_val = np.asarray(result[1], dtype=np.float64)
+        if name == "subtract_channel_mean" and out_val.shape == X_val.shape and \
+                np.allclose(out_val, X_val - X_train.mean(axis=0, keepdims=True)):
+            lines.append(f"{name}: a mean image fitted on train (one mean per channel and pixel, the mean over "
+                         "axis 0 only), not one mean per channel")
+            per_pixel.append(name)
+            continue
         fitted = _fitted_on(name, out_val, X_train, X_val)
         lines.append(f"{name}: mean fitted on {fitted}")
         if fitted != "train":
@@ -838,6 +844,11 @@ def preprocessing_train_only(ctx: CheckContext) -> Outcome:
                                "compute the mean from X_train alone and subtract that same mean from "
                                "X_val and X_test; fitting on other splits leaks them into training",
                                where=tuple(problems)))
+    if per_pixel:
+        return failed(measured("wrong_axis", "; ".join(lines),
+                               "a channel mean averages over the examples and the pixels: "
+                               "X_train.mean(axis=(0, 2, 3), keepdims=True), one value per channel",
+                               where=tuple(per_pixel)))
     return passed("; ".join(lines))
 
 

@@ -182,6 +182,16 @@ def test_mean_fitted_on_all_data_is_diagnosed():
     assert "train+val" in outcome.message
 
 
+def test_a_channel_mean_taken_per_pixel_is_named_a_wrong_axis_not_a_leak():
+    def subtract_channel_mean(X_train, *others):
+        mean = X_train.mean(axis=0, keepdims=True)  # planted: a mean image, not axis=(0, 2, 3)
+        return tuple(X - mean for X in (X_train, *others))
+
+    outcome = run("training.preprocessing.train_only", DictTarget({"subtract_channel_mean": subtract_channel_mean}))
+    assert outcome.status == "fail" and outcome.finding.pattern == "wrong_axis", outcome.message
+    assert "axis=(0, 2, 3)" in outcome.hint
+
+
 def test_fc_net_checks_skip_without_a_model():
     with pytest.raises(SkipCheck):
         run("training.fc_net.overfit", DictTarget({}))
