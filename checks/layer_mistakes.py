@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from sanitykit import reference as ref
+from sanitykit.reference.layers import conv_output_size
 
 BN_EPS = 1e-5
 Mistake = tuple[str, str, str]  # (pattern, what the code does, the line to write)
@@ -133,10 +134,10 @@ def test_mode_mistakes(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runni
 
 # ---------------------------------------------------------------- windows: stride and kernel orientation
 
-def _stride_one_cropped(forward: Callable, args: tuple, param: dict, out_shape: tuple) -> np.ndarray:
-    """The layer run with stride 1, cropped to the right output size: windows slid one pixel at a time."""
+def _stride_one_cropped(forward: Callable, args: tuple, param: dict, size: tuple[int, int]) -> np.ndarray:
+    """The layer run with stride 1, cropped to the right (H_out, W_out): windows slid one pixel at a time."""
     out = forward(*args, {**param, "stride": 1})[0]
-    return out[:, :, :out_shape[2], :out_shape[3]]
+    return out[:, :, :size[0], :size[1]]
 
 
 STRIDE_WORDS = ("the windows slide one pixel at a time whatever the stride: out matches the first "
@@ -147,28 +148,31 @@ def conv_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]
     """A true convolution (the filters flipped), or windows placed without the stride."""
     x, w, b = inputs["x"], inputs["w"], inputs["b"]
     conv_param = args[0]
-    correct = ref.conv_forward_naive(x, w, b, conv_param)[0]
     flipped = (("flipped", "the filters are rotated by 180 degrees (w[:, :, ::-1, ::-1]): out is a true "
                 "convolution, the course's layer is a cross-correlation",
                 "use w[f] as it is: out[n, f, i, j] = np.sum(window * w[f]) + b[f]"),
                ref.conv_forward_naive(x, w[:, :, ::-1, ::-1], b, conv_param)[0])
     variants = [flipped]
-    if int(conv_param.get("stride", 1)) > 1:
-        words = STRIDE_WORDS.format(h=correct.shape[2], w=correct.shape[3], layer="convolution")
+    stride, pad = int(conv_param.get("stride", 1)), int(conv_param.get("pad", 0))
+    if stride > 1:
+        size = (conv_output_size(x.shape[2], w.shape[2], pad, stride), conv_output_size(x.shape[3], w.shape[3], pad, stride))
+        words = STRIDE_WORDS.format(h=size[0], w=size[1], layer="convolution")
         variants.append((("stride", words, "window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]"),
-                         _stride_one_cropped(ref.conv_forward_naive, (x, w, b), conv_param, correct.shape)))
+                         _stride_one_cropped(ref.conv_forward_naive, (x, w, b), conv_param, size)))
     return variants
 
 
 def max_pool_mistakes(inputs: dict, args: tuple) -> list[tuple[Mistake, np.ndarray]]:
     """Pooling windows placed without the stride."""
     x, pool_param = inputs["x"], args[0]
-    if int(pool_param.get("stride", 1)) <= 1:
+    stride = int(pool_param.get("stride", 1))
+    if stride <= 1:
         return []
-    correct = ref.max_pool_forward_naive(x, pool_param)[0]
-    words = STRIDE_WORDS.format(h=correct.shape[2], w=correct.shape[3], layer="max pool")
+    size = (conv_output_size(x.shape[2], pool_param["pool_height"], 0, stride),
+            conv_output_size(x.shape[3], pool_param["pool_width"], 0, stride))
+    words = STRIDE_WORDS.format(h=size[0], w=size[1], layer="max pool")
     return [(("stride", words, "window = x[:, :, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width]"),
-             _stride_one_cropped(ref.max_pool_forward_naive, (x,), pool_param, correct.shape))]
+             _stride_one_cropped(ref.max_pool_forward_naive, (x,), pool_param, size))]
 
 
 # ---------------------------------------------------------------- naming

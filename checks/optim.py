@@ -249,7 +249,7 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
                 for k in (1, 3)]
     first = compare_arrays(got[0] - w, expected[0] - w, "step", subject=rule, tol=STEP_TOL,
                            what="next_w - w, one step from explicit state")
-    if first.status == "fail" and ignores_learning_rate(ctx, rule, w, dw, config):
+    if first.status == "fail" and ignores_learning_rate(scaled_steps(ctx, rule, w, dw, config)):
         return failed(replace(first.finding, pattern="lr_ignored", what=f"{rule}: {first.finding.what}",
                               likely="the step is the same for config['learning_rate'] and a tenth of it: "
                                      "the learning rate is hard-coded or never read",
@@ -270,10 +270,15 @@ def optim_step(ctx: CheckContext, rule: str, base=None) -> Outcome:
                   **third.details)
 
 
-def ignores_learning_rate(ctx: CheckContext, rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> bool:
-    """Whether the user's first step moves w, and exactly as far with a tenth of the learning rate."""
-    steps = [call_rule(ctx, rule, w, dw, copy_config({**config, "learning_rate": scale * config["learning_rate"]}))[0] - w
-             for scale in (1.0, 0.1)]
+def scaled_steps(ctx: CheckContext, rule: str, w: np.ndarray, dw: np.ndarray,
+                 config: dict) -> list[np.ndarray]:
+    """The user's first step (next_w - w) with config's learning rate, then with a tenth of it."""
+    return [call_rule(ctx, rule, w, dw, copy_config({**config, "learning_rate": scale * config["learning_rate"]}))[0]
+            - w for scale in (1.0, 0.1)]
+
+
+def ignores_learning_rate(steps: list[np.ndarray]) -> bool:
+    """Whether the step of `scaled_steps` moves w, and exactly as far with a tenth of the learning rate."""
     return bool(np.any(steps[0])) and rel_error(steps[0], steps[1]) < 1e-9
 
 
@@ -663,9 +668,8 @@ def optim_progress(ctx: CheckContext, rule: str) -> Outcome:
     w0 = ctx.rng.uniform(0.5, 1.5, 10) * np.where(ctx.rng.random(10) < 0.5, -1, 1)
     loss0, dw0 = bowl(w0, curvature)
     lr = PROGRESS[rule]["learning_rate"]
-    steps = [call_rule(ctx, rule, w0, dw0, dict(PROGRESS[rule], learning_rate=scale * lr))[0] - w0
-             for scale in (1.0, 0.1)]
-    if np.any(steps[0]) and rel_error(steps[0], steps[1]) < 1e-9:
+    steps = scaled_steps(ctx, rule, w0, dw0, PROGRESS[rule])
+    if ignores_learning_rate(steps):
         return failed(Finding("lr_ignored", f"{rule}: the first step is the same for learning_rate={lr:g} and "
                               f"{0.1 * lr:g}", fix=f"the learning rate is ignored: scale the update by "
                               f"config['learning_rate'] ({UPDATE[rule]})", where=("config['learning_rate']",)))

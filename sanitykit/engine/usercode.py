@@ -190,7 +190,7 @@ def _raised(name: str, exc: BaseException) -> UserCodeError:
     change = numpy_change(exc)
     error = UserCodeError(reason, subject=name, where=where, source_line=code,
                           error_type=type(exc).__name__, numpy_change=change,
-                          fix=_numpy_fix(type(exc).__name__, change) or _reversed_shapes_fix(exc))
+                          fix=_raised_fix(exc, change))
     recorded = _RECORDED.get()
     if recorded is not None:
         recorded.append(error)
@@ -237,15 +237,15 @@ def reversed_shapes(message: str) -> tuple[tuple[int, ...], tuple[int, ...]] | N
     return None
 
 
-def _reversed_shapes_fix(exc: BaseException) -> str:
-    """The hint for an array built as the transpose of what it meets (a product's factors swapped)."""
-    from sanitykit.engine.wording import reversed_shapes_fix
+def _raised_fix(exc: BaseException, change: str) -> str:
+    """The fix the raised exception itself tells ("" leaves the hint to the exception's class).
 
+    A NumPy-2 break first; then two arrays shaped as each other's transpose (a product's
+    factors swapped), read from a broadcast error's shapes.
+    """
+    from sanitykit.engine.wording import reversed_shapes_fix, user_error_fix
+
+    if change:
+        return user_error_fix(type(exc).__name__, change)
     pair = reversed_shapes(str(exc)) if isinstance(exc, ValueError) else None
     return reversed_shapes_fix(*pair) if pair else ""
-
-
-def _numpy_fix(error_type: str, change: str) -> str:
-    from sanitykit.engine.wording import user_error_fix
-
-    return user_error_fix(error_type, change) if change else ""
